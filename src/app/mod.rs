@@ -1,0 +1,151 @@
+//! Wiring: reads the configuration once, builds every area with its own part, binds.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use secrecy::ExposeSecret;
+use tokio::net::TcpListener;
+
+use crate::broker::{self, Broker};
+use crate::channels::{Channels, Registry};
+use crate::config::Config;
+use crate::directory::Directory;
+use crate::offboarding::Offboarding;
+use crate::policy::{self, Engine};
+use crate::secrets::MasterKey;
+use crate::store::Store;
+use crate::tokens::{Tokens, Verifier};
+use crate::web::{self, AppState};
+
+/// Why the daemon could not start. Each names what to fix.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error("data directory {path}: {source}")]
+    DataDir { path: String, source: std::io::Error },
+    #[error(transparent)]
+    Secrets(#[from] crate::secrets::SecretsError),
+    #[error("database: {0}")]
+    Store(#[from] crate::store::StoreError),
+    #[error(transparent)]
+    Policy(#[from] policy::PolicyLoadError),
+    #[error("channels: {0}")]
+    Channels(#[from] crate::channels::ChannelError),
+    #[error("bootstrap admin key: {0}")]
+    Bootstrap(#[from] crate::apikeys::KeyError),
+    #[error("cannot listen on {addr}: {source}")]
+    Listen { addr: SocketAddr, source: std::io::Error },
+}
+
+/// A built, bound daemon, not yet serving.
+pub struct Application {
+    listener: TcpListener,
+    pub state: Arc<AppState>,
+    activity_task: tokio::task::JoinHandle<()>,
+}
+
+impl Application {
+    pub async fn build(config: Config) -> Result<Application, StartError> {
+        std::fs::create_dir_all(&config.data_dir)
+            .map_err(|source| StartError::DataDir { path: config.data_dir.display().to_string(), source })?;
+        let (key, created) = MasterKey::load_or_create(&config.master_key_path())?;
+        if created {
+            tracing::warn!(path = %config.master_key_path().display(), "created a new master key; back it up apart from the database");
+        }
+        let key = Arc::new(key);
+        let store = Store::open(config.database_url.as_ref(), &config.data_dir).await?;
+        tracing::info!(backend = ?store.backend(), "database ready");
+
+        let bundle = policy::load_dir(&config.policies)?;
+        tracing::info!(policies = bundle.origin.len(), dir = %config.policies.display(), "policies loaded");
+        let engine = Arc::new(Engine::new(bundle));
+        let verifier = Arc::new(Verifier::default());
+        let registry = Arc::new(Registry::default());
+
+        let channels = Channels { store: store.clone(), registry: registry.clone(), key, engine: engine.clone() };
+        let count = channels.load().await?;
+        let tokens = Tokens { store: store.clone(), verifier: verifier.clone(), engine: engine.clone(), config: config.tokens.clone() };
+        let live = tokens.load().await?;
+        tracing::info!(channels = count, tokens = live, "verifier loaded");
+
+        if let Some(path) = crate::apikeys::bootstrap(&store, &config.data_dir, config.bootstrap_admin_key.as_ref()).await? {
+            tracing::warn!(path = %path.display(), "created the bootstrap admin API key; it is in this file (mode 0600)");
+        }
+
+        let (activity, activity_task) = broker::activity::start(store.clone(), config.activity_flush);
+        let broker = Broker {
+            channels: registry.clone(),
+            verifier: verifier.clone(),
+            engine: engine.clone(),
+            activity,
+            client: broker::client(&config.broker),
+            config: config.broker.clone(),
+        };
+        let state = Arc::new(AppState {
+            directory: Directory { store: store.clone(), verifier: verifier.clone(), engine: engine.clone() },
+            offboarding: Offboarding { store: store.clone(), verifier: verifier.clone(), engine: engine.clone(), channels: registry.clone() },
+            channels,
+            tokens,
+            broker,
+            engine,
+            registry,
+            store,
+            policies_dir: config.policies.clone(),
+        });
+        let listener = TcpListener::bind(config.listen).await.map_err(|source| StartError::Listen { addr: config.listen, source })?;
+        Ok(Application { listener, state, activity_task })
+    }
+
+    pub fn local_addr(&self) -> SocketAddr {
+        self.listener.local_addr().expect("bound listener has an address")
+    }
+
+    /// Serves until `shutdown` resolves, then flushes activity.
+    pub async fn run(self, shutdown: impl std::future::Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
+        let state = self.state.clone();
+        let forget = tokio::spawn(forget_expired(state.clone()));
+        let app = web::router(state.clone());
+        axum::serve(self.listener, app).with_graceful_shutdown(shutdown).await?;
+        forget.abort();
+        drop(state);
+        let _ = tokio::time::timeout(std::time::Duration::from_secs(5), self.activity_task).await;
+        Ok(())
+    }
+}
+
+/// Expired tokens leave the verifier's memory once a minute.
+async fn forget_expired(state: Arc<AppState>) {
+    let mut tick = tokio::time::interval(std::time::Duration::from_secs(60));
+    loop {
+        tick.tick().await;
+        let n = state.tokens.verifier.forget_expired(crate::domain::time::now_millis());
+        if n > 0 {
+            tracing::debug!(forgotten = n, "expired tokens dropped from the verifier");
+        }
+    }
+}
+
+/// Reloads policies on SIGHUP for as long as the daemon runs.
+pub fn reload_on_sighup(state: Arc<AppState>) {
+    #[cfg(unix)]
+    tokio::spawn(async move {
+        let Ok(mut hup) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()) else {
+            return;
+        };
+        while hup.recv().await.is_some() {
+            let _ = crate::web::reload_policies(&state, &crate::audit::Actor("signal:SIGHUP".into())).await;
+        }
+    });
+}
+
+/// A short description of the database, with no credentials.
+pub fn describe_database(config: &Config) -> String {
+    match &config.database_url {
+        None => format!("sqlite:{}", config.data_dir.join("staffgate.db").display()),
+        Some(url) => {
+            let text = url.expose_secret();
+            reqwest::Url::parse(text)
+                .map(|u| format!("{}://{}{}", u.scheme(), u.host_str().unwrap_or(""), u.path()))
+                .unwrap_or_else(|_| "(unparsable url)".into())
+        }
+    }
+}

@@ -1,0 +1,290 @@
+//! The broker: `/broker/{channel}/…` → the channel's upstream, with the real secret injected.
+//!
+//! Every request is checked on its own (token, owner, epoch, action, policy), and a response
+//! still streaming is cut the moment its token stops being valid.
+
+pub mod activity;
+pub mod route;
+pub mod scrub;
+mod stream;
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use axum::body::Body;
+use futures_util::TryStreamExt;
+use http::{HeaderMap, HeaderName, HeaderValue, Method, Request, Response};
+use secrecy::ExposeSecret;
+
+use crate::channels::{LiveChannel, Registry};
+use crate::config::BrokerConfig;
+use crate::domain::credential::{self, CredentialHash, CredentialKind};
+use crate::domain::time::now_millis;
+use crate::domain::{Action, ChannelId};
+use crate::policy::Engine;
+use crate::tokens::{Denial, Verified, Verifier};
+use activity::{ActivityLog, Event};
+use route::{Inject, RouteError};
+
+/// Why a brokered call was refused or failed. Each has its own status and code (see `web`).
+#[derive(Debug, thiserror::Error)]
+pub enum BrokerError {
+    #[error("method not allowed through the broker")]
+    MethodNotAllowed,
+    #[error("request headers are too large")]
+    HeadersTooLarge,
+    #[error(transparent)]
+    Route(#[from] RouteError),
+    #[error("no such channel")]
+    ChannelUnknown,
+    #[error("the presented token is malformed")]
+    TokenMalformed,
+    #[error(transparent)]
+    Token(#[from] Denial),
+    #[error("the token is for another channel")]
+    WrongChannel,
+    #[error("the token does not include this action")]
+    ActionNotInToken,
+    #[error("policy no longer permits this action")]
+    PolicyDenied,
+    #[error("the channel has no secret configured")]
+    SecretMissing,
+    #[error("request body is too large")]
+    BodyTooLarge,
+    #[error("the upstream did not answer in time")]
+    UpstreamTimeout,
+    #[error("the upstream could not be reached")]
+    UpstreamUnreachable,
+}
+
+impl BrokerError {
+    /// A short, stable name for denial counts in the audit log.
+    pub fn code(&self) -> &'static str {
+        match self {
+            BrokerError::MethodNotAllowed => "method_not_allowed",
+            BrokerError::HeadersTooLarge => "headers_too_large",
+            BrokerError::Route(RouteError::BadPath) => "path_rejected",
+            BrokerError::Route(RouteError::NoToken) => "token_missing",
+            BrokerError::Route(RouteError::Unmapped) => "action_unmapped",
+            BrokerError::ChannelUnknown => "channel_not_found",
+            BrokerError::TokenMalformed => "token_malformed",
+            BrokerError::Token(Denial::Unknown) => "token_unknown",
+            BrokerError::Token(Denial::Expired) => "token_expired",
+            BrokerError::Token(Denial::Revoked) => "token_revoked",
+            BrokerError::Token(Denial::StaffNotActive) => "staff_not_active",
+            BrokerError::Token(Denial::StaleEpoch) => "token_revoked",
+            BrokerError::WrongChannel => "token_wrong_channel",
+            BrokerError::ActionNotInToken => "action_not_in_token",
+            BrokerError::PolicyDenied => "policy_denied",
+            BrokerError::SecretMissing => "channel_secret_missing",
+            BrokerError::BodyTooLarge => "body_too_large",
+            BrokerError::UpstreamTimeout => "upstream_timeout",
+            BrokerError::UpstreamUnreachable => "upstream_unreachable",
+        }
+    }
+}
+
+/// Everything the broker reads on the hot path.
+pub struct Broker {
+    pub channels: Arc<Registry>,
+    pub verifier: Arc<Verifier>,
+    pub engine: Arc<Engine>,
+    pub activity: ActivityLog,
+    pub config: BrokerConfig,
+    pub client: reqwest::Client,
+}
+
+const HOP_BY_HOP: [&str; 8] = ["connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "te", "trailer", "transfer-encoding", "upgrade"];
+/// Caller credentials and routing headers that never go upstream.
+const DROP_INBOUND: [&str; 3] = ["host", "authorization", "cookie"];
+
+/// Builds the upstream HTTP client: no redirects (a redirect could carry the secret
+/// elsewhere), no proxy from the environment.
+pub fn client(config: &BrokerConfig) -> reqwest::Client {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .no_proxy()
+        .connect_timeout(config.upstream_timeout)
+        .read_timeout(config.upstream_timeout)
+        .pool_idle_timeout(std::time::Duration::from_secs(30))
+        .build()
+        .expect("static client configuration")
+}
+
+fn listed_in_connection(headers: &HeaderMap) -> Vec<String> {
+    headers
+        .get_all(http::header::CONNECTION)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(',').map(|s| s.trim().to_ascii_lowercase()))
+        .collect()
+}
+
+/// Copies headers minus hop-by-hop ones and anything in `drop`.
+pub(crate) fn forwardable(headers: &HeaderMap, drop: &[&str]) -> HeaderMap {
+    let extra = listed_in_connection(headers);
+    let mut out = HeaderMap::with_capacity(headers.len());
+    for (name, value) in headers {
+        let n = name.as_str();
+        if HOP_BY_HOP.contains(&n) || drop.contains(&n) || extra.iter().any(|e| e == n) {
+            continue;
+        }
+        out.append(name.clone(), value.clone());
+    }
+    out
+}
+
+impl Broker {
+    /// Checks and forwards one request.
+    pub async fn forward(&self, channel_id: &str, rest: &str, req: Request<Body>) -> Result<Response<Body>, BrokerError> {
+        let started = Instant::now();
+        let (req, body) = req.into_parts();
+        let method = req.method.clone();
+        if !matches!(method, Method::GET | Method::HEAD | Method::POST | Method::PUT | Method::PATCH | Method::DELETE) {
+            return Err(BrokerError::MethodNotAllowed);
+        }
+        let header_bytes: usize = req.headers.iter().map(|(n, v)| n.as_str().len() + v.len()).sum();
+        if header_bytes > self.config.max_header_bytes {
+            return Err(BrokerError::HeadersTooLarge);
+        }
+        let id = ChannelId::parse(channel_id).map_err(|_| BrokerError::ChannelUnknown)?;
+        let channel = self.channels.get(&id).ok_or(BrokerError::ChannelUnknown)?;
+
+        let authorization = req.headers.get(http::header::AUTHORIZATION).and_then(|v| v.to_str().ok());
+        let mut query_token = None;
+        let routed = route::route(&channel.spec.kind, &channel.spec.rules, method.as_str(), rest, req.uri.query(), authorization, &mut query_token)?;
+        let presented = credential::strip_telegram_shape(routed.token);
+        let hash = credential::parse(CredentialKind::BrokeredToken, presented).map_err(|_| BrokerError::TokenMalformed)?;
+        let verified = self.check(&hash, &channel, routed.action)?;
+        let secret = channel.secret.as_ref().ok_or(BrokerError::SecretMissing)?;
+        if let Some(len) = req.headers.get(http::header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()?.parse::<u64>().ok())
+            && len > self.config.max_request_bytes
+        {
+            return Err(BrokerError::BodyTooLarge);
+        }
+
+        let secret_text = secret.expose_secret();
+        let (path, mut headers) = match &routed.inject {
+            Inject::TelegramPath { before, after } => (format!("{before}{secret_text}{after}"), forwardable(&req.headers, &DROP_INBOUND)),
+            _ => (routed.path.to_owned(), forwardable(&req.headers, &DROP_INBOUND)),
+        };
+        let mut url = format!("{}{}", channel.spec.upstream.as_str(), path);
+        let query = match &routed.inject {
+            Inject::Query(param) => {
+                let ours: String = form_urlencoded::Serializer::new(String::new()).append_pair(param, secret_text).finish();
+                Some(match &routed.query {
+                    Some(q) => format!("{q}&{ours}"),
+                    None => ours,
+                })
+            }
+            _ => routed.query.clone(),
+        };
+        if let Some(q) = &query {
+            url.push('?');
+            url.push_str(q);
+        }
+        let url = reqwest::Url::parse(&url).map_err(|_| BrokerError::Route(RouteError::BadPath))?;
+        let base = channel.spec.upstream.url();
+        if url.origin() != base.origin() || !url.path().starts_with(base.path()) {
+            return Err(BrokerError::Route(RouteError::BadPath));
+        }
+        match &routed.inject {
+            Inject::Bearer => {
+                let value = HeaderValue::from_str(&format!("Bearer {secret_text}")).map_err(|_| BrokerError::SecretMissing)?;
+                headers.insert(http::header::AUTHORIZATION, value);
+            }
+            Inject::Header(name) => {
+                let name = HeaderName::from_bytes(name.as_bytes()).map_err(|_| BrokerError::SecretMissing)?;
+                let value = HeaderValue::from_str(secret_text).map_err(|_| BrokerError::SecretMissing)?;
+                headers.insert(name, value);
+            }
+            Inject::TelegramPath { .. } | Inject::Query(_) => {}
+        }
+
+        let limit = self.config.max_request_bytes;
+        let counted = stream::RequestBody::new(body, limit);
+        let too_large = counted.tripped();
+        let body = reqwest::Body::wrap_stream(counted.into_stream());
+        let send = self.client.request(method.clone(), url).headers(headers).body(body).send();
+        let upstream = match tokio::time::timeout(self.config.upstream_timeout, send).await {
+            Err(_) => return Err(BrokerError::UpstreamTimeout),
+            Ok(Err(_)) if too_large.load(std::sync::atomic::Ordering::SeqCst) => return Err(BrokerError::BodyTooLarge),
+            Ok(Err(e)) => {
+                let timed_out = e.is_timeout();
+                // Never log the URL: for Telegram it holds the secret.
+                tracing::warn!(channel = %id, error = %e.without_url(), "upstream request failed");
+                return Err(if timed_out { BrokerError::UpstreamTimeout } else { BrokerError::UpstreamUnreachable });
+            }
+            Ok(Ok(r)) => r,
+        };
+        Ok(self.respond(upstream, hash, verified, channel, routed.action, started))
+    }
+
+    /// The per-request checks after the token's hash is known.
+    pub fn check(&self, hash: &CredentialHash, channel: &LiveChannel, action: Action) -> Result<Verified, BrokerError> {
+        let verified = self.verifier.verify(hash, now_millis())?;
+        if verified.grant.channel != channel.spec.id {
+            return Err(BrokerError::WrongChannel);
+        }
+        if !verified.grant.actions.contains(action) {
+            return Err(BrokerError::ActionNotInToken);
+        }
+        if !self.engine.permitted(&verified.staff, &channel.facts).contains(action) {
+            return Err(BrokerError::PolicyDenied);
+        }
+        Ok(verified)
+    }
+
+    fn respond(&self, upstream: reqwest::Response, hash: CredentialHash, verified: Verified, channel: Arc<LiveChannel>, action: Action, started: Instant) -> Response<Body> {
+        let status = upstream.status();
+        let secret = channel.secret.as_ref().map(|s| s.expose_secret().as_bytes().to_vec()).unwrap_or_default();
+        let scrubber = scrub::Scrubber::new(&secret);
+        let mut headers = forwardable(upstream.headers(), &["set-cookie"]);
+        for value in headers.values_mut() {
+            let mut bytes = value.as_bytes().to_vec();
+            scrubber.mask(&mut bytes);
+            if bytes != value.as_bytes() {
+                *value = HeaderValue::from_bytes(&bytes).unwrap_or_else(|_| HeaderValue::from_static("[scrubbed]"));
+            }
+        }
+        let record = crate::store::activity::CallRecord {
+            at: now_millis(),
+            token_id: verified.grant.token_id,
+            staff_id: verified.staff.id,
+            channel_id: channel.spec.id.to_string(),
+            action: action.as_str(),
+            status: status.as_u16(),
+            latency_us: 0,
+            bytes_in: 0,
+            bytes_out: 0,
+        };
+        let guard = stream::Guard {
+            verifier: self.verifier.clone(),
+            engine: self.engine.clone(),
+            channel,
+            hash,
+            action,
+            activity: self.activity.clone(),
+            record,
+            started,
+        };
+        let body = stream::response_body(
+            upstream.bytes_stream().map_err(|e| std::io::Error::other(e.without_url())),
+            scrubber,
+            guard,
+            self.verifier.subscribe(),
+            self.config.max_response_bytes,
+            self.config.upstream_timeout,
+        );
+        let mut response = Response::new(Body::from_stream(body));
+        *response.status_mut() = status;
+        *response.headers_mut() = headers;
+        response
+    }
+
+    /// Reports a refusal for the aggregated denial counts.
+    pub fn denied(&self, channel: &str, error: &BrokerError) {
+        let channel = ChannelId::parse(channel).map(|c| c.to_string()).unwrap_or_else(|_| "(invalid)".into());
+        self.activity.report(Event::Denied { channel, code: error.code() });
+    }
+}

@@ -1,0 +1,144 @@
+//! Pure request routing: where the caller's token is, which action a request is, and where
+//! the real secret goes. No I/O, so every branch is unit-tested.
+
+use crate::domain::Action;
+use crate::domain::channel::{ChannelKind, Rule};
+
+/// Why a request was refused before any token was looked at.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum RouteError {
+    /// Traversal, encoded separators or other tricks in the path.
+    #[error("the request path is not allowed")]
+    BadPath,
+    /// No brokered token where this channel kind expects one.
+    #[error("no brokered token presented")]
+    NoToken,
+    /// The channel kind cannot classify this request as read or send.
+    #[error("this request is not a known read or send action on this channel")]
+    Unmapped,
+}
+
+/// Where the real secret is put on the way out.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Inject {
+    /// Upstream path is `before + secret + after`.
+    TelegramPath { before: String, after: String },
+    Bearer,
+    Header(String),
+    Query(String),
+}
+
+/// A routed request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Routed<'a> {
+    pub token: &'a str,
+    pub action: Action,
+    pub inject: Inject,
+    /// Path below the upstream base (for non-Telegram kinds, already final).
+    pub path: &'a str,
+    /// Query to forward, the caller's credential removed.
+    pub query: Option<String>,
+}
+
+/// Refuses paths that could escape the upstream base or confuse a server behind it.
+pub fn check_path(rest: &str) -> Result<(), RouteError> {
+    let lower = rest.to_ascii_lowercase();
+    let banned = ["%2f", "%5c", "%2e", "%00", "%25"];
+    if banned.iter().any(|b| lower.contains(b)) || rest.contains('\\') || rest.bytes().any(|b| b < 0x21 || b == 0x7f) {
+        return Err(RouteError::BadPath);
+    }
+    if rest.split('/').any(|seg| seg == "." || seg == "..") || rest.contains("//") || rest.starts_with('/') {
+        return Err(RouteError::BadPath);
+    }
+    Ok(())
+}
+
+/// Telegram Bot API: `get*` reads; sending, editing, deleting messages and similar send.
+/// Methods that reconfigure the bot itself (webhooks, commands, log out) are never brokered.
+pub fn telegram_action(method: &str) -> Option<Action> {
+    let m = method.to_ascii_lowercase();
+    let bot_admin = ["setwebhook", "deletewebhook", "logout", "close"];
+    if bot_admin.contains(&m.as_str()) || m.starts_with("setmy") || m.starts_with("deletemy") {
+        return None;
+    }
+    if m.starts_with("get") {
+        return Some(Action::Read);
+    }
+    let sending = ["send", "edit", "delete", "forward", "copy", "answer", "pin", "unpin", "setmessagereaction", "stopmessagelivelocation", "stoppoll"];
+    sending.iter().any(|p| m.starts_with(p)).then_some(Action::Send)
+}
+
+fn bearer(authorization: Option<&str>) -> Option<&str> {
+    let value = authorization?;
+    let (scheme, token) = value.split_once(' ')?;
+    scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
+}
+
+/// Splits off every query pair whose decoded name is `param`; returns (its value, the rest).
+fn take_param<'q>(query: Option<&'q str>, param: &str) -> (Option<String>, Option<String>) {
+    let Some(query) = query else { return (None, None) };
+    let mut found = None;
+    let mut kept = Vec::new();
+    for pair in query.split('&').filter(|p| !p.is_empty()) {
+        match form_urlencoded::parse(pair.as_bytes()).next() {
+            Some((k, v)) if k == param => found = Some(v.into_owned()),
+            _ => kept.push(pair),
+        }
+    }
+    let rest = (!kept.is_empty()).then(|| kept.join("&"));
+    (found, rest)
+}
+
+/// Routes one request for a channel of `kind` with `rules`.
+/// `rest` is the raw path below `/broker/{channel}/`.
+pub fn route<'a>(
+    kind: &ChannelKind,
+    rules: &[Rule],
+    method: &str,
+    rest: &'a str,
+    query: Option<&'a str>,
+    authorization: Option<&'a str>,
+    query_token: &'a mut Option<String>,
+) -> Result<Routed<'a>, RouteError> {
+    check_path(rest)?;
+    if let ChannelKind::Telegram = kind {
+        let (file, tail) = match rest.strip_prefix("file/") {
+            Some(t) => (true, t),
+            None => (false, rest),
+        };
+        let tail = tail.strip_prefix("bot").ok_or(RouteError::NoToken)?;
+        let (token, method_path) = tail.split_once('/').ok_or(RouteError::Unmapped)?;
+        if token.is_empty() {
+            return Err(RouteError::NoToken);
+        }
+        let action = if file {
+            Action::Read
+        } else {
+            telegram_action(method_path).filter(|_| !method_path.contains('/')).ok_or(RouteError::Unmapped)?
+        };
+        let before = if file { "file/bot" } else { "bot" }.to_owned();
+        let after = format!("/{method_path}");
+        return Ok(Routed { token, action, inject: Inject::TelegramPath { before, after }, path: rest, query: query.map(str::to_owned) });
+    }
+    let path_for_rules = format!("/{rest}");
+    let action = rules.iter().find(|r| r.matches(method, &path_for_rules)).map(|r| r.action).ok_or(RouteError::Unmapped)?;
+    let (inject, query) = match kind {
+        ChannelKind::Telegram => unreachable!("handled above"),
+        ChannelKind::Bearer => (Inject::Bearer, query.map(str::to_owned)),
+        ChannelKind::Header { header } => (Inject::Header(header.clone()), query.map(str::to_owned)),
+        ChannelKind::Query { param } => {
+            let (presented, rest_query) = take_param(query, param);
+            *query_token = presented;
+            (Inject::Query(param.clone()), rest_query)
+        }
+    };
+    let token = match (bearer(authorization), query_token.as_deref()) {
+        (Some(t), _) => t,
+        (None, Some(t)) => t,
+        (None, None) => return Err(RouteError::NoToken),
+    };
+    Ok(Routed { token, action, inject, path: rest, query })
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,184 @@
+//! Channels: registering them, sealing their secrets, and the in-memory registry the broker
+//! reads on every request.
+
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
+
+use secrecy::{ExposeSecret, SecretString};
+use serde::Serialize;
+use serde_json::json;
+
+use crate::audit::{self, Actor};
+use crate::domain::ChannelId;
+use crate::domain::channel::{ChannelKind, ChannelSpec};
+use crate::domain::time::{now_millis, to_datetime};
+use crate::policy::{ChannelFacts, Engine};
+use crate::secrets::{MasterKey, SecretsError};
+use crate::store::channels::ChannelRecord;
+use crate::store::{Store, StoreError};
+
+/// Why a channel operation failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ChannelError {
+    /// No channel has that id.
+    #[error("no channel {0}")]
+    NotFound(ChannelId),
+    /// The secret was empty or too long.
+    #[error("secret: {0}")]
+    BadSecret(&'static str),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Secrets(#[from] SecretsError),
+}
+
+/// A channel as the broker needs it: spec, policy facts and the opened secret.
+pub struct LiveChannel {
+    pub spec: ChannelSpec,
+    pub facts: ChannelFacts,
+    pub secret: Option<SecretString>,
+}
+
+/// Channel id → live channel.
+#[derive(Default)]
+pub struct Registry {
+    map: RwLock<HashMap<ChannelId, Arc<LiveChannel>>>,
+}
+
+impl Registry {
+    pub fn get(&self, id: &ChannelId) -> Option<Arc<LiveChannel>> {
+        self.map.read().expect("channel lock").get(id).cloned()
+    }
+
+    pub fn get_str(&self, id: &str) -> Option<Arc<LiveChannel>> {
+        let id = ChannelId::parse(id).ok()?;
+        self.get(&id)
+    }
+
+    pub fn all(&self) -> Vec<Arc<LiveChannel>> {
+        let mut all: Vec<_> = self.map.read().expect("channel lock").values().cloned().collect();
+        all.sort_by(|a, b| a.spec.id.cmp(&b.spec.id));
+        all
+    }
+
+    fn put(&self, live: LiveChannel) {
+        self.map.write().expect("channel lock").insert(live.spec.id.clone(), Arc::new(live));
+    }
+}
+
+/// What the API shows of a channel: never the secret.
+#[derive(Debug, Serialize)]
+pub struct ChannelView {
+    pub id: ChannelId,
+    pub kind: &'static str,
+    pub upstream: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub header: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub param: Option<String>,
+    pub rules: Vec<String>,
+    pub tags: Vec<String>,
+    pub secret_set: bool,
+    pub secret_set_at: Option<chrono::DateTime<chrono::Utc>>,
+    pub updated_at: chrono::DateTime<chrono::Utc>,
+}
+
+impl From<&ChannelRecord> for ChannelView {
+    fn from(r: &ChannelRecord) -> Self {
+        let (header, param) = match &r.spec.kind {
+            ChannelKind::Header { header } => (Some(header.clone()), None),
+            ChannelKind::Query { param } => (None, Some(param.clone())),
+            _ => (None, None),
+        };
+        ChannelView {
+            id: r.spec.id.clone(),
+            kind: r.spec.kind.name(),
+            upstream: r.spec.upstream.as_str().to_owned(),
+            header,
+            param,
+            rules: r.spec.rules.iter().map(|x| x.to_text()).collect(),
+            tags: r.spec.tags.iter().map(|t| t.to_string()).collect(),
+            secret_set: r.secret_sealed.is_some(),
+            secret_set_at: r.secret_set_at.map(to_datetime),
+            updated_at: to_datetime(r.updated_at),
+        }
+    }
+}
+
+fn facts(spec: &ChannelSpec) -> ChannelFacts {
+    ChannelFacts { id: spec.id.clone(), kind: spec.kind.name(), tags: spec.tags.clone() }
+}
+
+fn context(id: &ChannelId) -> String {
+    format!("channel:{id}")
+}
+
+/// Channel administration.
+pub struct Channels {
+    pub store: Store,
+    pub registry: Arc<Registry>,
+    pub key: Arc<MasterKey>,
+    pub engine: Arc<Engine>,
+}
+
+impl Channels {
+    fn to_live(&self, r: &ChannelRecord) -> Result<LiveChannel, ChannelError> {
+        let secret = match &r.secret_sealed {
+            Some(sealed) => Some(self.key.open_string(&context(&r.spec.id), sealed)?),
+            None => None,
+        };
+        Ok(LiveChannel { spec: r.spec.clone(), facts: facts(&r.spec), secret })
+    }
+
+    /// Fills the registry from the database at start.
+    pub async fn load(&self) -> Result<usize, ChannelError> {
+        let records = crate::store::channels::list(self.store.pool()).await?;
+        for r in &records {
+            self.registry.put(self.to_live(r)?);
+        }
+        Ok(records.len())
+    }
+
+    pub async fn upsert(&self, actor: &Actor, spec: ChannelSpec) -> Result<ChannelView, ChannelError> {
+        let mut tx = self.store.begin().await?;
+        let record = crate::store::channels::upsert(tx.conn(), &spec, now_millis()).await?;
+        let view = ChannelView::from(&record);
+        audit::record(tx.conn(), actor, "channel.put", spec.id.as_str(), json!({ "kind": view.kind, "upstream": view.upstream, "rules": view.rules, "tags": view.tags })).await?;
+        tx.commit().await?;
+        self.registry.put(self.to_live(&record)?);
+        self.engine.invalidate();
+        Ok(view)
+    }
+
+    pub async fn set_secret(&self, actor: &Actor, id: &ChannelId, secret: SecretString) -> Result<(), ChannelError> {
+        let text = secret.expose_secret();
+        if text.trim().is_empty() {
+            return Err(ChannelError::BadSecret("must not be empty"));
+        }
+        if text.len() > 4096 {
+            return Err(ChannelError::BadSecret("must be at most 4096 bytes"));
+        }
+        if text.chars().any(|c| c.is_control()) {
+            return Err(ChannelError::BadSecret("must not contain control characters or line breaks"));
+        }
+        let sealed = self.key.seal(&context(id), text.as_bytes())?;
+        let mut tx = self.store.begin().await?;
+        if !crate::store::channels::set_secret(tx.conn(), id, &sealed, now_millis()).await? {
+            return Err(ChannelError::NotFound(id.clone()));
+        }
+        audit::record(tx.conn(), actor, "channel.secret_set", id.as_str(), json!({})).await?;
+        tx.commit().await?;
+        let record = crate::store::channels::find(self.store.pool(), id).await?.ok_or_else(|| ChannelError::NotFound(id.clone()))?;
+        self.registry.put(self.to_live(&record)?);
+        Ok(())
+    }
+
+    pub async fn get(&self, id: &ChannelId) -> Result<ChannelView, ChannelError> {
+        let record = crate::store::channels::find(self.store.pool(), id).await?.ok_or_else(|| ChannelError::NotFound(id.clone()))?;
+        Ok(ChannelView::from(&record))
+    }
+
+    pub async fn list(&self) -> Result<Vec<ChannelView>, ChannelError> {
+        Ok(crate::store::channels::list(self.store.pool()).await?.iter().map(ChannelView::from).collect())
+    }
+}

@@ -1,0 +1,48 @@
+//! A small client for the daemon's API.
+
+use std::path::Path;
+
+use anyhow::{Context, anyhow, bail};
+use reqwest::{Method, StatusCode};
+use serde_json::Value;
+
+pub struct Client {
+    base: String,
+    key: String,
+    http: reqwest::Client,
+}
+
+impl Client {
+    pub fn new(url: &str, key: Option<String>, data_dir: &Path) -> anyhow::Result<Client> {
+        let key = match key {
+            Some(k) => k,
+            None => {
+                let path = data_dir.join("bootstrap-admin.key");
+                std::fs::read_to_string(&path)
+                    .with_context(|| format!("no admin key: set STAFFGATE_ADMIN_KEY or make {} readable", path.display()))?
+                    .trim()
+                    .to_owned()
+            }
+        };
+        Ok(Client { base: url.trim_end_matches('/').to_owned(), key, http: reqwest::Client::new() })
+    }
+
+    pub async fn call(&self, method: Method, path: &str, body: Option<Value>) -> anyhow::Result<Value> {
+        let mut req = self.http.request(method, format!("{}/api/v1{path}", self.base)).bearer_auth(&self.key);
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        let resp = req.send().await.map_err(|e| anyhow!("cannot reach the daemon at {}: {}", self.base, e.without_url()))?;
+        let status = resp.status();
+        let value: Value = resp.json().await.unwrap_or(Value::Null);
+        if status.is_success() {
+            return Ok(value);
+        }
+        let code = value["error"]["code"].as_str().unwrap_or("unknown");
+        let message = value["error"]["message"].as_str().unwrap_or("");
+        if status == StatusCode::UNAUTHORIZED {
+            bail!("{code}: {message} (check STAFFGATE_ADMIN_KEY)");
+        }
+        bail!("{code}: {message}")
+    }
+}

@@ -1,0 +1,62 @@
+//! Printing API answers for people: aligned tables, CSV, readable receipts.
+
+use serde_json::Value;
+
+/// Prints rows as an aligned table with the given columns (JSON keys).
+pub fn table(rows: &[Value], columns: &[(&str, &str)]) {
+    let cells: Vec<Vec<String>> = rows.iter().map(|r| columns.iter().map(|(key, _)| cell(&r[*key])).collect()).collect();
+    let widths: Vec<usize> = columns
+        .iter()
+        .enumerate()
+        .map(|(i, (_, title))| cells.iter().map(|c| c[i].chars().count()).max().unwrap_or(0).max(title.len()))
+        .collect();
+    let line = |values: Vec<String>| {
+        let padded: Vec<String> = values.iter().zip(&widths).map(|(v, w)| format!("{v:<w$}")).collect();
+        println!("{}", padded.join("  ").trim_end());
+    };
+    line(columns.iter().map(|(_, t)| t.to_string()).collect());
+    for row in cells {
+        line(row);
+    }
+}
+
+/// One value as a cell: arrays joined with commas, null as "-".
+pub fn cell(v: &Value) -> String {
+    match v {
+        Value::Null => "-".into(),
+        Value::String(s) => s.clone(),
+        Value::Array(a) => a.iter().map(cell).collect::<Vec<_>>().join(","),
+        other => other.to_string(),
+    }
+}
+
+pub fn csv(rows: &[Value], columns: &[(&str, &str)]) -> anyhow::Result<()> {
+    let mut w = csv::Writer::from_writer(std::io::stdout());
+    w.write_record(columns.iter().map(|(k, _)| *k))?;
+    for r in rows {
+        w.write_record(columns.iter().map(|(k, _)| cell(&r[*k])))?;
+    }
+    w.flush()?;
+    Ok(())
+}
+
+pub fn receipt(r: &Value) {
+    println!("Offboarded {} ({} <{}>)", cell(&r["staff"]), cell(&r["name"]), cell(&r["email"]));
+    println!("  when:    {}", cell(&r["offboarded_at"]));
+    println!("  by:      {}", cell(&r["by"]));
+    println!("  reason:  {}", cell(&r["reason"]));
+    println!(
+        "  revoked: {} token(s), {} session(s), {} API key(s)",
+        cell(&r["tokens_revoked"]),
+        cell(&r["sessions_ended"]),
+        cell(&r["api_keys_revoked"])
+    );
+    println!("  audit:   entry #{}", cell(&r["audit_seq"]));
+    let channels = r["channels"].as_array().cloned().unwrap_or_default();
+    if channels.is_empty() {
+        println!("  channels: none reachable");
+    } else {
+        println!();
+        table(&channels, &[("channel", "CHANNEL"), ("actions", "COULD"), ("tokens_revoked", "TOKENS REVOKED"), ("last_used_at", "LAST USED")]);
+    }
+}

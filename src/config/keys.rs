@@ -1,0 +1,187 @@
+//! The table of configuration keys: file name, environment name, parser.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use secrecy::SecretString;
+
+use super::{Config, LogFormat};
+
+/// One configuration key.
+pub struct Key {
+    pub file: &'static str,
+    pub env: &'static str,
+    pub help: &'static str,
+    pub set: fn(&mut Config, &str) -> Result<(), String>,
+}
+
+fn duration(raw: &str) -> Result<Duration, String> {
+    let d = humantime::parse_duration(raw).map_err(|e| format!("not a duration ({e}); try 30m, 12h, 5s"))?;
+    if d.is_zero() {
+        return Err("must be greater than zero".into());
+    }
+    Ok(d)
+}
+
+fn bytes(raw: &str) -> Result<u64, String> {
+    let raw = raw.trim();
+    let (digits, unit) = match raw.find(|c: char| !c.is_ascii_digit()) {
+        Some(i) => raw.split_at(i),
+        None => (raw, ""),
+    };
+    let n: u64 = digits.parse().map_err(|_| "expected a size such as 1048576, 512KiB or 10MiB".to_string())?;
+    let mult = match unit.trim() {
+        "" | "B" => 1,
+        "KiB" => 1024,
+        "MiB" => 1024 * 1024,
+        "GiB" => 1024 * 1024 * 1024,
+        other => return Err(format!("unknown unit {other:?}; use B, KiB, MiB or GiB")),
+    };
+    match n.checked_mul(mult) {
+        Some(0) | None => Err("must be between 1 byte and 2^64".into()),
+        Some(v) => Ok(v),
+    }
+}
+
+fn non_empty(raw: &str) -> Result<&str, String> {
+    if raw.trim().is_empty() { Err("must not be empty".into()) } else { Ok(raw) }
+}
+
+pub static KEYS: &[Key] = &[
+    Key {
+        file: "listen",
+        env: "STAFFGATE_LISTEN",
+        help: "address and port to listen on (default 127.0.0.1:8080)",
+        set: |c, v| {
+            c.listen = v.parse().map_err(|_| format!("not an address:port: {v:?}"))?;
+            Ok(())
+        },
+    },
+    Key {
+        file: "data_dir",
+        env: "STAFFGATE_DATA_DIR",
+        help: "directory for the SQLite database, master key and bootstrap key (default ./staffgate-data)",
+        set: |c, v| {
+            c.data_dir = PathBuf::from(non_empty(v)?);
+            Ok(())
+        },
+    },
+    Key {
+        file: "database_url",
+        env: "STAFFGATE_DATABASE_URL",
+        help: "postgres://… to use PostgreSQL instead of the embedded SQLite file",
+        set: |c, v| {
+            if !(v.starts_with("postgres://") || v.starts_with("postgresql://") || v.starts_with("sqlite:")) {
+                return Err("must start with postgres://, postgresql:// or sqlite:".into());
+            }
+            c.database_url = Some(SecretString::from(v.to_owned()));
+            Ok(())
+        },
+    },
+    Key {
+        file: "policies",
+        env: "STAFFGATE_POLICIES",
+        help: "directory with Cedar policies and schema (default ./policies)",
+        set: |c, v| {
+            c.policies = PathBuf::from(non_empty(v)?);
+            Ok(())
+        },
+    },
+    Key {
+        file: "master_key_file",
+        env: "STAFFGATE_MASTER_KEY_FILE",
+        help: "file with the 32-byte master key (default <data_dir>/master.key, created on first run)",
+        set: |c, v| {
+            c.master_key_file = Some(PathBuf::from(non_empty(v)?));
+            Ok(())
+        },
+    },
+    Key {
+        file: "bootstrap_admin_key",
+        env: "STAFFGATE_BOOTSTRAP_ADMIN_KEY",
+        help: "admin API key to create on first start instead of generating one",
+        set: |c, v| {
+            if crate::domain::credential::parse(crate::domain::credential::CredentialKind::ApiKey, v).is_err() {
+                return Err("must be an API key made by `staffgate key generate` (sgk_…)".into());
+            }
+            c.bootstrap_admin_key = Some(SecretString::from(v.to_owned()));
+            Ok(())
+        },
+    },
+    Key {
+        file: "log_format",
+        env: "STAFFGATE_LOG_FORMAT",
+        help: "text or json",
+        set: |c, v| {
+            c.log_format = match v {
+                "text" => LogFormat::Text,
+                "json" => LogFormat::Json,
+                _ => return Err("must be text or json".into()),
+            };
+            Ok(())
+        },
+    },
+    Key {
+        file: "tokens.default_ttl",
+        env: "STAFFGATE_TOKENS_DEFAULT_TTL",
+        help: "lifetime of a brokered token when none is asked for (default 30m)",
+        set: |c, v| {
+            c.tokens.default_ttl = duration(v)?;
+            Ok(())
+        },
+    },
+    Key {
+        file: "tokens.max_ttl",
+        env: "STAFFGATE_TOKENS_MAX_TTL",
+        help: "longest lifetime a brokered token may have (default 12h)",
+        set: |c, v| {
+            c.tokens.max_ttl = duration(v)?;
+            Ok(())
+        },
+    },
+    Key {
+        file: "broker.max_request_bytes",
+        env: "STAFFGATE_BROKER_MAX_REQUEST_BYTES",
+        help: "largest request body forwarded (default 10MiB)",
+        set: |c, v| {
+            c.broker.max_request_bytes = bytes(v)?;
+            Ok(())
+        },
+    },
+    Key {
+        file: "broker.max_response_bytes",
+        env: "STAFFGATE_BROKER_MAX_RESPONSE_BYTES",
+        help: "largest response body streamed back (default 64MiB)",
+        set: |c, v| {
+            c.broker.max_response_bytes = bytes(v)?;
+            Ok(())
+        },
+    },
+    Key {
+        file: "broker.max_header_bytes",
+        env: "STAFFGATE_BROKER_MAX_HEADER_BYTES",
+        help: "largest total size of request headers (default 16KiB)",
+        set: |c, v| {
+            c.broker.max_header_bytes = usize::try_from(bytes(v)?).map_err(|_| "too large".to_string())?;
+            Ok(())
+        },
+    },
+    Key {
+        file: "broker.upstream_timeout",
+        env: "STAFFGATE_BROKER_UPSTREAM_TIMEOUT",
+        help: "longest wait for an upstream's response headers, and between body chunks (default 30s)",
+        set: |c, v| {
+            c.broker.upstream_timeout = duration(v)?;
+            Ok(())
+        },
+    },
+    Key {
+        file: "activity.flush_interval",
+        env: "STAFFGATE_ACTIVITY_FLUSH_INTERVAL",
+        help: "how often per-call activity is written in one batch (default 1s)",
+        set: |c, v| {
+            c.activity_flush = duration(v)?;
+            Ok(())
+        },
+    },
+];

@@ -1,0 +1,199 @@
+//! Configuration: defaults, then a TOML file, then `STAFFGATE_*` environment variables.
+//! Every unknown key and bad value is collected, so an operator fixes them all in one go.
+
+mod keys;
+
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use secrecy::SecretString;
+
+pub use keys::KEYS;
+
+/// Log line format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+/// Everything `staffgate serve` needs; read once, handed down.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub listen: SocketAddr,
+    pub data_dir: PathBuf,
+    /// `None` means the embedded SQLite file in the data directory.
+    pub database_url: Option<SecretString>,
+    pub policies: PathBuf,
+    pub master_key_file: Option<PathBuf>,
+    pub bootstrap_admin_key: Option<SecretString>,
+    pub log_format: LogFormat,
+    pub tokens: TokenConfig,
+    pub broker: BrokerConfig,
+    pub activity_flush: Duration,
+}
+
+#[derive(Debug, Clone)]
+pub struct TokenConfig {
+    pub default_ttl: Duration,
+    pub max_ttl: Duration,
+}
+
+#[derive(Debug, Clone)]
+pub struct BrokerConfig {
+    pub max_request_bytes: u64,
+    pub max_response_bytes: u64,
+    pub max_header_bytes: usize,
+    pub upstream_timeout: Duration,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            data_dir: PathBuf::from("./staffgate-data"),
+            database_url: None,
+            policies: PathBuf::from("./policies"),
+            master_key_file: None,
+            bootstrap_admin_key: None,
+            log_format: LogFormat::Text,
+            tokens: TokenConfig {
+                default_ttl: Duration::from_secs(30 * 60),
+                max_ttl: Duration::from_secs(12 * 60 * 60),
+            },
+            broker: BrokerConfig {
+                max_request_bytes: 10 * 1024 * 1024,
+                max_response_bytes: 64 * 1024 * 1024,
+                max_header_bytes: 16 * 1024,
+                upstream_timeout: Duration::from_secs(30),
+            },
+            activity_flush: Duration::from_secs(1),
+        }
+    }
+}
+
+/// One problem with one key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigProblem {
+    /// `listen` in the file, `STAFFGATE_LISTEN` in the environment.
+    pub key: String,
+    pub message: String,
+}
+
+/// All the problems found, reported together.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub struct ConfigError(pub Vec<ConfigProblem>);
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(f, "configuration has {} problem(s):", self.0.len())?;
+        for p in &self.0 {
+            writeln!(f, "  {}: {}", p.key, p.message)?;
+        }
+        Ok(())
+    }
+}
+
+/// Environment variables the CLI reads; the daemon ignores them rather than calling them unknown.
+const CLIENT_ENV: &[&str] = &["STAFFGATE_URL", "STAFFGATE_ADMIN_KEY", "STAFFGATE_LOG"];
+
+impl Config {
+    /// Loads defaults, then `file` if given, then `env` (pairs of name and value).
+    pub fn load(
+        file: Option<&Path>,
+        env: impl IntoIterator<Item = (String, String)>,
+    ) -> Result<Config, ConfigError> {
+        let mut config = Config::default();
+        let mut problems = Vec::new();
+        if let Some(path) = file {
+            match std::fs::read_to_string(path) {
+                Ok(text) => apply_toml(&mut config, &text, &mut problems),
+                Err(e) => problems.push(ConfigProblem {
+                    key: "--config".into(),
+                    message: format!("cannot read {}: {e}", path.display()),
+                }),
+            }
+        }
+        for (name, value) in env {
+            if !name.starts_with("STAFFGATE_") || CLIENT_ENV.contains(&name.as_str()) {
+                continue;
+            }
+            match KEYS.iter().find(|k| k.env == name) {
+                Some(key) => {
+                    if let Err(message) = (key.set)(&mut config, &value) {
+                        problems.push(ConfigProblem { key: name, message });
+                    }
+                }
+                None => problems.push(ConfigProblem {
+                    key: name,
+                    message: "unknown environment variable".into(),
+                }),
+            }
+        }
+        if config.tokens.default_ttl > config.tokens.max_ttl {
+            problems.push(ConfigProblem {
+                key: "tokens.default_ttl".into(),
+                message: "must not exceed tokens.max_ttl".into(),
+            });
+        }
+        if problems.is_empty() { Ok(config) } else { Err(ConfigError(problems)) }
+    }
+
+    /// Where the master key lives.
+    pub fn master_key_path(&self) -> PathBuf {
+        self.master_key_file
+            .clone()
+            .unwrap_or_else(|| self.data_dir.join("master.key"))
+    }
+}
+
+fn apply_toml(config: &mut Config, text: &str, problems: &mut Vec<ConfigProblem>) {
+    let table: toml::Table = match text.parse() {
+        Ok(t) => t,
+        Err(e) => {
+            problems.push(ConfigProblem {
+                key: "--config".into(),
+                message: format!("not valid TOML: {}", e.message()),
+            });
+            return;
+        }
+    };
+    let mut flat = Vec::new();
+    flatten("", &table, &mut flat);
+    for (name, value) in flat {
+        let Some(key) = KEYS.iter().find(|k| k.file == name) else {
+            problems.push(ConfigProblem { key: name, message: "unknown key".into() });
+            continue;
+        };
+        let text = match &value {
+            toml::Value::String(s) => s.clone(),
+            toml::Value::Integer(i) => i.to_string(),
+            toml::Value::Boolean(b) => b.to_string(),
+            other => {
+                problems.push(ConfigProblem {
+                    key: name,
+                    message: format!("expected a string or number, found {}", other.type_str()),
+                });
+                continue;
+            }
+        };
+        if let Err(message) = (key.set)(config, &text) {
+            problems.push(ConfigProblem { key: name, message });
+        }
+    }
+}
+
+fn flatten(prefix: &str, table: &toml::Table, out: &mut Vec<(String, toml::Value)>) {
+    for (k, v) in table {
+        let name = if prefix.is_empty() { k.clone() } else { format!("{prefix}.{k}") };
+        match v {
+            toml::Value::Table(t) => flatten(&name, t, out),
+            other => out.push((name, other.clone())),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,106 @@
+//! Staff from directory sources. For now the manual source: admins put staff by hand.
+//! LDAP, OIDC and SCIM sources will reconcile into the same calls.
+
+use std::sync::Arc;
+
+use serde_json::json;
+
+use crate::audit::{self, Actor};
+use crate::domain::staff::{StaffMember, StaffStatus};
+use crate::domain::time::now_millis;
+use crate::domain::{GroupName, Username};
+use crate::policy::Engine;
+use crate::store::staff::StaffFields;
+use crate::store::{Store, StoreError};
+use crate::tokens::Verifier;
+
+/// Why a directory change was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum DirectoryError {
+    /// No staff member has that username.
+    #[error("no staff member {0}")]
+    NotFound(Username),
+    /// Offboarded people change only through reinstatement.
+    #[error("{0} is offboarded; reinstate them first")]
+    Offboarded(Username),
+    /// `offboarded` cannot be set by a plain update.
+    #[error("status: use the offboard call to offboard someone")]
+    StatusNotSettable,
+    /// A field failed validation.
+    #[error("{field}: {reason}")]
+    Field { field: &'static str, reason: String },
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// A staff member as put by an admin.
+pub struct StaffInput {
+    pub username: Username,
+    pub email: String,
+    pub name: String,
+    pub groups: Vec<GroupName>,
+    pub status: StaffStatus,
+}
+
+impl StaffInput {
+    /// Checks the free-text fields.
+    pub fn check(&self) -> Result<(), DirectoryError> {
+        let field = |field, reason: &str| Err(DirectoryError::Field { field, reason: reason.into() });
+        if self.email.len() > 254 || !self.email.contains('@') || self.email.chars().any(char::is_whitespace) {
+            return field("email", "must be an e-mail address");
+        }
+        if self.name.trim().is_empty() || self.name.chars().count() > 200 || self.name.chars().any(char::is_control) {
+            return field("name", "must be 1–200 printable characters");
+        }
+        if self.groups.len() > 1000 {
+            return field("groups", "at most 1000 groups");
+        }
+        if self.status == StaffStatus::Offboarded {
+            return Err(DirectoryError::StatusNotSettable);
+        }
+        Ok(())
+    }
+}
+
+/// The manual directory source.
+pub struct Directory {
+    pub store: Store,
+    pub verifier: Arc<Verifier>,
+    pub engine: Arc<Engine>,
+}
+
+impl Directory {
+    pub async fn put(&self, actor: &Actor, input: StaffInput) -> Result<StaffMember, DirectoryError> {
+        input.check()?;
+        let mut tx = self.store.begin().await?;
+        if let Some(existing) = crate::store::staff::find(tx.conn(), &input.username).await?
+            && existing.status == StaffStatus::Offboarded
+        {
+            return Err(DirectoryError::Offboarded(input.username));
+        }
+        let fields = StaffFields {
+            username: &input.username,
+            email: &input.email,
+            name: &input.name,
+            status: input.status,
+            groups: &input.groups,
+            source: "manual",
+        };
+        let member = crate::store::staff::upsert(tx.conn(), &fields, now_millis()).await?;
+        let groups: Vec<&str> = member.groups.iter().map(|g| g.as_str()).collect();
+        audit::record(tx.conn(), actor, "staff.put", member.username.as_str(), json!({ "status": member.status, "groups": groups })).await?;
+        tx.commit().await?;
+        self.verifier.put_staff(member.clone());
+        self.engine.invalidate();
+        Ok(member)
+    }
+
+    pub async fn get(&self, username: &Username) -> Result<StaffMember, DirectoryError> {
+        let mut conn = self.store.pool().acquire().await.map_err(StoreError::from)?;
+        crate::store::staff::find(&mut conn, username).await?.ok_or_else(|| DirectoryError::NotFound(username.clone()))
+    }
+
+    pub async fn list(&self) -> Result<Vec<StaffMember>, DirectoryError> {
+        Ok(crate::store::staff::list(self.store.pool()).await?)
+    }
+}

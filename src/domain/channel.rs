@@ -1,0 +1,263 @@
+//! Channels: one customer-communication account staffgate brokers.
+
+use serde::{Deserialize, Serialize};
+
+use super::{Action, ChannelId, Tag};
+
+/// How the real secret is injected and how the caller presents a brokered token.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "lowercase")]
+pub enum ChannelKind {
+    /// Secret in the path: `/bot<secret>/method`; the brokered token goes in the same place.
+    Telegram,
+    /// Secret in `Authorization: Bearer`.
+    Bearer,
+    /// Secret in a named header.
+    Header { header: String },
+    /// Secret in a named query parameter.
+    Query { param: String },
+}
+
+impl ChannelKind {
+    pub fn name(&self) -> &'static str {
+        match self {
+            ChannelKind::Telegram => "telegram",
+            ChannelKind::Bearer => "bearer",
+            ChannelKind::Header { .. } => "header",
+            ChannelKind::Query { .. } => "query",
+        }
+    }
+}
+
+/// Why a channel definition was refused; each names the field.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ChannelSpecError {
+    #[error("kind: unknown channel kind {0:?} (expected telegram, bearer, header or query)")]
+    UnknownKind(String),
+    #[error("header: the header kind needs a header name made of letters, digits and '-'")]
+    HeaderName,
+    #[error("param: the query kind needs a parameter name made of letters, digits, '_' and '-'")]
+    ParamName,
+    #[error("upstream: {0}")]
+    Upstream(String),
+    #[error("rules[{index}]: {reason}")]
+    Rule { index: usize, reason: String },
+    #[error("rules: the telegram kind classifies requests by method name and takes no rules")]
+    RulesNotAllowed,
+    #[error("tags: {0}")]
+    Tag(String),
+}
+
+/// The base URL requests are forwarded under.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Upstream(reqwest::Url);
+
+impl Upstream {
+    pub fn parse(raw: &str) -> Result<Self, ChannelSpecError> {
+        let bad = |m: &str| ChannelSpecError::Upstream(m.to_owned());
+        let mut url = reqwest::Url::parse(raw).map_err(|e| bad(&format!("not a URL: {e}")))?;
+        if !matches!(url.scheme(), "http" | "https") {
+            return Err(bad("must be http:// or https://"));
+        }
+        if url.host_str().is_none() {
+            return Err(bad("must name a host"));
+        }
+        if !url.username().is_empty() || url.password().is_some() {
+            return Err(bad("must not carry credentials; set the channel secret instead"));
+        }
+        if url.query().is_some() || url.fragment().is_some() {
+            return Err(bad("must not have a query or fragment"));
+        }
+        if !url.path().ends_with('/') {
+            let path = format!("{}/", url.path());
+            url.set_path(&path);
+        }
+        Ok(Upstream(url))
+    }
+
+    /// Base URL, always ending in `/`.
+    pub fn as_str(&self) -> &str {
+        self.0.as_str()
+    }
+
+    pub fn url(&self) -> &reqwest::Url {
+        &self.0
+    }
+}
+
+/// Which HTTP methods a rule matches.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MethodMatch {
+    Any,
+    One(String),
+}
+
+/// `METHOD PATH ACTION`, e.g. `POST /v17.0/*/messages send`. In PATH, `*` matches one segment
+/// and a final `**` matches the rest. First matching rule wins; no match means denied.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rule {
+    pub method: MethodMatch,
+    pub path: Vec<String>,
+    pub action: Action,
+}
+
+impl Rule {
+    pub fn parse(raw: &str) -> Result<Self, String> {
+        let parts: Vec<&str> = raw.split_whitespace().collect();
+        let [method, path, action] = parts[..] else {
+            return Err("expected \"METHOD PATH ACTION\", e.g. \"GET /messages/** read\"".into());
+        };
+        let method = match method {
+            "*" => MethodMatch::Any,
+            m if m.bytes().all(|b| b.is_ascii_uppercase()) => MethodMatch::One(m.to_owned()),
+            _ => return Err("method must be uppercase (GET, POST, …) or *".into()),
+        };
+        let Some(path) = path.strip_prefix('/') else {
+            return Err("path must start with '/'".into());
+        };
+        let segments: Vec<String> = path.split('/').map(str::to_owned).collect();
+        if let Some(pos) = segments.iter().position(|s| s == "**")
+            && pos != segments.len() - 1
+        {
+            return Err("'**' may only end a path".into());
+        }
+        let action = Action::parse(action).map_err(|e| e.to_string())?;
+        Ok(Rule {
+            method,
+            path: segments,
+            action,
+        })
+    }
+
+    pub fn matches(&self, method: &str, path: &str) -> bool {
+        if let MethodMatch::One(m) = &self.method
+            && m != method
+        {
+            return false;
+        }
+        let mut want = self.path.iter();
+        let mut have = path.trim_start_matches('/').split('/');
+        loop {
+            match (want.next().map(String::as_str), have.next()) {
+                (Some("**"), _) => return true,
+                (None, None) => return true,
+                (Some("*"), Some(_)) => {}
+                (Some(w), Some(h)) if w == h => {}
+                _ => return false,
+            }
+        }
+    }
+
+    pub fn to_text(&self) -> String {
+        let method = match &self.method {
+            MethodMatch::Any => "*",
+            MethodMatch::One(m) => m,
+        };
+        format!("{method} /{} {}", self.path.join("/"), self.action)
+    }
+}
+
+/// Rules used by the generic kinds when none are configured: safe methods read, others send.
+pub fn default_rules() -> Vec<Rule> {
+    ["GET /** read", "HEAD /** read", "POST /** send", "PUT /** send", "PATCH /** send", "DELETE /** send"]
+        .iter()
+        .map(|r| Rule::parse(r).expect("built-in rules parse"))
+        .collect()
+}
+
+/// A channel's whole definition, minus its secret.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChannelSpec {
+    pub id: ChannelId,
+    pub kind: ChannelKind,
+    pub upstream: Upstream,
+    pub rules: Vec<Rule>,
+    pub tags: Vec<Tag>,
+}
+
+impl ChannelSpec {
+    /// Builds a spec from loosely typed input, refusing bad fields by name.
+    pub fn parse(
+        id: ChannelId,
+        kind: &str,
+        header: Option<&str>,
+        param: Option<&str>,
+        upstream: &str,
+        rules: &[String],
+        tags: &[String],
+    ) -> Result<Self, ChannelSpecError> {
+        let kind = match kind {
+            "telegram" => ChannelKind::Telegram,
+            "bearer" => ChannelKind::Bearer,
+            "header" => {
+                let h = header.unwrap_or_default();
+                if h.is_empty() || !h.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-') {
+                    return Err(ChannelSpecError::HeaderName);
+                }
+                ChannelKind::Header { header: h.to_ascii_lowercase() }
+            }
+            "query" => {
+                let p = param.unwrap_or_default();
+                if p.is_empty() || !p.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_') {
+                    return Err(ChannelSpecError::ParamName);
+                }
+                ChannelKind::Query { param: p.to_owned() }
+            }
+            other => return Err(ChannelSpecError::UnknownKind(other.chars().take(32).collect())),
+        };
+        let upstream = Upstream::parse(upstream)?;
+        let rules = if kind == ChannelKind::Telegram {
+            if !rules.is_empty() {
+                return Err(ChannelSpecError::RulesNotAllowed);
+            }
+            Vec::new()
+        } else if rules.is_empty() {
+            default_rules()
+        } else {
+            rules
+                .iter()
+                .enumerate()
+                .map(|(index, r)| Rule::parse(r).map_err(|reason| ChannelSpecError::Rule { index, reason }))
+                .collect::<Result<_, _>>()?
+        };
+        let tags = tags
+            .iter()
+            .map(|t| Tag::parse(t).map_err(|e| ChannelSpecError::Tag(e.to_string())))
+            .collect::<Result<_, _>>()?;
+        Ok(ChannelSpec { id, kind, upstream, rules, tags })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rules_match_segments_and_tails() {
+        let rule = Rule::parse("POST /v17.0/*/messages send").unwrap();
+        assert!(rule.matches("POST", "/v17.0/123/messages"));
+        assert!(!rule.matches("GET", "/v17.0/123/messages"));
+        assert!(!rule.matches("POST", "/v17.0/123/messages/x"));
+        let tail = Rule::parse("GET /media/** read").unwrap();
+        assert!(tail.matches("GET", "/media/a/b/c"));
+        assert!(!tail.matches("GET", "/other"));
+        assert_eq!(tail.to_text(), "GET /media/** read");
+    }
+
+    #[test]
+    fn bad_rules_are_refused_with_a_reason() {
+        assert!(Rule::parse("GET /x").is_err());
+        assert!(Rule::parse("get /x read").is_err());
+        assert!(Rule::parse("GET x read").is_err());
+        assert!(Rule::parse("GET /**/x read").is_err());
+        assert!(Rule::parse("GET /x write").is_err());
+    }
+
+    #[test]
+    fn upstreams_refuse_credentials_and_odd_schemes() {
+        assert!(Upstream::parse("http://127.0.0.1:9/api").unwrap().as_str().ends_with("/api/"));
+        assert!(Upstream::parse("ftp://x").is_err());
+        assert!(Upstream::parse("http://u:p@x/").is_err());
+        assert!(Upstream::parse("http://x/?a=b").is_err());
+    }
+}

@@ -1,0 +1,13 @@
+//! Domain types: parsed once at the edge, trusted inside. No I/O here.
+
+pub mod action;
+pub mod channel;
+pub mod credential;
+pub mod names;
+pub mod role;
+pub mod staff;
+pub mod time;
+
+pub use action::{Action, ActionSet};
+pub use names::{ChannelId, GroupName, NameError, Tag, Username};
+pub use role::Role;

@@ -1,0 +1,13 @@
+//! Time as stored: milliseconds since the Unix epoch, UTC.
+
+use chrono::{DateTime, TimeZone, Utc};
+
+pub type Millis = i64;
+
+pub fn now_millis() -> Millis {
+    Utc::now().timestamp_millis()
+}
+
+pub fn to_datetime(ms: Millis) -> DateTime<Utc> {
+    Utc.timestamp_millis_opt(ms).single().unwrap_or_default()
+}

@@ -1,0 +1,74 @@
+//! `staffgate`: the daemon and its admin tools in one binary.
+
+use std::process::ExitCode;
+
+use clap::Parser;
+use staffgate::app::{self, Application};
+use staffgate::cli::{Cli, Command};
+use staffgate::config::{Config, LogFormat};
+
+fn init_logs(format: LogFormat) {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("STAFFGATE_LOG").unwrap_or_else(|_| "info".into());
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    match format {
+        LogFormat::Json => builder.json().init(),
+        LogFormat::Text => builder.init(),
+    }
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).expect("SIGTERM handler");
+        tokio::select! {
+            _ = ctrl_c => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = ctrl_c.await;
+}
+
+async fn serve(config_file: Option<std::path::PathBuf>) -> ExitCode {
+    let config = match Config::load(config_file.as_deref(), std::env::vars()) {
+        Ok(c) => c,
+        Err(e) => {
+            eprint!("staffgate: refusing to start: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    init_logs(config.log_format);
+    tracing::info!(listen = %config.listen, database = %app::describe_database(&config), "starting");
+    let app = match Application::build(config).await {
+        Ok(a) => a,
+        Err(e) => {
+            tracing::error!(error = %e, "refusing to start");
+            return ExitCode::from(2);
+        }
+    };
+    tracing::info!(addr = %app.local_addr(), "listening");
+    app::reload_on_sighup(app.state.clone());
+    match app.run(shutdown_signal()).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            tracing::error!(error = %e, "server failed");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    if let Command::Serve { config } = cli.command {
+        return serve(config).await;
+    }
+    match staffgate::cli::run(cli).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("staffgate: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,74 @@
+//! The audit log table and its head row.
+
+use sqlx::AnyConnection;
+use sqlx::{AnyPool, Row};
+
+use super::StoreError;
+use crate::audit::chain::{Entry, entry_hash};
+use crate::domain::time::Millis;
+
+/// Appends an entry inside the caller's transaction; returns its sequence number.
+/// Updating the head row first takes its lock, so concurrent appenders queue up.
+pub async fn append(
+    conn: &mut AnyConnection,
+    at: Millis,
+    actor: &str,
+    event: &str,
+    subject: &str,
+    details: &str,
+) -> Result<i64, StoreError> {
+    let head = sqlx::query("UPDATE audit_head SET seq = seq + 1 WHERE id = 1 RETURNING seq, hash")
+        .fetch_one(&mut *conn)
+        .await?;
+    let seq: i64 = head.try_get("seq")?;
+    let prev: String = head.try_get("hash")?;
+    let hash = entry_hash(&prev, seq, at, actor, event, subject, details);
+    sqlx::query(
+        "INSERT INTO audit_log (seq, at, actor, event, subject, details, prev_hash, hash) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+    )
+    .bind(seq)
+    .bind(at)
+    .bind(actor)
+    .bind(event)
+    .bind(subject)
+    .bind(details)
+    .bind(&prev)
+    .bind(&hash)
+    .execute(&mut *conn)
+    .await?;
+    sqlx::query("UPDATE audit_head SET hash = $1 WHERE id = 1").bind(&hash).execute(&mut *conn).await?;
+    Ok(seq)
+}
+
+/// Entries with `seq > after`, ascending, at most `limit`.
+pub async fn page(pool: &AnyPool, after: i64, limit: i64) -> Result<Vec<Entry>, StoreError> {
+    let rows = sqlx::query(
+        "SELECT seq, at, actor, event, subject, details, prev_hash, hash FROM audit_log \
+         WHERE seq > $1 ORDER BY seq LIMIT $2",
+    )
+    .bind(after)
+    .bind(limit)
+    .fetch_all(pool)
+    .await?;
+    rows.iter()
+        .map(|r| {
+            Ok(Entry {
+                seq: r.try_get("seq")?,
+                at: r.try_get("at")?,
+                actor: r.try_get("actor")?,
+                event: r.try_get("event")?,
+                subject: r.try_get("subject")?,
+                details: r.try_get("details")?,
+                prev_hash: r.try_get("prev_hash")?,
+                hash: r.try_get("hash")?,
+            })
+        })
+        .collect()
+}
+
+/// The head: how many entries were written and the last hash.
+pub async fn head(pool: &AnyPool) -> Result<(i64, String), StoreError> {
+    let row = sqlx::query("SELECT seq, hash FROM audit_head WHERE id = 1").fetch_one(pool).await?;
+    Ok((row.try_get("seq")?, row.try_get("hash")?))
+}

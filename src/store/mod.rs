@@ -1,0 +1,137 @@
+//! Storage through sqlx: SQLite by default, PostgreSQL when the URL says so.
+//!
+//! Queries are written once for both through sqlx's `Any` driver (`$1` placeholders, integer
+//! millisecond times, no booleans), with one migration set per backend where DDL differs.
+//! SQL lives only in this module's files.
+
+pub mod activity;
+pub mod api_keys;
+pub mod audit;
+pub mod channels;
+pub mod offboardings;
+pub mod staff;
+pub mod tokens;
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use secrecy::{ExposeSecret, SecretString};
+use sqlx::AnyConnection;
+use sqlx::any::AnyPoolOptions;
+use sqlx::{Any, AnyPool, Executor};
+use tokio::sync::{Mutex, OwnedMutexGuard};
+
+/// A storage failure. The cause chain goes to the log; clients see only `internal`.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The database could not be reached or answered with an error.
+    #[error("database error")]
+    Database(#[from] sqlx::Error),
+    /// Migrations could not be applied.
+    #[error("database migration failed")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    /// A stored value did not parse back into its domain type.
+    #[error("stored value is corrupt: {0}")]
+    Corrupt(String),
+}
+
+/// Which database is behind the pool.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// The database handle shared by every area.
+#[derive(Clone)]
+pub struct Store {
+    pool: AnyPool,
+    backend: Backend,
+    /// SQLite has one writer; queueing writers here beats spinning on SQLITE_BUSY.
+    write_gate: Option<Arc<Mutex<()>>>,
+}
+
+/// A write transaction. Dropped without `commit`, it rolls back.
+pub struct Tx {
+    tx: sqlx::Transaction<'static, Any>,
+    _gate: Option<OwnedMutexGuard<()>>,
+}
+
+impl Tx {
+    pub fn conn(&mut self) -> &mut AnyConnection {
+        &mut self.tx
+    }
+
+    pub async fn commit(self) -> Result<(), StoreError> {
+        self.tx.commit().await?;
+        Ok(())
+    }
+}
+
+impl Store {
+    /// Opens the database named by `url`, or the SQLite file in `data_dir`, and migrates it.
+    pub async fn open(url: Option<&SecretString>, data_dir: &Path) -> Result<Store, StoreError> {
+        sqlx::any::install_default_drivers();
+        let url = match url {
+            Some(u) => u.expose_secret().to_owned(),
+            None => format!("sqlite://{}?mode=rwc", data_dir.join("staffgate.db").display()),
+        };
+        let backend = if url.starts_with("sqlite:") { Backend::Sqlite } else { Backend::Postgres };
+        let options = AnyPoolOptions::new().acquire_timeout(Duration::from_secs(5));
+        let pool = match backend {
+            Backend::Sqlite => {
+                options
+                    .max_connections(8)
+                    .after_connect(|conn, _| {
+                        Box::pin(async move {
+                            // FULL: an offboarding that returned must survive a power cut.
+                            conn.execute(
+                                "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; \
+                                 PRAGMA busy_timeout = 5000; PRAGMA foreign_keys = ON;",
+                            )
+                            .await?;
+                            Ok(())
+                        })
+                    })
+                    .connect(&url)
+                    .await?
+            }
+            Backend::Postgres => options.max_connections(16).connect(&url).await?,
+        };
+        match backend {
+            Backend::Sqlite => sqlx::migrate!("migrations/sqlite").run(&pool).await?,
+            Backend::Postgres => sqlx::migrate!("migrations/postgres").run(&pool).await?,
+        }
+        let write_gate = (backend == Backend::Sqlite).then(|| Arc::new(Mutex::new(())));
+        Ok(Store { pool, backend, write_gate })
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    pub fn pool(&self) -> &AnyPool {
+        &self.pool
+    }
+
+    /// Begins a write transaction.
+    pub async fn begin(&self) -> Result<Tx, StoreError> {
+        let gate = match &self.write_gate {
+            Some(g) => Some(g.clone().lock_owned().await),
+            None => None,
+        };
+        let tx = match self.backend {
+            // IMMEDIATE takes the write lock up front, so a read-then-write cannot fail midway.
+            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await?,
+            Backend::Postgres => self.pool.begin().await?,
+        };
+        Ok(Tx { tx, _gate: gate })
+    }
+
+    /// Answers when the database answers.
+    pub async fn ping(&self) -> Result<(), StoreError> {
+        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        Ok(())
+    }
+}

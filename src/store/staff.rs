@@ -1,0 +1,148 @@
+//! Staff rows and their groups.
+
+use std::collections::HashMap;
+
+use sqlx::AnyConnection;
+use sqlx::any::AnyRow;
+use sqlx::{AnyPool, Row};
+
+use super::StoreError;
+use crate::domain::staff::{StaffId, StaffMember, StaffStatus};
+use crate::domain::time::Millis;
+use crate::domain::{GroupName, Username};
+
+const COLUMNS: &str = "id, username, email, display_name, status, epoch";
+
+fn from_row(row: &AnyRow, groups: Vec<GroupName>) -> Result<StaffMember, StoreError> {
+    let username: String = row.try_get("username")?;
+    let status: String = row.try_get("status")?;
+    Ok(StaffMember {
+        id: row.try_get("id")?,
+        username: Username::parse(&username).map_err(|e| StoreError::Corrupt(e.to_string()))?,
+        email: row.try_get("email")?,
+        name: row.try_get("display_name")?,
+        status: StaffStatus::parse(&status).ok_or_else(|| StoreError::Corrupt(format!("staff status {status}")))?,
+        groups,
+        epoch: row.try_get("epoch")?,
+    })
+}
+
+fn group_names(rows: Vec<AnyRow>) -> Result<HashMap<StaffId, Vec<GroupName>>, StoreError> {
+    let mut map: HashMap<StaffId, Vec<GroupName>> = HashMap::new();
+    for row in rows {
+        let name: String = row.try_get("group_name")?;
+        let group = GroupName::parse(&name).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        map.entry(row.try_get("staff_id")?).or_default().push(group);
+    }
+    Ok(map)
+}
+
+/// The fields a directory source sets.
+pub struct StaffFields<'a> {
+    pub username: &'a Username,
+    pub email: &'a str,
+    pub name: &'a str,
+    pub status: StaffStatus,
+    pub groups: &'a [GroupName],
+    pub source: &'a str,
+}
+
+/// Creates or updates a staff member and replaces their groups.
+pub async fn upsert(conn: &mut AnyConnection, f: &StaffFields<'_>, now: Millis) -> Result<StaffMember, StoreError> {
+    let row = sqlx::query(
+        "INSERT INTO staff (username, email, display_name, status, source, created_at, updated_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $6) \
+         ON CONFLICT (username) DO UPDATE SET email = excluded.email, display_name = excluded.display_name, \
+         status = excluded.status, source = excluded.source, updated_at = excluded.updated_at \
+         RETURNING id, username, email, display_name, status, epoch",
+    )
+    .bind(f.username.as_str())
+    .bind(f.email)
+    .bind(f.name)
+    .bind(f.status.as_str())
+    .bind(f.source)
+    .bind(now)
+    .fetch_one(&mut *conn)
+    .await?;
+    let id: StaffId = row.try_get("id")?;
+    sqlx::query("DELETE FROM staff_groups WHERE staff_id = $1").bind(id).execute(&mut *conn).await?;
+    for group in f.groups {
+        sqlx::query("INSERT INTO staff_groups (staff_id, group_name) VALUES ($1, $2) ON CONFLICT DO NOTHING")
+            .bind(id)
+            .bind(group.as_str())
+            .execute(&mut *conn)
+            .await?;
+    }
+    let mut groups = f.groups.to_vec();
+    groups.sort();
+    groups.dedup();
+    from_row(&row, groups)
+}
+
+pub async fn find(conn: &mut AnyConnection, username: &Username) -> Result<Option<StaffMember>, StoreError> {
+    let Some(row) = sqlx::query(sqlx::AssertSqlSafe(format!("SELECT {COLUMNS} FROM staff WHERE username = $1")))
+        .bind(username.as_str())
+        .fetch_optional(&mut *conn)
+        .await?
+    else {
+        return Ok(None);
+    };
+    let id: StaffId = row.try_get("id")?;
+    let groups = sqlx::query("SELECT staff_id, group_name FROM staff_groups WHERE staff_id = $1 ORDER BY group_name")
+        .bind(id)
+        .fetch_all(&mut *conn)
+        .await?;
+    let groups = group_names(groups)?.remove(&id).unwrap_or_default();
+    from_row(&row, groups).map(Some)
+}
+
+/// Every staff member with groups, ordered by username.
+pub async fn list(pool: &AnyPool) -> Result<Vec<StaffMember>, StoreError> {
+    let rows = sqlx::query(sqlx::AssertSqlSafe(format!("SELECT {COLUMNS} FROM staff ORDER BY username")))
+        .fetch_all(pool)
+        .await?;
+    let groups = sqlx::query("SELECT staff_id, group_name FROM staff_groups ORDER BY group_name")
+        .fetch_all(pool)
+        .await?;
+    let mut groups = group_names(groups)?;
+    rows.iter()
+        .map(|row| {
+            let id: StaffId = row.try_get("id")?;
+            from_row(row, groups.remove(&id).unwrap_or_default())
+        })
+        .collect()
+}
+
+/// Marks a staff member offboarded and bumps their epoch; returns the new epoch.
+pub async fn mark_offboarded(conn: &mut AnyConnection, id: StaffId, now: Millis) -> Result<i64, StoreError> {
+    let row = sqlx::query(
+        "UPDATE staff SET status = 'offboarded', epoch = epoch + 1, updated_at = $2 WHERE id = $1 RETURNING epoch",
+    )
+    .bind(id)
+    .bind(now)
+    .fetch_one(&mut *conn)
+    .await?;
+    Ok(row.try_get("epoch")?)
+}
+
+/// Makes an offboarded person active again. The epoch is left bumped: nothing old revives.
+pub async fn mark_active(conn: &mut AnyConnection, id: StaffId, now: Millis) -> Result<(), StoreError> {
+    sqlx::query("UPDATE staff SET status = 'active', updated_at = $2 WHERE id = $1")
+        .bind(id)
+        .bind(now)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
+/// Reads status and epoch while taking the row's write lock (a no-op update works on both
+/// backends), so a concurrent offboarding is ordered before or after, never interleaved.
+pub async fn lock_state(conn: &mut AnyConnection, id: StaffId) -> Result<(StaffStatus, i64), StoreError> {
+    let row = sqlx::query("UPDATE staff SET epoch = epoch WHERE id = $1 RETURNING status, epoch")
+        .bind(id)
+        .fetch_one(&mut *conn)
+        .await?;
+    let status: String = row.try_get("status")?;
+    let status = StaffStatus::parse(&status).ok_or_else(|| StoreError::Corrupt(format!("staff status {status}")))?;
+    Ok((status, row.try_get("epoch")?))
+}

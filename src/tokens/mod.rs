@@ -1,0 +1,216 @@
+//! Brokered tokens: issuing, revoking, listing, and the in-memory verifier.
+
+pub mod verifier;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use secrecy::{ExposeSecret, SecretString};
+use serde::Serialize;
+use serde_json::json;
+
+use crate::audit::{self, Actor};
+use crate::channels::LiveChannel;
+use crate::config::TokenConfig;
+use crate::domain::channel::ChannelKind;
+use crate::domain::credential::{self, CredentialKind};
+use crate::domain::staff::{StaffMember, StaffStatus};
+use crate::domain::time::{Millis, now_millis, to_datetime};
+use crate::domain::{ActionSet, ChannelId};
+use crate::policy::Engine;
+use crate::store::tokens::{NewToken, Revoked, TokenRow};
+use crate::store::{Store, StoreError};
+pub use verifier::{Denial, Grant, Verified, Verifier};
+
+/// Why a token could not be issued or revoked.
+#[derive(Debug, thiserror::Error)]
+pub enum TokenError {
+    /// The staff member's status changed between the gate and the write.
+    #[error("staff member is {0:?}, not active")]
+    StaffNotActive(StaffStatus),
+    /// Policy permits nothing on this channel for this person.
+    #[error("policy permits no action on this channel for this staff member")]
+    NothingPermitted,
+    /// Some requested actions are not permitted.
+    #[error("actions not permitted by policy: {}", .0.to_list())]
+    ActionsNotPermitted(ActionSet),
+    /// The requested lifetime exceeds the configured maximum.
+    #[error("ttl: at most {} allowed", humantime::format_duration(*.0))]
+    TtlTooLong(Duration),
+    /// No token has that id.
+    #[error("no token {0}")]
+    NotFound(i64),
+    /// The random source failed.
+    #[error("random source failed")]
+    Random,
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// What was asked for.
+pub struct IssueRequest {
+    pub actions: Option<ActionSet>,
+    pub ttl: Option<Duration>,
+}
+
+/// A freshly issued token: the only time its text exists outside the caller.
+#[derive(Serialize)]
+pub struct Issued {
+    pub id: i64,
+    #[serde(serialize_with = "expose")]
+    pub token: SecretString,
+    pub staff: String,
+    pub channel: ChannelId,
+    pub actions: ActionSet,
+    pub expires_at: chrono::DateTime<chrono::Utc>,
+}
+
+fn expose<S: serde::Serializer>(s: &SecretString, ser: S) -> Result<S::Ok, S::Error> {
+    ser.serialize_str(s.expose_secret())
+}
+
+/// A token as listed: metadata only.
+#[derive(Serialize)]
+pub struct TokenView {
+    pub id: i64,
+    pub staff: String,
+    pub channel: ChannelId,
+    pub actions: ActionSet,
+    pub issued_at: chrono::DateTime<chrono::Utc>,
+    pub expires_at: chrono::DateTime<chrono::Utc>,
+    pub issued_by: String,
+    pub state: &'static str,
+    pub last_used_at: Option<chrono::DateTime<chrono::Utc>>,
+}
+
+impl TokenView {
+    fn of(row: &TokenRow, now: Millis) -> TokenView {
+        let state = match (row.revoked_at, row.expires_at <= now) {
+            (Some(_), _) => "revoked",
+            (None, true) => "expired",
+            (None, false) => "live",
+        };
+        TokenView {
+            id: row.id,
+            staff: row.username.clone(),
+            channel: row.channel_id.clone(),
+            actions: row.actions,
+            issued_at: to_datetime(row.issued_at),
+            expires_at: to_datetime(row.expires_at),
+            issued_by: row.issued_by.clone(),
+            state,
+            last_used_at: row.last_used_at.map(to_datetime),
+        }
+    }
+}
+
+/// Token issuing and revocation.
+pub struct Tokens {
+    pub store: Store,
+    pub verifier: Arc<Verifier>,
+    pub engine: Arc<Engine>,
+    pub config: TokenConfig,
+}
+
+impl Tokens {
+    /// Fills the verifier from the database at start.
+    pub async fn load(&self) -> Result<usize, StoreError> {
+        for member in crate::store::staff::list(self.store.pool()).await? {
+            self.verifier.put_staff(member);
+        }
+        let rows = crate::store::tokens::unexpired(self.store.pool(), now_millis()).await?;
+        for row in &rows {
+            self.verifier.add_token(row.hash, grant_of(row));
+        }
+        Ok(rows.len())
+    }
+
+    /// Issues a token. Callers reach this only through the compliance gate.
+    pub async fn issue(&self, actor: &Actor, staff: &StaffMember, channel: &LiveChannel, req: IssueRequest) -> Result<Issued, TokenError> {
+        let permitted = self.engine.reach(staff, &channel.facts).actions;
+        if permitted.is_empty() {
+            return Err(TokenError::NothingPermitted);
+        }
+        let actions = req.actions.unwrap_or(permitted);
+        if !actions.is_subset(permitted) {
+            return Err(TokenError::ActionsNotPermitted(actions.difference(permitted)));
+        }
+        let ttl = req.ttl.unwrap_or(self.config.default_ttl);
+        if ttl > self.config.max_ttl {
+            return Err(TokenError::TtlTooLong(self.config.max_ttl));
+        }
+        let (token, hash) = credential::generate(CredentialKind::BrokeredToken).map_err(|_| TokenError::Random)?;
+        let now = now_millis();
+        let expires_at = now.saturating_add(i64::try_from(ttl.as_millis()).unwrap_or(i64::MAX));
+        let mut tx = self.store.begin().await?;
+        // Re-read status and epoch inside the write: an offboarding racing this one wins.
+        let (status, epoch) = crate::store::staff::lock_state(tx.conn(), staff.id).await?;
+        if status != StaffStatus::Active {
+            return Err(TokenError::StaffNotActive(status));
+        }
+        let channel_id = &channel.spec.id;
+        let new = NewToken { hash, staff_id: staff.id, channel_id, actions, epoch, issued_at: now, expires_at, issued_by: &actor.0 };
+        let id = crate::store::tokens::insert(tx.conn(), &new).await?;
+        let details = json!({ "token_id": id, "channel": channel_id, "actions": actions, "expires_at": expires_at });
+        audit::record(tx.conn(), actor, "token.issue", staff.username.as_str(), details).await?;
+        tx.commit().await?;
+        self.verifier.add_token(hash, Grant { token_id: id, staff_id: staff.id, channel: channel_id.clone(), actions, expires_at, epoch, revoked: false });
+        let token = match channel.spec.kind {
+            ChannelKind::Telegram => SecretString::from(credential::telegram_shape(id, token.expose_secret())),
+            _ => token,
+        };
+        Ok(Issued { id, token, staff: staff.username.to_string(), channel: channel_id.clone(), actions, expires_at: to_datetime(expires_at) })
+    }
+
+    /// Revokes one token.
+    pub async fn revoke_one(&self, actor: &Actor, id: i64, why: &str) -> Result<usize, TokenError> {
+        let mut tx = self.store.begin().await?;
+        let row = crate::store::tokens::find(tx.conn(), id).await?.ok_or(TokenError::NotFound(id))?;
+        let revoked = crate::store::tokens::revoke_one(tx.conn(), id, now_millis(), why).await?;
+        audit::record(tx.conn(), actor, "token.revoke", &row.username, json!({ "token_id": id, "reason": why, "revoked": revoked.len() })).await?;
+        tx.commit().await?;
+        Ok(self.forget(revoked))
+    }
+
+    /// Revokes every live token of one staff member.
+    pub async fn revoke_staff(&self, actor: &Actor, staff: &StaffMember, why: &str) -> Result<usize, TokenError> {
+        let mut tx = self.store.begin().await?;
+        let revoked = crate::store::tokens::revoke_for_staff(tx.conn(), staff.id, now_millis(), why).await?;
+        audit::record(tx.conn(), actor, "token.revoke_staff", staff.username.as_str(), json!({ "reason": why, "revoked": revoked.len() })).await?;
+        tx.commit().await?;
+        Ok(self.forget(revoked))
+    }
+
+    /// Revokes every live token for one channel.
+    pub async fn revoke_channel(&self, actor: &Actor, channel: &ChannelId, why: &str) -> Result<usize, TokenError> {
+        let mut tx = self.store.begin().await?;
+        let revoked = crate::store::tokens::revoke_for_channel(tx.conn(), channel, now_millis(), why).await?;
+        audit::record(tx.conn(), actor, "token.revoke_channel", channel.as_str(), json!({ "reason": why, "revoked": revoked.len() })).await?;
+        tx.commit().await?;
+        Ok(self.forget(revoked))
+    }
+
+    fn forget(&self, revoked: Vec<Revoked>) -> usize {
+        let n = revoked.len();
+        self.verifier.revoke(revoked.into_iter().map(|r| r.hash));
+        n
+    }
+
+    pub async fn list(&self, staff: Option<&str>, channel: Option<&str>) -> Result<Vec<TokenView>, TokenError> {
+        let now = now_millis();
+        let rows = crate::store::tokens::list(self.store.pool(), staff, channel, 1_000).await?;
+        Ok(rows.iter().map(|r| TokenView::of(r, now)).collect())
+    }
+}
+
+fn grant_of(row: &TokenRow) -> Grant {
+    Grant {
+        token_id: row.id,
+        staff_id: row.staff_id,
+        channel: row.channel_id.clone(),
+        actions: row.actions,
+        expires_at: row.expires_at,
+        epoch: row.epoch,
+        revoked: row.revoked_at.is_some(),
+    }
+}

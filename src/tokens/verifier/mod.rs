@@ -1,0 +1,183 @@
+//! The in-memory verifier: token hash → grant, staff → status and epoch.
+//!
+//! Built from the database at start and updated by every change before that change's call
+//! returns, so the broker checks a token without touching the database. Every change that
+//! can take access away also ticks a watch channel, which streaming responses listen to so
+//! they can be cut mid-flight.
+
+use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
+use std::sync::{Arc, RwLock};
+
+use tokio::sync::watch;
+
+use crate::domain::credential::CredentialHash;
+use crate::domain::staff::{StaffId, StaffMember, StaffStatus};
+use crate::domain::time::Millis;
+use crate::domain::{ActionSet, ChannelId};
+
+/// What a live token allows.
+#[derive(Debug, Clone)]
+pub struct Grant {
+    pub token_id: i64,
+    pub staff_id: StaffId,
+    pub channel: ChannelId,
+    pub actions: ActionSet,
+    pub expires_at: Millis,
+    pub epoch: i64,
+    pub revoked: bool,
+}
+
+/// Why the verifier refused a token. Each maps to its own error code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum Denial {
+    #[error("token is not known")]
+    Unknown,
+    #[error("token has expired")]
+    Expired,
+    #[error("token was revoked")]
+    Revoked,
+    #[error("the token's owner is not active")]
+    StaffNotActive,
+    #[error("the token's owner had all access revoked after it was issued")]
+    StaleEpoch,
+}
+
+/// A token that passed the verifier, with its owner as known at that moment.
+#[derive(Debug, Clone)]
+pub struct Verified {
+    pub grant: Arc<Grant>,
+    pub staff: Arc<StaffMember>,
+}
+
+/// Keys are SHA-256 outputs already: hashing them again buys nothing.
+#[derive(Default)]
+pub struct PrehashedHasher(u64);
+
+impl Hasher for PrehashedHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for chunk in bytes.chunks(8).take(1) {
+            let mut buf = [0u8; 8];
+            buf[..chunk.len()].copy_from_slice(chunk);
+            self.0 ^= u64::from_le_bytes(buf);
+        }
+    }
+}
+
+type TokenMap = HashMap<CredentialHash, Arc<Grant>, BuildHasherDefault<PrehashedHasher>>;
+
+#[derive(Default)]
+struct Inner {
+    tokens: TokenMap,
+    staff: HashMap<StaffId, Arc<StaffMember>>,
+}
+
+/// See the module docs.
+pub struct Verifier {
+    inner: RwLock<Inner>,
+    changes: watch::Sender<u64>,
+}
+
+impl Default for Verifier {
+    fn default() -> Self {
+        Verifier { inner: RwLock::default(), changes: watch::Sender::new(0) }
+    }
+}
+
+impl Verifier {
+    /// Checks a presented token's hash at time `now`.
+    pub fn verify(&self, hash: &CredentialHash, now: Millis) -> Result<Verified, Denial> {
+        let inner = self.inner.read().expect("verifier lock");
+        let grant = inner.tokens.get(hash).ok_or(Denial::Unknown)?;
+        if grant.revoked {
+            return Err(Denial::Revoked);
+        }
+        if grant.expires_at <= now {
+            return Err(Denial::Expired);
+        }
+        let staff = inner.staff.get(&grant.staff_id).ok_or(Denial::StaffNotActive)?;
+        if staff.status != StaffStatus::Active {
+            return Err(Denial::StaffNotActive);
+        }
+        if staff.epoch != grant.epoch {
+            return Err(Denial::StaleEpoch);
+        }
+        Ok(Verified { grant: grant.clone(), staff: staff.clone() })
+    }
+
+    /// Ticks every time access may have been taken away.
+    pub fn subscribe(&self) -> watch::Receiver<u64> {
+        self.changes.subscribe()
+    }
+
+    fn tick(&self) {
+        self.changes.send_modify(|n| *n += 1);
+    }
+
+    pub fn add_token(&self, hash: CredentialHash, grant: Grant) {
+        self.inner.write().expect("verifier lock").tokens.insert(hash, Arc::new(grant));
+    }
+
+    /// Marks tokens revoked (kept until they expire, so callers get a precise answer).
+    pub fn revoke(&self, hashes: impl IntoIterator<Item = CredentialHash>) {
+        {
+            let mut inner = self.inner.write().expect("verifier lock");
+            for hash in hashes {
+                if let Some(g) = inner.tokens.get_mut(&hash) {
+                    *g = Arc::new(Grant { revoked: true, ..(**g).clone() });
+                }
+            }
+        }
+        self.tick();
+    }
+
+    /// Records a staff member's current facts. An epoch never moves backwards.
+    pub fn put_staff(&self, member: StaffMember) {
+        {
+            let mut inner = self.inner.write().expect("verifier lock");
+            let epoch = inner.staff.get(&member.id).map_or(member.epoch, |old| old.epoch.max(member.epoch));
+            inner.staff.insert(member.id, Arc::new(StaffMember { epoch, ..member }));
+        }
+        self.tick();
+    }
+
+    /// Offboards in memory: status and epoch together, under one lock.
+    pub fn offboard(&self, staff: StaffId, epoch: i64, hashes: impl IntoIterator<Item = CredentialHash>) {
+        {
+            let mut inner = self.inner.write().expect("verifier lock");
+            if let Some(old) = inner.staff.get(&staff).cloned() {
+                let epoch = old.epoch.max(epoch);
+                inner.staff.insert(staff, Arc::new(StaffMember { status: StaffStatus::Offboarded, epoch, ..(*old).clone() }));
+            }
+            for hash in hashes {
+                if let Some(g) = inner.tokens.get_mut(&hash) {
+                    *g = Arc::new(Grant { revoked: true, ..(**g).clone() });
+                }
+            }
+        }
+        self.tick();
+    }
+
+    pub fn staff(&self, id: StaffId) -> Option<Arc<StaffMember>> {
+        self.inner.read().expect("verifier lock").staff.get(&id).cloned()
+    }
+
+    /// Forgets tokens that expired before `now`; returns how many.
+    pub fn forget_expired(&self, now: Millis) -> usize {
+        let mut inner = self.inner.write().expect("verifier lock");
+        let before = inner.tokens.len();
+        inner.tokens.retain(|_, g| g.expires_at > now);
+        before - inner.tokens.len()
+    }
+
+    pub fn token_count(&self) -> usize {
+        self.inner.read().expect("verifier lock").tokens.len()
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,75 @@
+use std::sync::Arc;
+
+use axum::Json;
+use axum::extract::{Path, State};
+use secrecy::SecretString;
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::parse;
+use crate::channels::ChannelView;
+use crate::domain::ChannelId;
+use crate::domain::channel::ChannelSpec;
+use crate::web::AppState;
+use crate::web::auth::Caller;
+use crate::web::error::ApiError;
+use crate::web::json::ApiJson;
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PutChannel {
+    kind: String,
+    upstream: String,
+    header: Option<String>,
+    param: Option<String>,
+    #[serde(default)]
+    rules: Vec<String>,
+    #[serde(default)]
+    tags: Vec<String>,
+}
+
+pub async fn put(State(s): State<Arc<AppState>>, caller: Caller, Path(id): Path<String>, ApiJson(b): ApiJson<PutChannel>) -> Result<Json<ChannelView>, ApiError> {
+    let permit = caller.admin()?;
+    let id = parse("id", ChannelId::parse(&id))?;
+    let spec = ChannelSpec::parse(id, &b.kind, b.header.as_deref(), b.param.as_deref(), &b.upstream, &b.rules, &b.tags)
+        .map_err(|e| ApiError::new(axum::http::StatusCode::BAD_REQUEST, "invalid_input", e.to_string()))?;
+    Ok(Json(s.channels.upsert(&permit.actor, spec).await?))
+}
+
+pub async fn get(State(s): State<Arc<AppState>>, caller: Caller, Path(id): Path<String>) -> Result<Json<ChannelView>, ApiError> {
+    caller.reader()?;
+    let id = parse("id", ChannelId::parse(&id))?;
+    Ok(Json(s.channels.get(&id).await?))
+}
+
+pub async fn list(State(s): State<Arc<AppState>>, caller: Caller) -> Result<Json<Vec<ChannelView>>, ApiError> {
+    caller.reader()?;
+    Ok(Json(s.channels.list().await?))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SetSecret {
+    secret: SecretString,
+}
+
+pub async fn set_secret(State(s): State<Arc<AppState>>, caller: Caller, Path(id): Path<String>, ApiJson(b): ApiJson<SetSecret>) -> Result<Json<Value>, ApiError> {
+    let permit = caller.admin()?;
+    let id = parse("id", ChannelId::parse(&id))?;
+    s.channels.set_secret(&permit.actor, &id, b.secret).await?;
+    Ok(Json(json!({ "channel": id, "secret_set": true })))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Reason {
+    reason: String,
+}
+
+pub async fn revoke_tokens(State(s): State<Arc<AppState>>, caller: Caller, Path(id): Path<String>, ApiJson(b): ApiJson<Reason>) -> Result<Json<Value>, ApiError> {
+    let permit = caller.admin()?;
+    let id = parse("id", ChannelId::parse(&id))?;
+    s.channels.get(&id).await?;
+    let revoked = s.tokens.revoke_channel(&permit.actor, &id, &b.reason).await?;
+    Ok(Json(json!({ "revoked": revoked })))
+}

@@ -1,0 +1,41 @@
+//! `/api/v1` routes.
+
+mod channels;
+mod misc;
+pub use misc::reload;
+mod staff;
+mod tokens;
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::routing::{delete, get, post, put};
+
+use super::AppState;
+use super::error::ApiError;
+
+pub fn routes() -> Router<Arc<AppState>> {
+    Router::new()
+        .route("/staff", get(staff::list))
+        .route("/staff/{username}", put(staff::put).get(staff::get))
+        .route("/staff/{username}/offboard", post(staff::offboard))
+        .route("/staff/{username}/reinstate", post(staff::reinstate))
+        .route("/staff/{username}/revoke-tokens", post(staff::revoke_tokens))
+        .route("/channels", get(channels::list))
+        .route("/channels/{id}", put(channels::put).get(channels::get))
+        .route("/channels/{id}/secret", put(channels::set_secret))
+        .route("/channels/{id}/revoke-tokens", post(channels::revoke_tokens))
+        .route("/tokens", post(tokens::issue).get(tokens::list))
+        .route("/tokens/{id}", delete(tokens::revoke))
+        .route("/access", get(misc::access))
+        .route("/audit", get(misc::audit))
+        .route("/audit/verify", get(misc::audit_verify))
+        .route("/policies/reload", post(misc::reload_policies))
+        .route("/keys", post(misc::create_key).get(misc::list_keys))
+        .route("/keys/{id}", delete(misc::revoke_key))
+}
+
+/// Parses a path or body field into a domain type, naming the field on failure.
+fn parse<T, E: std::fmt::Display>(field: &str, r: Result<T, E>) -> Result<T, ApiError> {
+    r.map_err(|e| ApiError::bad_request(field, e))
+}

@@ -1,0 +1,76 @@
+use std::sync::Arc;
+
+use axum::Json;
+use axum::extract::{Path, State};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::parse;
+use crate::directory::StaffInput;
+use crate::domain::staff::{StaffMember, StaffStatus};
+use crate::domain::{GroupName, Username};
+use crate::offboarding::Receipt;
+use crate::web::AppState;
+use crate::web::auth::Caller;
+use crate::web::error::ApiError;
+use crate::web::json::ApiJson;
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PutStaff {
+    email: String,
+    name: String,
+    #[serde(default)]
+    groups: Vec<String>,
+    status: Option<String>,
+}
+
+pub async fn put(State(s): State<Arc<AppState>>, caller: Caller, Path(username): Path<String>, ApiJson(body): ApiJson<PutStaff>) -> Result<Json<StaffMember>, ApiError> {
+    let permit = caller.admin()?;
+    let username = parse("username", Username::parse(&username))?;
+    let groups = body.groups.iter().map(|g| GroupName::parse(g)).collect::<Result<Vec<_>, _>>();
+    let status = match body.status.as_deref() {
+        None => StaffStatus::Active,
+        Some(raw) => StaffStatus::parse(raw).ok_or_else(|| ApiError::bad_request("status", "must be active or pending"))?,
+    };
+    let input = StaffInput { username, email: body.email, name: body.name, groups: parse("groups", groups)?, status };
+    Ok(Json(s.directory.put(&permit.actor, input).await?))
+}
+
+pub async fn get(State(s): State<Arc<AppState>>, caller: Caller, Path(username): Path<String>) -> Result<Json<StaffMember>, ApiError> {
+    caller.reader()?;
+    let username = parse("username", Username::parse(&username))?;
+    Ok(Json(s.directory.get(&username).await?))
+}
+
+pub async fn list(State(s): State<Arc<AppState>>, caller: Caller) -> Result<Json<Vec<StaffMember>>, ApiError> {
+    caller.reader()?;
+    Ok(Json(s.directory.list().await?))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Reason {
+    reason: String,
+}
+
+pub async fn offboard(State(s): State<Arc<AppState>>, caller: Caller, Path(username): Path<String>, ApiJson(body): ApiJson<Reason>) -> Result<Json<Receipt>, ApiError> {
+    let permit = caller.hr()?;
+    let username = parse("username", Username::parse(&username))?;
+    Ok(Json(s.offboarding.offboard(&permit, &username, &body.reason).await?))
+}
+
+pub async fn reinstate(State(s): State<Arc<AppState>>, caller: Caller, Path(username): Path<String>, ApiJson(body): ApiJson<Reason>) -> Result<Json<Value>, ApiError> {
+    let permit = caller.hr()?;
+    let username = parse("username", Username::parse(&username))?;
+    s.offboarding.reinstate(&permit, &username, &body.reason).await?;
+    Ok(Json(json!({ "staff": username, "status": "active" })))
+}
+
+pub async fn revoke_tokens(State(s): State<Arc<AppState>>, caller: Caller, Path(username): Path<String>, ApiJson(body): ApiJson<Reason>) -> Result<Json<Value>, ApiError> {
+    let permit = caller.hr()?;
+    let username = parse("username", Username::parse(&username))?;
+    let member = s.directory.get(&username).await?;
+    let revoked = s.tokens.revoke_staff(&permit.actor, &member, &body.reason).await?;
+    Ok(Json(json!({ "revoked": revoked })))
+}

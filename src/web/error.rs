@@ -1,0 +1,157 @@
+//! Every error a client can see, mapped to HTTP in one place.
+//! The client gets a stable code and a safe message; the log gets the cause.
+
+use axum::Json;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde_json::json;
+
+use crate::broker::BrokerError;
+use crate::broker::route::RouteError;
+use crate::channels::ChannelError;
+use crate::compliance::GateError;
+use crate::directory::DirectoryError;
+use crate::offboarding::OffboardError;
+use crate::store::StoreError;
+use crate::tokens::{Denial, TokenError};
+
+/// An API error: status, stable code, human message.
+#[derive(Debug)]
+pub struct ApiError {
+    pub status: StatusCode,
+    pub code: &'static str,
+    pub message: String,
+}
+
+impl ApiError {
+    pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+        ApiError { status, code, message: message.into() }
+    }
+
+    pub fn bad_request(field: &str, reason: impl std::fmt::Display) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, "invalid_input", format!("{field}: {reason}"))
+    }
+
+    fn internal(cause: &dyn std::error::Error) -> Self {
+        let mut chain = cause.to_string();
+        let mut source = cause.source();
+        while let Some(s) = source {
+            chain.push_str(": ");
+            chain.push_str(&s.to_string());
+            source = s.source();
+        }
+        tracing::error!(cause = %chain, "internal error");
+        Self::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "internal error; see the daemon log")
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let body = json!({ "error": { "code": self.code, "message": self.message } });
+        (self.status, Json(body)).into_response()
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(e: StoreError) -> Self {
+        ApiError::internal(&e)
+    }
+}
+
+impl From<DirectoryError> for ApiError {
+    fn from(e: DirectoryError) -> Self {
+        use DirectoryError::*;
+        let msg = e.to_string();
+        match e {
+            NotFound(_) => Self::new(StatusCode::NOT_FOUND, "staff_not_found", msg),
+            Offboarded(_) => Self::new(StatusCode::CONFLICT, "staff_offboarded", msg),
+            StatusNotSettable => Self::new(StatusCode::BAD_REQUEST, "invalid_input", msg),
+            Field { .. } => Self::new(StatusCode::BAD_REQUEST, "invalid_input", msg),
+            Store(s) => s.into(),
+        }
+    }
+}
+
+impl From<ChannelError> for ApiError {
+    fn from(e: ChannelError) -> Self {
+        let msg = e.to_string();
+        match e {
+            ChannelError::NotFound(_) => Self::new(StatusCode::NOT_FOUND, "channel_not_found", msg),
+            ChannelError::BadSecret(_) => Self::new(StatusCode::BAD_REQUEST, "invalid_input", msg),
+            ChannelError::Store(s) => s.into(),
+            ChannelError::Secrets(s) => ApiError::internal(&s),
+        }
+    }
+}
+
+impl From<TokenError> for ApiError {
+    fn from(e: TokenError) -> Self {
+        use TokenError::*;
+        let msg = e.to_string();
+        match e {
+            StaffNotActive(_) => Self::new(StatusCode::CONFLICT, "staff_not_active", msg),
+            NothingPermitted => Self::new(StatusCode::FORBIDDEN, "nothing_permitted", msg),
+            ActionsNotPermitted(_) => Self::new(StatusCode::FORBIDDEN, "action_not_permitted", msg),
+            TtlTooLong(_) => Self::new(StatusCode::BAD_REQUEST, "invalid_input", msg),
+            NotFound(_) => Self::new(StatusCode::NOT_FOUND, "token_not_found", msg),
+            Random => ApiError::internal(&e),
+            Store(s) => s.into(),
+        }
+    }
+}
+
+impl From<GateError> for ApiError {
+    fn from(e: GateError) -> Self {
+        match e {
+            GateError::NotActive(_) => Self::new(StatusCode::CONFLICT, "staff_not_active", e.to_string()),
+            GateError::Token(t) => t.into(),
+        }
+    }
+}
+
+impl From<OffboardError> for ApiError {
+    fn from(e: OffboardError) -> Self {
+        use OffboardError::*;
+        let msg = e.to_string();
+        match e {
+            NotFound(_) => Self::new(StatusCode::NOT_FOUND, "staff_not_found", msg),
+            Reason(_) => Self::new(StatusCode::BAD_REQUEST, "invalid_input", msg),
+            NotOffboarded(_) => Self::new(StatusCode::CONFLICT, "staff_not_offboarded", msg),
+            ReceiptCorrupt => ApiError::internal(&e),
+            Store(s) => s.into(),
+        }
+    }
+}
+
+impl From<BrokerError> for ApiError {
+    fn from(e: BrokerError) -> Self {
+        use BrokerError::*;
+        let status = match &e {
+            MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            HeadersTooLarge => StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
+            Route(RouteError::BadPath) => StatusCode::BAD_REQUEST,
+            Route(RouteError::NoToken) | TokenMalformed => StatusCode::UNAUTHORIZED,
+            Token(Denial::Unknown | Denial::Expired | Denial::Revoked | Denial::StaffNotActive | Denial::StaleEpoch) => StatusCode::UNAUTHORIZED,
+            Route(RouteError::Unmapped) | WrongChannel | ActionNotInToken | PolicyDenied => StatusCode::FORBIDDEN,
+            ChannelUnknown => StatusCode::NOT_FOUND,
+            SecretMissing => StatusCode::SERVICE_UNAVAILABLE,
+            BodyTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            UpstreamTimeout => StatusCode::GATEWAY_TIMEOUT,
+            UpstreamUnreachable => StatusCode::BAD_GATEWAY,
+        };
+        Self::new(status, e.code(), e.to_string())
+    }
+}
+
+impl From<crate::apikeys::KeyError> for ApiError {
+    fn from(e: crate::apikeys::KeyError) -> Self {
+        use crate::apikeys::KeyError::*;
+        let msg = e.to_string();
+        match e {
+            BadName => Self::new(StatusCode::BAD_REQUEST, "invalid_input", msg),
+            NotFound(_) => Self::new(StatusCode::NOT_FOUND, "api_key_not_found", msg),
+            Random | BootstrapFile { .. } => ApiError::internal(&e),
+            Store(s) => s.into(),
+        }
+    }
+}

@@ -1,0 +1,87 @@
+//! The HTTP edge: JSON API, broker endpoint, health. Handlers parse, check who asks, call one
+//! service function and render.
+
+mod api;
+mod auth;
+pub mod error;
+mod json;
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use axum::Router;
+use axum::body::Body;
+use axum::extract::{DefaultBodyLimit, State};
+use axum::http::{Request, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{any, get};
+
+use crate::broker::Broker;
+use crate::channels::{Channels, Registry};
+use crate::directory::Directory;
+use crate::offboarding::Offboarding;
+use crate::policy::Engine;
+use crate::store::Store;
+use crate::tokens::Tokens;
+use error::ApiError;
+
+/// What handlers reach: one service per area.
+pub struct AppState {
+    pub store: Store,
+    pub directory: Directory,
+    pub channels: Channels,
+    pub tokens: Tokens,
+    pub offboarding: Offboarding,
+    pub broker: Broker,
+    pub engine: Arc<Engine>,
+    pub registry: Arc<Registry>,
+    pub policies_dir: PathBuf,
+}
+
+pub fn router(state: Arc<AppState>) -> Router {
+    let api = api::routes().layer(DefaultBodyLimit::max(1024 * 1024));
+    Router::new()
+        .route("/healthz", get(|| async { "ok" }))
+        .route("/readyz", get(readyz))
+        .route("/broker/{*path}", any(broker))
+        .nest("/api/v1", api)
+        .fallback(|| async { ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such endpoint") })
+        .with_state(state)
+}
+
+async fn readyz(State(state): State<Arc<AppState>>) -> Response {
+    match tokio::time::timeout(std::time::Duration::from_secs(2), state.store.ping()).await {
+        Ok(Ok(())) => (StatusCode::OK, "ready").into_response(),
+        _ => ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "not_ready", "the database does not answer").into_response(),
+    }
+}
+
+/// `/broker/{channel}/{rest}`: the raw path is used as sent, never decoded.
+async fn broker(State(state): State<Arc<AppState>>, req: Request<Body>) -> Response {
+    let raw = req.uri().path().strip_prefix("/broker/").unwrap_or("").to_owned();
+    let (channel, rest) = raw.split_once('/').unwrap_or((raw.as_str(), ""));
+    let telegram = state.registry.get_str(channel).is_some_and(|c| c.spec.kind == crate::domain::channel::ChannelKind::Telegram);
+    match state.broker.forward(channel, rest, req).await {
+        Ok(response) => response,
+        Err(e) => {
+            state.broker.denied(channel, &e);
+            let err = ApiError::from(e);
+            if telegram {
+                // Telegram bot libraries read `ok`, `error_code` and `description`.
+                let body = serde_json::json!({
+                    "ok": false, "error_code": err.status.as_u16(),
+                    "description": format!("{}: {}", err.code, err.message),
+                    "error": { "code": err.code, "message": err.message },
+                });
+                (err.status, axum::Json(body)).into_response()
+            } else {
+                err.into_response()
+            }
+        }
+    }
+}
+
+/// Policy reload for callers outside the API (SIGHUP).
+pub async fn reload_policies(state: &AppState, actor: &crate::audit::Actor) -> Result<serde_json::Value, ApiError> {
+    api::reload(state, actor).await
+}
