@@ -79,6 +79,10 @@ async fn handle(State(up): State<Upstream>, req: Request) -> Response {
         });
         return Response::new(Body::from_stream(stream));
     }
+    if path.ends_with("/sendMessage") {
+        let msg = "{\"ok\":true,\"result\":{\"message_id\":1,\"date\":1700000000,\"chat\":{\"id\":42,\"type\":\"private\"},\"text\":\"hello\"}}";
+        return Response::builder().header("content-type", "application/json").body(Body::from(msg)).unwrap();
+    }
     Response::builder()
         .header("content-type", "application/json")
         .body(Body::from("{\"ok\":true,\"result\":{\"id\":1,\"is_bot\":true,\"first_name\":\"Support\",\"username\":\"support_bot\"}}"))

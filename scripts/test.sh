@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# Runs the whole test suite on a fresh machine: installs what the tests need, starts a
+# PostgreSQL when none answers, then runs every test against SQLite and PostgreSQL.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+PG_URL="${STAFFGATE_TEST_POSTGRES:-postgres://postgres@127.0.0.1:5432/postgres}"
+as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
+
+# 1. PostgreSQL: use the one that answers, else start the installed cluster, else install one.
+if ! pg_isready -q -h 127.0.0.1 -p 5432 2>/dev/null; then
+  if ! ls /etc/postgresql/*/main >/dev/null 2>&1; then
+    echo "== installing PostgreSQL"
+    [ -x /usr/sbin/policy-rc.d ] || { printf '#!/bin/sh\nexit 101\n' | as_root tee /usr/sbin/policy-rc.d >/dev/null; as_root chmod +x /usr/sbin/policy-rc.d; }
+    as_root apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq --no-install-recommends postgresql postgresql-client >/dev/null
+    ver=$(ls /etc/postgresql | head -n1)
+    # Trust auth on loopback, for throw-away test databases only.
+    as_root sed -i 's/^\(host.*127.0.0.1\/32\s*\)\S*$/\1trust/; s/^\(local\s*all\s*postgres\s*\)\S*$/\1trust/' "/etc/postgresql/$ver/main/pg_hba.conf"
+  fi
+  echo "== starting PostgreSQL"
+  as_root pg_ctlcluster --skip-systemctl-redirect "$(ls /etc/postgresql | head -n1)" main start || true
+  for _ in $(seq 1 30); do pg_isready -q -h 127.0.0.1 -p 5432 && break; sleep 1; done
+fi
+pg_isready -h 127.0.0.1 -p 5432
+
+# 2. A real Telegram client library for the Telegram broker test.
+VENV=.ci/venv
+if [ ! -x "$VENV/bin/python" ] || ! "$VENV/bin/python" -c 'import telegram' 2>/dev/null; then
+  echo "== installing python-telegram-bot in $VENV"
+  python3 -m venv "$VENV"
+  "$VENV/bin/pip" install -q 'python-telegram-bot>=22,<23'
+fi
+export STAFFGATE_TEST_PYTHON="$PWD/$VENV/bin/python"
+export STAFFGATE_TEST_POSTGRES="$PG_URL"
+
+# 3. Lints, then every test.
+cargo fmt --all -- --check
+cargo clippy --all-targets --quiet -- -D warnings
+cargo test --all-targets --no-fail-fast
