@@ -13,7 +13,8 @@ async fn setup(db: Db) -> (TestApp, Upstream) {
     let app = TestApp::spawn(db).await;
     let up = Upstream::start(SECRET).await;
     app.add_staff("alice", &["support"]).await;
-    let body = json!({ "kind": "bearer", "upstream": format!("{}/v17.0", up.base), "tags": ["support"] });
+    let body =
+        json!({ "kind": "bearer", "upstream": format!("{}/v17.0", up.base), "tags": ["support"] });
     app.add_channel("whatsapp-main", body, SECRET).await;
     (app, up)
 }
@@ -37,23 +38,41 @@ async fn secret_is_injected_and_the_callers_credential_removed(db: Db) {
     let r = &seen[0];
     assert_eq!(r.path, "/v17.0/123/messages");
     assert_eq!(r.query.as_deref(), Some("x=1"));
-    assert_eq!(r.header("authorization"), Some(format!("Bearer {SECRET}").as_str()));
+    assert_eq!(
+        r.header("authorization"),
+        Some(format!("Bearer {SECRET}").as_str())
+    );
     assert_eq!(r.header("cookie"), None);
     assert_eq!(r.header("x-custom"), Some("kept"));
     assert_eq!(r.body, b"{\"to\":\"+1\"}");
-    assert!(!r.headers.iter().any(|(_, v)| v.contains(&token)), "the brokered token must not reach the upstream");
+    assert!(
+        !r.headers.iter().any(|(_, v)| v.contains(&token)),
+        "the brokered token must not reach the upstream"
+    );
     app.stop().await;
 }
 
 async fn secret_never_appears_in_responses_or_the_database(db: Db) {
     let (app, _up) = setup(db).await;
     let (_, token) = app.issue("alice", "whatsapp-main", json!({})).await;
-    let resp = app.http.get(app.broker("whatsapp-main", "echo-secret")).bearer_auth(&token).send().await.unwrap();
+    let resp = app
+        .http
+        .get(app.broker("whatsapp-main", "echo-secret"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(resp.status(), 200);
     let headers = format!("{:?}", resp.headers());
     let body = resp.text().await.unwrap();
-    assert!(!headers.contains(SECRET) && !body.contains(SECRET), "{headers} {body}");
-    assert!(body.contains(&"*".repeat(SECRET.len())), "masked at the same length: {body}");
+    assert!(
+        !headers.contains(SECRET) && !body.contains(SECRET),
+        "{headers} {body}"
+    );
+    assert!(
+        body.contains(&"*".repeat(SECRET.len())),
+        "masked at the same length: {body}"
+    );
 
     let (_, channel) = app.api(Method::GET, "/channels/whatsapp-main", None).await;
     assert!(!channel.to_string().contains(SECRET));
@@ -74,7 +93,9 @@ async fn every_denial_is_clear_and_never_reaches_the_upstream(db: Db) {
     app.add_staff("bob", &["sales"]).await;
     let other = json!({ "kind": "bearer", "upstream": up.base, "tags": ["support"], "rules": ["GET /messages read"] });
     app.add_channel("vk-main", other, "vk-secret-value").await;
-    let (_, token) = app.issue("alice", "whatsapp-main", json!({ "actions": ["read"] })).await;
+    let (_, token) = app
+        .issue("alice", "whatsapp-main", json!({ "actions": ["read"] }))
+        .await;
     let (_, vk_token) = app.issue("alice", "vk-main", json!({})).await;
     let forged = token[..token.len() - 1].to_owned() + if token.ends_with('A') { "B" } else { "A" };
 
@@ -82,17 +103,75 @@ async fn every_denial_is_clear_and_never_reaches_the_upstream(db: Db) {
     let b = |rest: &str| app.broker("whatsapp-main", rest);
     let cases: Vec<(&str, reqwest::RequestBuilder, u16, &str)> = vec![
         ("no token", c.get(b("x")), 401, "token_missing"),
-        ("basic auth", c.get(b("x")).basic_auth("u", Some("p")), 401, "token_missing"),
-        ("malformed", c.get(b("x")).bearer_auth("hello"), 401, "token_malformed"),
-        ("checksum", c.get(b("x")).bearer_auth(&forged), 401, "token_malformed"),
-        ("other channel's token", c.get(b("x")).bearer_auth(&vk_token), 403, "token_wrong_channel"),
-        ("action not in token", c.post(b("x")).bearer_auth(&token), 403, "action_not_in_token"),
-        ("unmapped", c.post(app.broker("vk-main", "messages")).bearer_auth(&vk_token), 403, "action_unmapped"),
-        ("unknown channel", c.get(app.broker("nope", "x")).bearer_auth(&token), 404, "channel_not_found"),
-        ("encoded slash", c.get(b("a%2F..%2Fadmin")).bearer_auth(&token), 400, "path_rejected"),
-        ("absolute url", c.get(b("http://evil.example/x")).bearer_auth(&token), 400, "path_rejected"),
-        ("method", c.request(Method::TRACE, b("x")).bearer_auth(&token), 405, "method_not_allowed"),
-        ("huge header", c.get(b("x")).bearer_auth(&token).header("x-big", "a".repeat(20_000)), 431, "headers_too_large"),
+        (
+            "basic auth",
+            c.get(b("x")).basic_auth("u", Some("p")),
+            401,
+            "token_missing",
+        ),
+        (
+            "malformed",
+            c.get(b("x")).bearer_auth("hello"),
+            401,
+            "token_malformed",
+        ),
+        (
+            "checksum",
+            c.get(b("x")).bearer_auth(&forged),
+            401,
+            "token_malformed",
+        ),
+        (
+            "other channel's token",
+            c.get(b("x")).bearer_auth(&vk_token),
+            403,
+            "token_wrong_channel",
+        ),
+        (
+            "action not in token",
+            c.post(b("x")).bearer_auth(&token),
+            403,
+            "action_not_in_token",
+        ),
+        (
+            "unmapped",
+            c.post(app.broker("vk-main", "messages"))
+                .bearer_auth(&vk_token),
+            403,
+            "action_unmapped",
+        ),
+        (
+            "unknown channel",
+            c.get(app.broker("nope", "x")).bearer_auth(&token),
+            404,
+            "channel_not_found",
+        ),
+        (
+            "encoded slash",
+            c.get(b("a%2F..%2Fadmin")).bearer_auth(&token),
+            400,
+            "path_rejected",
+        ),
+        (
+            "absolute url",
+            c.get(b("http://evil.example/x")).bearer_auth(&token),
+            400,
+            "path_rejected",
+        ),
+        (
+            "method",
+            c.request(Method::TRACE, b("x")).bearer_auth(&token),
+            405,
+            "method_not_allowed",
+        ),
+        (
+            "huge header",
+            c.get(b("x"))
+                .bearer_auth(&token)
+                .header("x-big", "a".repeat(20_000)),
+            431,
+            "headers_too_large",
+        ),
     ];
     for (what, req, status, code) in cases {
         let resp = req.send().await.unwrap();
@@ -101,15 +180,35 @@ async fn every_denial_is_clear_and_never_reaches_the_upstream(db: Db) {
         assert_eq!(v["error"]["code"], code, "{what}: {v}");
     }
     // HTTP clients normalise dot segments, so traversal goes over a raw socket.
-    for path in ["a/../../admin", "%2e%2e/%2e%2e/admin", "..%2f..%2fadmin", ".%2e/x"] {
-        let (status, body) = raw_get(&app.base, &format!("/broker/whatsapp-main/{path}"), &token).await;
+    for path in [
+        "a/../../admin",
+        "%2e%2e/%2e%2e/admin",
+        "..%2f..%2fadmin",
+        ".%2e/x",
+    ] {
+        let (status, body) =
+            raw_get(&app.base, &format!("/broker/whatsapp-main/{path}"), &token).await;
         assert_eq!(status, 400, "{path}: {body}");
         assert!(body.contains("path_rejected"), "{path}: {body}");
     }
     // Bob's group reaches nothing: issuing is refused.
-    let (status, v) = app.api(Method::POST, "/tokens", Some(json!({ "staff": "bob", "channel": "whatsapp-main" }))).await;
-    assert_eq!((status, v["error"]["code"].as_str()), (403, Some("nothing_permitted")));
-    assert_eq!(up.count(), 0, "no refused request reached the upstream: {:?}", up.requests());
+    let (status, v) = app
+        .api(
+            Method::POST,
+            "/tokens",
+            Some(json!({ "staff": "bob", "channel": "whatsapp-main" })),
+        )
+        .await;
+    assert_eq!(
+        (status, v["error"]["code"].as_str()),
+        (403, Some("nothing_permitted"))
+    );
+    assert_eq!(
+        up.count(),
+        0,
+        "no refused request reached the upstream: {:?}",
+        up.requests()
+    );
     app.stop().await;
 }
 
@@ -117,7 +216,14 @@ async fn an_oversized_body_is_refused(db: Db) {
     let (app, up) = setup(db).await;
     let (_, token) = app.issue("alice", "whatsapp-main", json!({})).await;
     let big = vec![b'x'; 11 * 1024 * 1024];
-    let resp = app.http.post(app.broker("whatsapp-main", "m")).bearer_auth(&token).body(big).send().await.unwrap();
+    let resp = app
+        .http
+        .post(app.broker("whatsapp-main", "m"))
+        .bearer_auth(&token)
+        .body(big)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(resp.status(), 413);
     assert_eq!(up.count(), 0);
     app.stop().await;
@@ -125,12 +231,32 @@ async fn an_oversized_body_is_refused(db: Db) {
 
 async fn expired_tokens_fail(db: Db) {
     let (app, up) = setup(db).await;
-    let (_, token) = app.issue("alice", "whatsapp-main", json!({ "ttl": "1s" })).await;
-    assert_eq!(app.http.get(app.broker("whatsapp-main", "x")).bearer_auth(&token).send().await.unwrap().status(), 200);
+    let (_, token) = app
+        .issue("alice", "whatsapp-main", json!({ "ttl": "1s" }))
+        .await;
+    assert_eq!(
+        app.http
+            .get(app.broker("whatsapp-main", "x"))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
     tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
-    let resp = app.http.get(app.broker("whatsapp-main", "x")).bearer_auth(&token).send().await.unwrap();
+    let resp = app
+        .http
+        .get(app.broker("whatsapp-main", "x"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(resp.status(), 401);
-    assert_eq!(resp.json::<serde_json::Value>().await.unwrap()["error"]["code"], "token_expired");
+    assert_eq!(
+        resp.json::<serde_json::Value>().await.unwrap()["error"]["code"],
+        "token_expired"
+    );
     assert_eq!(up.count(), 1);
     app.stop().await;
 }
@@ -138,24 +264,80 @@ async fn expired_tokens_fail(db: Db) {
 async fn a_policy_reload_that_removes_a_permission_makes_the_next_call_fail(db: Db) {
     let (app, _up) = setup(db).await;
     let (_, token) = app.issue("alice", "whatsapp-main", json!({})).await;
-    assert_eq!(app.http.post(app.broker("whatsapp-main", "m")).bearer_auth(&token).send().await.unwrap().status(), 200);
+    assert_eq!(
+        app.http
+            .post(app.broker("whatsapp-main", "m"))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
 
     // A broken policy is refused and the old set stays.
-    std::fs::write(app.policies().join("broken.cedar"), "permit (principal, action, resource) when { resource.nope };").unwrap();
+    std::fs::write(
+        app.policies().join("broken.cedar"),
+        "permit (principal, action, resource) when { resource.nope };",
+    )
+    .unwrap();
     let (status, v) = app.api(Method::POST, "/policies/reload", None).await;
-    assert_eq!((status, v["error"]["code"].as_str()), (422, Some("policy_invalid")));
-    assert!(v["error"]["message"].as_str().unwrap().contains("broken.cedar:1"), "{v}");
-    assert_eq!(app.http.post(app.broker("whatsapp-main", "m")).bearer_auth(&token).send().await.unwrap().status(), 200);
+    assert_eq!(
+        (status, v["error"]["code"].as_str()),
+        (422, Some("policy_invalid"))
+    );
+    assert!(
+        v["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("broken.cedar:1"),
+        "{v}"
+    );
+    assert_eq!(
+        app.http
+            .post(app.broker("whatsapp-main", "m"))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
 
     std::fs::remove_file(app.policies().join("broken.cedar")).unwrap();
     let support = std::fs::read_to_string(app.policies().join("support.cedar")).unwrap();
-    std::fs::write(app.policies().join("support.cedar"), support.replace("action in [Action::\"read\", Action::\"send\"]", "action == Action::\"read\"")).unwrap();
+    std::fs::write(
+        app.policies().join("support.cedar"),
+        support.replace(
+            "action in [Action::\"read\", Action::\"send\"]",
+            "action == Action::\"read\"",
+        ),
+    )
+    .unwrap();
     let (status, v) = app.api(Method::POST, "/policies/reload", None).await;
     assert_eq!(status, 200, "{v}");
-    let resp = app.http.post(app.broker("whatsapp-main", "m")).bearer_auth(&token).send().await.unwrap();
+    let resp = app
+        .http
+        .post(app.broker("whatsapp-main", "m"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(resp.status(), 403);
-    assert_eq!(resp.json::<serde_json::Value>().await.unwrap()["error"]["code"], "policy_denied");
-    assert_eq!(app.http.get(app.broker("whatsapp-main", "m")).bearer_auth(&token).send().await.unwrap().status(), 200);
+    assert_eq!(
+        resp.json::<serde_json::Value>().await.unwrap()["error"]["code"],
+        "policy_denied"
+    );
+    assert_eq!(
+        app.http
+            .get(app.broker("whatsapp-main", "m"))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
     app.stop().await;
 }
 
@@ -163,11 +345,17 @@ async fn raw_get(base: &str, path: &str, token: &str) -> (u16, String) {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let addr = base.trim_start_matches("http://");
     let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
-    let req = format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {token}\r\nConnection: close\r\n\r\n");
+    let req = format!(
+        "GET {path} HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {token}\r\nConnection: close\r\n\r\n"
+    );
     s.write_all(req.as_bytes()).await.unwrap();
     let mut out = String::new();
     s.read_to_string(&mut out).await.unwrap();
-    let status = out.split(' ').nth(1).and_then(|c| c.parse().ok()).unwrap_or(0);
+    let status = out
+        .split(' ')
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0);
     (status, out)
 }
 

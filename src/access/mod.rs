@@ -30,7 +30,12 @@ pub struct Filter {
 }
 
 /// Builds the review. Pairs with nothing permitted and no live token are left out.
-pub async fn review(store: &Store, engine: &Engine, channels: &Registry, filter: &Filter) -> Result<Vec<AccessRow>, StoreError> {
+pub async fn review(
+    store: &Store,
+    engine: &Engine,
+    channels: &Registry,
+    filter: &Filter,
+) -> Result<Vec<AccessRow>, StoreError> {
     let staff = crate::store::staff::list(store.pool()).await?;
     let live = crate::store::tokens::live_counts(store.pool(), now_millis()).await?;
     let last = crate::store::activity::last_use(store.pool()).await?;
@@ -41,7 +46,11 @@ pub async fn review(store: &Store, engine: &Engine, channels: &Registry, filter:
             continue;
         }
         for channel in &channels {
-            if filter.channel.as_ref().is_some_and(|c| *c != channel.spec.id) {
+            if filter
+                .channel
+                .as_ref()
+                .is_some_and(|c| *c != channel.spec.id)
+            {
                 continue;
             }
             let reach = engine.reach(member, &channel.facts);

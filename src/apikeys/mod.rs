@@ -23,7 +23,10 @@ pub enum KeyError {
     #[error("random source failed")]
     Random,
     #[error("bootstrap key file {path}: {source}")]
-    BootstrapFile { path: String, source: std::io::Error },
+    BootstrapFile {
+        path: String,
+        source: std::io::Error,
+    },
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -54,18 +57,42 @@ pub struct KeyView {
 }
 
 fn check_name(name: &str) -> Result<(), KeyError> {
-    let ok = !name.is_empty() && name.len() <= 64 && name.bytes().all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b));
+    let ok = !name.is_empty()
+        && name.len() <= 64
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b));
     if ok { Ok(()) } else { Err(KeyError::BadName) }
 }
 
-pub async fn create(store: &Store, actor: &Actor, name: &str, role: Role, staff: Option<StaffId>) -> Result<NewKey, KeyError> {
+pub async fn create(
+    store: &Store,
+    actor: &Actor,
+    name: &str,
+    role: Role,
+    staff: Option<StaffId>,
+) -> Result<NewKey, KeyError> {
     check_name(name)?;
     let (key, hash) = credential::generate(CredentialKind::ApiKey).map_err(|_| KeyError::Random)?;
     let mut tx = store.begin().await?;
-    let id = crate::store::api_keys::insert(tx.conn(), hash, name, role, staff, &actor.0, now_millis()).await?;
-    audit::record(tx.conn(), actor, "api_key.create", name, json!({ "id": id, "role": role })).await?;
+    let id =
+        crate::store::api_keys::insert(tx.conn(), hash, name, role, staff, &actor.0, now_millis())
+            .await?;
+    audit::record(
+        tx.conn(),
+        actor,
+        "api_key.create",
+        name,
+        json!({ "id": id, "role": role }),
+    )
+    .await?;
     tx.commit().await?;
-    Ok(NewKey { id, name: name.to_owned(), role, key })
+    Ok(NewKey {
+        id,
+        name: name.to_owned(),
+        role,
+        key,
+    })
 }
 
 pub async fn revoke(store: &Store, actor: &Actor, id: i64) -> Result<(), KeyError> {
@@ -73,7 +100,14 @@ pub async fn revoke(store: &Store, actor: &Actor, id: i64) -> Result<(), KeyErro
     if !crate::store::api_keys::revoke(tx.conn(), id, now_millis()).await? {
         return Err(KeyError::NotFound(id));
     }
-    audit::record(tx.conn(), actor, "api_key.revoke", &id.to_string(), json!({ "id": id })).await?;
+    audit::record(
+        tx.conn(),
+        actor,
+        "api_key.revoke",
+        &id.to_string(),
+        json!({ "id": id }),
+    )
+    .await?;
     tx.commit().await?;
     Ok(())
 }
@@ -95,34 +129,61 @@ pub async fn list(store: &Store) -> Result<Vec<KeyView>, KeyError> {
 
 /// On a database with no keys, creates the first admin key: the configured one, or a new
 /// one written to `<data dir>/bootstrap-admin.key` (mode 0600). Returns the file written.
-pub async fn bootstrap(store: &Store, data_dir: &Path, given: Option<&SecretString>) -> Result<Option<std::path::PathBuf>, KeyError> {
+pub async fn bootstrap(
+    store: &Store,
+    data_dir: &Path,
+    given: Option<&SecretString>,
+) -> Result<Option<std::path::PathBuf>, KeyError> {
     if crate::store::api_keys::count(store.pool()).await? > 0 {
         return Ok(None);
     }
     let actor = Actor::system();
     let (text, hash, file) = match given {
         Some(k) => {
-            let hash = credential::parse(CredentialKind::ApiKey, k.expose_secret()).map_err(|_| KeyError::BadName)?;
+            let hash = credential::parse(CredentialKind::ApiKey, k.expose_secret())
+                .map_err(|_| KeyError::BadName)?;
             (None, hash, None)
         }
         None => {
-            let (key, hash) = credential::generate(CredentialKind::ApiKey).map_err(|_| KeyError::Random)?;
+            let (key, hash) =
+                credential::generate(CredentialKind::ApiKey).map_err(|_| KeyError::Random)?;
             (Some(key), hash, Some(data_dir.join("bootstrap-admin.key")))
         }
     };
     if let (Some(text), Some(path)) = (&text, &file) {
         let _ = std::fs::remove_file(path);
         crate::secrets::write_private(path, format!("{}\n", text.expose_secret()).as_bytes())
-            .map_err(|source| KeyError::BootstrapFile { path: path.display().to_string(), source })?;
+            .map_err(|source| KeyError::BootstrapFile {
+                path: path.display().to_string(),
+                source,
+            })?;
     }
     let mut tx = store.begin().await?;
-    let id = crate::store::api_keys::insert(tx.conn(), hash, "bootstrap-admin", Role::Admin, None, &actor.0, now_millis()).await?;
-    audit::record(tx.conn(), &actor, "api_key.bootstrap", "bootstrap-admin", json!({ "id": id })).await?;
+    let id = crate::store::api_keys::insert(
+        tx.conn(),
+        hash,
+        "bootstrap-admin",
+        Role::Admin,
+        None,
+        &actor.0,
+        now_millis(),
+    )
+    .await?;
+    audit::record(
+        tx.conn(),
+        &actor,
+        "api_key.bootstrap",
+        "bootstrap-admin",
+        json!({ "id": id }),
+    )
+    .await?;
     tx.commit().await?;
     Ok(file)
 }
 
 /// Makes a key text for `STAFFGATE_BOOTSTRAP_ADMIN_KEY` without touching any database.
 pub fn generate_text() -> Result<SecretString, KeyError> {
-    credential::generate(CredentialKind::ApiKey).map(|(k, _)| k).map_err(|_| KeyError::Random)
+    credential::generate(CredentialKind::ApiKey)
+        .map(|(k, _)| k)
+        .map_err(|_| KeyError::Random)
 }

@@ -21,7 +21,10 @@ use crate::web::{self, AppState};
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
     #[error("data directory {path}: {source}")]
-    DataDir { path: String, source: std::io::Error },
+    DataDir {
+        path: String,
+        source: std::io::Error,
+    },
     #[error(transparent)]
     Secrets(#[from] crate::secrets::SecretsError),
     #[error("database: {0}")]
@@ -33,7 +36,10 @@ pub enum StartError {
     #[error("bootstrap admin key: {0}")]
     Bootstrap(#[from] crate::apikeys::KeyError),
     #[error("cannot listen on {addr}: {source}")]
-    Listen { addr: SocketAddr, source: std::io::Error },
+    Listen {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
 }
 
 /// A built, bound daemon, not yet serving.
@@ -45,8 +51,10 @@ pub struct Application {
 
 impl Application {
     pub async fn build(config: Config) -> Result<Application, StartError> {
-        std::fs::create_dir_all(&config.data_dir)
-            .map_err(|source| StartError::DataDir { path: config.data_dir.display().to_string(), source })?;
+        std::fs::create_dir_all(&config.data_dir).map_err(|source| StartError::DataDir {
+            path: config.data_dir.display().to_string(),
+            source,
+        })?;
         let (key, created) = MasterKey::load_or_create(&config.master_key_path())?;
         if created {
             tracing::warn!(path = %config.master_key_path().display(), "created a new master key; back it up apart from the database");
@@ -61,17 +69,34 @@ impl Application {
         let verifier = Arc::new(Verifier::default());
         let registry = Arc::new(Registry::default());
 
-        let channels = Channels { store: store.clone(), registry: registry.clone(), key, engine: engine.clone() };
+        let channels = Channels {
+            store: store.clone(),
+            registry: registry.clone(),
+            key,
+            engine: engine.clone(),
+        };
         let count = channels.load().await?;
-        let tokens = Tokens { store: store.clone(), verifier: verifier.clone(), engine: engine.clone(), config: config.tokens.clone() };
+        let tokens = Tokens {
+            store: store.clone(),
+            verifier: verifier.clone(),
+            engine: engine.clone(),
+            config: config.tokens.clone(),
+        };
         let live = tokens.load().await?;
         tracing::info!(channels = count, tokens = live, "verifier loaded");
 
-        if let Some(path) = crate::apikeys::bootstrap(&store, &config.data_dir, config.bootstrap_admin_key.as_ref()).await? {
+        if let Some(path) = crate::apikeys::bootstrap(
+            &store,
+            &config.data_dir,
+            config.bootstrap_admin_key.as_ref(),
+        )
+        .await?
+        {
             tracing::warn!(path = %path.display(), "created the bootstrap admin API key; it is in this file (mode 0600)");
         }
 
-        let (activity, activity_task) = broker::activity::start(store.clone(), config.activity_flush);
+        let (activity, activity_task) =
+            broker::activity::start(store.clone(), config.activity_flush);
         let broker = Broker {
             channels: registry.clone(),
             verifier: verifier.clone(),
@@ -81,8 +106,17 @@ impl Application {
             config: config.broker.clone(),
         };
         let state = Arc::new(AppState {
-            directory: Directory { store: store.clone(), verifier: verifier.clone(), engine: engine.clone() },
-            offboarding: Offboarding { store: store.clone(), verifier: verifier.clone(), engine: engine.clone(), channels: registry.clone() },
+            directory: Directory {
+                store: store.clone(),
+                verifier: verifier.clone(),
+                engine: engine.clone(),
+            },
+            offboarding: Offboarding {
+                store: store.clone(),
+                verifier: verifier.clone(),
+                engine: engine.clone(),
+                channels: registry.clone(),
+            },
             channels,
             tokens,
             broker,
@@ -91,20 +125,37 @@ impl Application {
             store,
             policies_dir: config.policies.clone(),
         });
-        let listener = TcpListener::bind(config.listen).await.map_err(|source| StartError::Listen { addr: config.listen, source })?;
-        Ok(Application { listener, state, activity_task })
+        let listener =
+            TcpListener::bind(config.listen)
+                .await
+                .map_err(|source| StartError::Listen {
+                    addr: config.listen,
+                    source,
+                })?;
+        Ok(Application {
+            listener,
+            state,
+            activity_task,
+        })
     }
 
     pub fn local_addr(&self) -> SocketAddr {
-        self.listener.local_addr().expect("bound listener has an address")
+        self.listener
+            .local_addr()
+            .expect("bound listener has an address")
     }
 
     /// Serves until `shutdown` resolves, then flushes activity.
-    pub async fn run(self, shutdown: impl std::future::Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
+    pub async fn run(
+        self,
+        shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+    ) -> std::io::Result<()> {
         let state = self.state.clone();
         let forget = tokio::spawn(forget_expired(state.clone()));
         let app = web::router(state.clone());
-        axum::serve(self.listener, app).with_graceful_shutdown(shutdown).await?;
+        axum::serve(self.listener, app)
+            .with_graceful_shutdown(shutdown)
+            .await?;
         forget.abort();
         drop(state);
         let _ = tokio::time::timeout(std::time::Duration::from_secs(5), self.activity_task).await;
@@ -117,7 +168,10 @@ async fn forget_expired(state: Arc<AppState>) {
     let mut tick = tokio::time::interval(std::time::Duration::from_secs(60));
     loop {
         tick.tick().await;
-        let n = state.tokens.verifier.forget_expired(crate::domain::time::now_millis());
+        let n = state
+            .tokens
+            .verifier
+            .forget_expired(crate::domain::time::now_millis());
         if n > 0 {
             tracing::debug!(forgotten = n, "expired tokens dropped from the verifier");
         }
@@ -128,11 +182,14 @@ async fn forget_expired(state: Arc<AppState>) {
 pub fn reload_on_sighup(state: Arc<AppState>) {
     #[cfg(unix)]
     tokio::spawn(async move {
-        let Ok(mut hup) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()) else {
+        let Ok(mut hup) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())
+        else {
             return;
         };
         while hup.recv().await.is_some() {
-            let _ = crate::web::reload_policies(&state, &crate::audit::Actor("signal:SIGHUP".into())).await;
+            let _ =
+                crate::web::reload_policies(&state, &crate::audit::Actor("signal:SIGHUP".into()))
+                    .await;
         }
     });
 }
@@ -144,7 +201,14 @@ pub fn describe_database(config: &Config) -> String {
         Some(url) => {
             let text = url.expose_secret();
             reqwest::Url::parse(text)
-                .map(|u| format!("{}://{}{}", u.scheme(), u.host_str().unwrap_or(""), u.path()))
+                .map(|u| {
+                    format!(
+                        "{}://{}{}",
+                        u.scheme(),
+                        u.host_str().unwrap_or(""),
+                        u.path()
+                    )
+                })
                 .unwrap_or_else(|_| "(unparsable url)".into())
         }
     }

@@ -22,7 +22,15 @@ pub struct Entry {
 
 /// SHA-256 over the previous hash and every field, each length-prefixed so no two
 /// different entries encode alike.
-pub fn entry_hash(prev_hash: &str, seq: i64, at: i64, actor: &str, event: &str, subject: &str, details: &str) -> String {
+pub fn entry_hash(
+    prev_hash: &str,
+    seq: i64,
+    at: i64,
+    actor: &str,
+    event: &str,
+    subject: &str,
+    details: &str,
+) -> String {
     let mut h = Sha256::new();
     let seq = seq.to_string();
     let at = at.to_string();
@@ -44,7 +52,9 @@ pub enum ChainBreak {
     #[error("entry {seq} does not follow entry {previous}: entries were removed or reordered")]
     Broken { seq: i64, previous: i64 },
     /// The newest entries are missing: the log was cut short.
-    #[error("the log ends at entry {last} but {expected} entries were written: the newest were removed")]
+    #[error(
+        "the log ends at entry {last} but {expected} entries were written: the newest were removed"
+    )]
     Truncated { last: i64, expected: i64 },
 }
 
@@ -56,9 +66,20 @@ pub fn verify_run<'a>(
 ) -> Result<(i64, String), ChainBreak> {
     for e in entries {
         if e.seq != prev.0 + 1 || e.prev_hash != prev.1 {
-            return Err(ChainBreak::Broken { seq: e.seq, previous: prev.0 });
+            return Err(ChainBreak::Broken {
+                seq: e.seq,
+                previous: prev.0,
+            });
         }
-        let want = entry_hash(&e.prev_hash, e.seq, e.at, &e.actor, &e.event, &e.subject, &e.details);
+        let want = entry_hash(
+            &e.prev_hash,
+            e.seq,
+            e.at,
+            &e.actor,
+            &e.event,
+            &e.subject,
+            &e.details,
+        );
         if want != e.hash {
             return Err(ChainBreak::Altered { seq: e.seq });
         }
@@ -113,7 +134,13 @@ mod tests {
     fn a_removed_entry_is_named() {
         let mut c = chain(5);
         c.remove(1);
-        assert_eq!(verify_run(start(), &c), Err(ChainBreak::Broken { seq: 3, previous: 1 }));
+        assert_eq!(
+            verify_run(start(), &c),
+            Err(ChainBreak::Broken {
+                seq: 3,
+                previous: 1
+            })
+        );
     }
 
     #[test]

@@ -36,11 +36,25 @@ pub async fn record(
     subject: &str,
     details: Value,
 ) -> Result<i64, StoreError> {
-    crate::store::audit::append(conn, now_millis(), &actor.0, event, subject, &details.to_string()).await
+    crate::store::audit::append(
+        conn,
+        now_millis(),
+        &actor.0,
+        event,
+        subject,
+        &details.to_string(),
+    )
+    .await
 }
 
 /// Appends an entry in a transaction of its own.
-pub async fn record_alone(store: &Store, actor: &Actor, event: &str, subject: &str, details: Value) -> Result<i64, StoreError> {
+pub async fn record_alone(
+    store: &Store,
+    actor: &Actor,
+    event: &str,
+    subject: &str,
+    details: Value,
+) -> Result<i64, StoreError> {
     let mut tx = store.begin().await?;
     let seq = record(tx.conn(), actor, event, subject, details).await?;
     tx.commit().await?;
@@ -66,15 +80,32 @@ pub async fn verify(store: &Store) -> Result<Verification, StoreError> {
         let done = (page.len() as i64) < PAGE;
         match chain::verify_run(tail.clone(), &page) {
             Ok(t) => tail = t,
-            Err(b) => return Ok(Verification { ok: false, entries: tail.0, first_bad: Some(b) }),
+            Err(b) => {
+                return Ok(Verification {
+                    ok: false,
+                    entries: tail.0,
+                    first_bad: Some(b),
+                });
+            }
         }
         if done {
             break;
         }
     }
     if tail.0 != head_seq || tail.1 != head_hash {
-        let first_bad = ChainBreak::Truncated { last: tail.0, expected: head_seq };
-        return Ok(Verification { ok: false, entries: tail.0, first_bad: Some(first_bad) });
+        let first_bad = ChainBreak::Truncated {
+            last: tail.0,
+            expected: head_seq,
+        };
+        return Ok(Verification {
+            ok: false,
+            entries: tail.0,
+            first_bad: Some(first_bad),
+        });
     }
-    Ok(Verification { ok: true, entries: tail.0, first_bad: None })
+    Ok(Verification {
+        ok: true,
+        entries: tail.0,
+        first_bad: None,
+    })
 }

@@ -61,7 +61,11 @@ pub fn start(store: Store, every: Duration) -> (ActivityLog, tokio::task::JoinHa
     (ActivityLog { tx }, task)
 }
 
-async fn flush(store: &Store, calls: &mut Vec<CallRecord>, denied: &mut BTreeMap<(String, &'static str), u64>) {
+async fn flush(
+    store: &Store,
+    calls: &mut Vec<CallRecord>,
+    denied: &mut BTreeMap<(String, &'static str), u64>,
+) {
     if !calls.is_empty() {
         if let Err(e) = crate::store::activity::write_batch(store, calls).await {
             tracing::error!(error = %e, count = calls.len(), "writing broker activity failed");
@@ -69,8 +73,19 @@ async fn flush(store: &Store, calls: &mut Vec<CallRecord>, denied: &mut BTreeMap
         calls.clear();
     }
     if !denied.is_empty() {
-        let counts: Vec<_> = denied.iter().map(|((channel, code), n)| json!({ "channel": channel, "code": code, "count": n })).collect();
-        if let Err(e) = audit::record_alone(store, &Actor::system(), "broker.denied", "broker", json!({ "denials": counts })).await {
+        let counts: Vec<_> = denied
+            .iter()
+            .map(|((channel, code), n)| json!({ "channel": channel, "code": code, "count": n }))
+            .collect();
+        if let Err(e) = audit::record_alone(
+            store,
+            &Actor::system(),
+            "broker.denied",
+            "broker",
+            json!({ "denials": counts }),
+        )
+        .await
+        {
             tracing::error!(error = %e, "writing denial counts to the audit log failed");
         }
         denied.clear();

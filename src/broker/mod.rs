@@ -94,7 +94,16 @@ pub struct Broker {
     pub client: reqwest::Client,
 }
 
-const HOP_BY_HOP: [&str; 8] = ["connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "te", "trailer", "transfer-encoding", "upgrade"];
+const HOP_BY_HOP: [&str; 8] = [
+    "connection",
+    "keep-alive",
+    "proxy-authenticate",
+    "proxy-authorization",
+    "te",
+    "trailer",
+    "transfer-encoding",
+    "upgrade",
+];
 /// Caller credentials and routing headers that never go upstream.
 const DROP_INBOUND: [&str; 3] = ["host", "authorization", "cookie"];
 
@@ -136,28 +145,60 @@ pub(crate) fn forwardable(headers: &HeaderMap, drop: &[&str]) -> HeaderMap {
 
 impl Broker {
     /// Checks and forwards one request.
-    pub async fn forward(&self, channel_id: &str, rest: &str, req: Request<Body>) -> Result<Response<Body>, BrokerError> {
+    pub async fn forward(
+        &self,
+        channel_id: &str,
+        rest: &str,
+        req: Request<Body>,
+    ) -> Result<Response<Body>, BrokerError> {
         let started = Instant::now();
         let (req, body) = req.into_parts();
         let method = req.method.clone();
-        if !matches!(method, Method::GET | Method::HEAD | Method::POST | Method::PUT | Method::PATCH | Method::DELETE) {
+        if !matches!(
+            method,
+            Method::GET
+                | Method::HEAD
+                | Method::POST
+                | Method::PUT
+                | Method::PATCH
+                | Method::DELETE
+        ) {
             return Err(BrokerError::MethodNotAllowed);
         }
-        let header_bytes: usize = req.headers.iter().map(|(n, v)| n.as_str().len() + v.len()).sum();
+        let header_bytes: usize = req
+            .headers
+            .iter()
+            .map(|(n, v)| n.as_str().len() + v.len())
+            .sum();
         if header_bytes > self.config.max_header_bytes {
             return Err(BrokerError::HeadersTooLarge);
         }
         let id = ChannelId::parse(channel_id).map_err(|_| BrokerError::ChannelUnknown)?;
         let channel = self.channels.get(&id).ok_or(BrokerError::ChannelUnknown)?;
 
-        let authorization = req.headers.get(http::header::AUTHORIZATION).and_then(|v| v.to_str().ok());
+        let authorization = req
+            .headers
+            .get(http::header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok());
         let mut query_token = None;
-        let routed = route::route(&channel.spec.kind, &channel.spec.rules, method.as_str(), rest, req.uri.query(), authorization, &mut query_token)?;
+        let routed = route::route(
+            &channel.spec.kind,
+            &channel.spec.rules,
+            method.as_str(),
+            rest,
+            req.uri.query(),
+            authorization,
+            &mut query_token,
+        )?;
         let presented = credential::strip_telegram_shape(routed.token);
-        let hash = credential::parse(CredentialKind::BrokeredToken, presented).map_err(|_| BrokerError::TokenMalformed)?;
+        let hash = credential::parse(CredentialKind::BrokeredToken, presented)
+            .map_err(|_| BrokerError::TokenMalformed)?;
         let verified = self.check(&hash, &channel, routed.action)?;
         let secret = channel.secret.as_ref().ok_or(BrokerError::SecretMissing)?;
-        if let Some(len) = req.headers.get(http::header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()?.parse::<u64>().ok())
+        if let Some(len) = req
+            .headers
+            .get(http::header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok()?.parse::<u64>().ok())
             && len > self.config.max_request_bytes
         {
             return Err(BrokerError::BodyTooLarge);
@@ -165,13 +206,21 @@ impl Broker {
 
         let secret_text = secret.expose_secret();
         let (path, mut headers) = match &routed.inject {
-            Inject::TelegramPath { before, after } => (format!("{before}{secret_text}{after}"), forwardable(&req.headers, &DROP_INBOUND)),
-            _ => (routed.path.to_owned(), forwardable(&req.headers, &DROP_INBOUND)),
+            Inject::TelegramPath { before, after } => (
+                format!("{before}{secret_text}{after}"),
+                forwardable(&req.headers, &DROP_INBOUND),
+            ),
+            _ => (
+                routed.path.to_owned(),
+                forwardable(&req.headers, &DROP_INBOUND),
+            ),
         };
         let mut url = format!("{}{}", channel.spec.upstream.as_str(), path);
         let query = match &routed.inject {
             Inject::Query(param) => {
-                let ours: String = form_urlencoded::Serializer::new(String::new()).append_pair(param, secret_text).finish();
+                let ours: String = form_urlencoded::Serializer::new(String::new())
+                    .append_pair(param, secret_text)
+                    .finish();
                 Some(match &routed.query {
                     Some(q) => format!("{q}&{ours}"),
                     None => ours,
@@ -190,12 +239,15 @@ impl Broker {
         }
         match &routed.inject {
             Inject::Bearer => {
-                let value = HeaderValue::from_str(&format!("Bearer {secret_text}")).map_err(|_| BrokerError::SecretMissing)?;
+                let value = HeaderValue::from_str(&format!("Bearer {secret_text}"))
+                    .map_err(|_| BrokerError::SecretMissing)?;
                 headers.insert(http::header::AUTHORIZATION, value);
             }
             Inject::Header(name) => {
-                let name = HeaderName::from_bytes(name.as_bytes()).map_err(|_| BrokerError::SecretMissing)?;
-                let value = HeaderValue::from_str(secret_text).map_err(|_| BrokerError::SecretMissing)?;
+                let name = HeaderName::from_bytes(name.as_bytes())
+                    .map_err(|_| BrokerError::SecretMissing)?;
+                let value =
+                    HeaderValue::from_str(secret_text).map_err(|_| BrokerError::SecretMissing)?;
                 headers.insert(name, value);
             }
             Inject::TelegramPath { .. } | Inject::Query(_) => {}
@@ -205,15 +257,26 @@ impl Broker {
         let counted = stream::RequestBody::new(body, limit);
         let too_large = counted.tripped();
         let body = reqwest::Body::wrap_stream(counted.into_stream());
-        let send = self.client.request(method.clone(), url).headers(headers).body(body).send();
+        let send = self
+            .client
+            .request(method.clone(), url)
+            .headers(headers)
+            .body(body)
+            .send();
         let upstream = match tokio::time::timeout(self.config.upstream_timeout, send).await {
             Err(_) => return Err(BrokerError::UpstreamTimeout),
-            Ok(Err(_)) if too_large.load(std::sync::atomic::Ordering::SeqCst) => return Err(BrokerError::BodyTooLarge),
+            Ok(Err(_)) if too_large.load(std::sync::atomic::Ordering::SeqCst) => {
+                return Err(BrokerError::BodyTooLarge);
+            }
             Ok(Err(e)) => {
                 let timed_out = e.is_timeout();
                 // Never log the URL: for Telegram it holds the secret.
                 tracing::warn!(channel = %id, error = %e.without_url(), "upstream request failed");
-                return Err(if timed_out { BrokerError::UpstreamTimeout } else { BrokerError::UpstreamUnreachable });
+                return Err(if timed_out {
+                    BrokerError::UpstreamTimeout
+                } else {
+                    BrokerError::UpstreamUnreachable
+                });
             }
             Ok(Ok(r)) => r,
         };
@@ -221,7 +284,12 @@ impl Broker {
     }
 
     /// The per-request checks after the token's hash is known.
-    pub fn check(&self, hash: &CredentialHash, channel: &LiveChannel, action: Action) -> Result<Verified, BrokerError> {
+    pub fn check(
+        &self,
+        hash: &CredentialHash,
+        channel: &LiveChannel,
+        action: Action,
+    ) -> Result<Verified, BrokerError> {
         let verified = self.verifier.verify(hash, now_millis())?;
         if verified.grant.channel != channel.spec.id {
             return Err(BrokerError::WrongChannel);
@@ -229,22 +297,39 @@ impl Broker {
         if !verified.grant.actions.contains(action) {
             return Err(BrokerError::ActionNotInToken);
         }
-        if !self.engine.permitted(&verified.staff, &channel.facts).contains(action) {
+        if !self
+            .engine
+            .permitted(&verified.staff, &channel.facts)
+            .contains(action)
+        {
             return Err(BrokerError::PolicyDenied);
         }
         Ok(verified)
     }
 
-    fn respond(&self, upstream: reqwest::Response, hash: CredentialHash, verified: Verified, channel: Arc<LiveChannel>, action: Action, started: Instant) -> Response<Body> {
+    fn respond(
+        &self,
+        upstream: reqwest::Response,
+        hash: CredentialHash,
+        verified: Verified,
+        channel: Arc<LiveChannel>,
+        action: Action,
+        started: Instant,
+    ) -> Response<Body> {
         let status = upstream.status();
-        let secret = channel.secret.as_ref().map(|s| s.expose_secret().as_bytes().to_vec()).unwrap_or_default();
+        let secret = channel
+            .secret
+            .as_ref()
+            .map(|s| s.expose_secret().as_bytes().to_vec())
+            .unwrap_or_default();
         let scrubber = scrub::Scrubber::new(&secret);
         let mut headers = forwardable(upstream.headers(), &["set-cookie"]);
         for value in headers.values_mut() {
             let mut bytes = value.as_bytes().to_vec();
             scrubber.mask(&mut bytes);
             if bytes != value.as_bytes() {
-                *value = HeaderValue::from_bytes(&bytes).unwrap_or_else(|_| HeaderValue::from_static("[scrubbed]"));
+                *value = HeaderValue::from_bytes(&bytes)
+                    .unwrap_or_else(|_| HeaderValue::from_static("[scrubbed]"));
             }
         }
         let record = crate::store::activity::CallRecord {
@@ -269,7 +354,9 @@ impl Broker {
             started,
         };
         let body = stream::response_body(
-            upstream.bytes_stream().map_err(|e| std::io::Error::other(e.without_url())),
+            upstream
+                .bytes_stream()
+                .map_err(|e| std::io::Error::other(e.without_url())),
             scrubber,
             guard,
             self.verifier.subscribe(),
@@ -284,7 +371,12 @@ impl Broker {
 
     /// Reports a refusal for the aggregated denial counts.
     pub fn denied(&self, channel: &str, error: &BrokerError) {
-        let channel = ChannelId::parse(channel).map(|c| c.to_string()).unwrap_or_else(|_| "(invalid)".into());
-        self.activity.report(Event::Denied { channel, code: error.code() });
+        let channel = ChannelId::parse(channel)
+            .map(|c| c.to_string())
+            .unwrap_or_else(|_| "(invalid)".into());
+        self.activity.report(Event::Denied {
+            channel,
+            code: error.code(),
+        });
     }
 }

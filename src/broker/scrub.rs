@@ -24,7 +24,11 @@ impl Scrubber {
         }
         needles.retain(|n| !n.is_empty());
         let longest = needles.iter().map(Vec::len).max().unwrap_or(0);
-        Scrubber { needles, carry: BytesMut::new(), longest }
+        Scrubber {
+            needles,
+            carry: BytesMut::new(),
+            longest,
+        }
     }
 
     /// Masks every needle in `buf` in place.
@@ -45,7 +49,11 @@ impl Scrubber {
         let max = self.longest.saturating_sub(1).min(buf.len());
         (1..=max)
             .rev()
-            .find(|&k| self.needles.iter().any(|n| n.len() > k && n.starts_with(&buf[buf.len() - k..])))
+            .find(|&k| {
+                self.needles
+                    .iter()
+                    .any(|n| n.len() > k && n.starts_with(&buf[buf.len() - k..]))
+            })
             .unwrap_or(0)
     }
 

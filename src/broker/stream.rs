@@ -29,7 +29,11 @@ pub struct RequestBody {
 
 impl RequestBody {
     pub fn new(body: Body, limit: u64) -> Self {
-        RequestBody { body, limit, tripped: Arc::new(AtomicBool::new(false)) }
+        RequestBody {
+            body,
+            limit,
+            tripped: Arc::new(AtomicBool::new(false)),
+        }
     }
 
     pub fn tripped(&self) -> Arc<AtomicBool> {
@@ -67,7 +71,10 @@ pub struct Guard {
 impl Guard {
     fn still_allowed(&self) -> bool {
         match self.verifier.verify(&self.hash, now_millis()) {
-            Ok(v) => self.engine.permitted(&v.staff, &self.channel.facts).contains(self.action),
+            Ok(v) => self
+                .engine
+                .permitted(&v.staff, &self.channel.facts)
+                .contains(self.action),
             Err(_) => false,
         }
     }
@@ -91,7 +98,10 @@ struct State<S> {
     done: bool,
 }
 
-fn cut<S>(mut st: State<S>, why: &'static str) -> Option<(Result<Bytes, std::io::Error>, State<S>)> {
+fn cut<S>(
+    mut st: State<S>,
+    why: &'static str,
+) -> Option<(Result<Bytes, std::io::Error>, State<S>)> {
     st.done = true;
     Some((Err(std::io::Error::other(why)), st))
 }
@@ -108,7 +118,15 @@ pub fn response_body<S>(
 where
     S: Stream<Item = Result<Bytes, std::io::Error>> + Send + Unpin + 'static,
 {
-    let state = State { upstream, scrubber, guard, changes, limit, gap, done: false };
+    let state = State {
+        upstream,
+        scrubber,
+        guard,
+        changes,
+        limit,
+        gap,
+        done: false,
+    };
     stream::unfold(state, |mut st| async move {
         if st.done {
             return None;

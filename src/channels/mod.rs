@@ -56,13 +56,22 @@ impl Registry {
     }
 
     pub fn all(&self) -> Vec<Arc<LiveChannel>> {
-        let mut all: Vec<_> = self.map.read().expect("channel lock").values().cloned().collect();
+        let mut all: Vec<_> = self
+            .map
+            .read()
+            .expect("channel lock")
+            .values()
+            .cloned()
+            .collect();
         all.sort_by(|a, b| a.spec.id.cmp(&b.spec.id));
         all
     }
 
     fn put(&self, live: LiveChannel) {
-        self.map.write().expect("channel lock").insert(live.spec.id.clone(), Arc::new(live));
+        self.map
+            .write()
+            .expect("channel lock")
+            .insert(live.spec.id.clone(), Arc::new(live));
     }
 }
 
@@ -106,7 +115,11 @@ impl From<&ChannelRecord> for ChannelView {
 }
 
 fn facts(spec: &ChannelSpec) -> ChannelFacts {
-    ChannelFacts { id: spec.id.clone(), kind: spec.kind.name(), tags: spec.tags.clone() }
+    ChannelFacts {
+        id: spec.id.clone(),
+        kind: spec.kind.name(),
+        tags: spec.tags.clone(),
+    }
 }
 
 fn context(id: &ChannelId) -> String {
@@ -127,7 +140,11 @@ impl Channels {
             Some(sealed) => Some(self.key.open_string(&context(&r.spec.id), sealed)?),
             None => None,
         };
-        Ok(LiveChannel { spec: r.spec.clone(), facts: facts(&r.spec), secret })
+        Ok(LiveChannel {
+            spec: r.spec.clone(),
+            facts: facts(&r.spec),
+            secret,
+        })
     }
 
     /// Fills the registry from the database at start.
@@ -139,7 +156,11 @@ impl Channels {
         Ok(records.len())
     }
 
-    pub async fn upsert(&self, actor: &Actor, spec: ChannelSpec) -> Result<ChannelView, ChannelError> {
+    pub async fn upsert(
+        &self,
+        actor: &Actor,
+        spec: ChannelSpec,
+    ) -> Result<ChannelView, ChannelError> {
         let mut tx = self.store.begin().await?;
         let record = crate::store::channels::upsert(tx.conn(), &spec, now_millis()).await?;
         let view = ChannelView::from(&record);
@@ -150,7 +171,12 @@ impl Channels {
         Ok(view)
     }
 
-    pub async fn set_secret(&self, actor: &Actor, id: &ChannelId, secret: SecretString) -> Result<(), ChannelError> {
+    pub async fn set_secret(
+        &self,
+        actor: &Actor,
+        id: &ChannelId,
+        secret: SecretString,
+    ) -> Result<(), ChannelError> {
         let text = secret.expose_secret();
         if text.trim().is_empty() {
             return Err(ChannelError::BadSecret("must not be empty"));
@@ -159,26 +185,43 @@ impl Channels {
             return Err(ChannelError::BadSecret("must be at most 4096 bytes"));
         }
         if text.chars().any(|c| c.is_control()) {
-            return Err(ChannelError::BadSecret("must not contain control characters or line breaks"));
+            return Err(ChannelError::BadSecret(
+                "must not contain control characters or line breaks",
+            ));
         }
         let sealed = self.key.seal(&context(id), text.as_bytes())?;
         let mut tx = self.store.begin().await?;
         if !crate::store::channels::set_secret(tx.conn(), id, &sealed, now_millis()).await? {
             return Err(ChannelError::NotFound(id.clone()));
         }
-        audit::record(tx.conn(), actor, "channel.secret_set", id.as_str(), json!({})).await?;
+        audit::record(
+            tx.conn(),
+            actor,
+            "channel.secret_set",
+            id.as_str(),
+            json!({}),
+        )
+        .await?;
         tx.commit().await?;
-        let record = crate::store::channels::find(self.store.pool(), id).await?.ok_or_else(|| ChannelError::NotFound(id.clone()))?;
+        let record = crate::store::channels::find(self.store.pool(), id)
+            .await?
+            .ok_or_else(|| ChannelError::NotFound(id.clone()))?;
         self.registry.put(self.to_live(&record)?);
         Ok(())
     }
 
     pub async fn get(&self, id: &ChannelId) -> Result<ChannelView, ChannelError> {
-        let record = crate::store::channels::find(self.store.pool(), id).await?.ok_or_else(|| ChannelError::NotFound(id.clone()))?;
+        let record = crate::store::channels::find(self.store.pool(), id)
+            .await?
+            .ok_or_else(|| ChannelError::NotFound(id.clone()))?;
         Ok(ChannelView::from(&record))
     }
 
     pub async fn list(&self) -> Result<Vec<ChannelView>, ChannelError> {
-        Ok(crate::store::channels::list(self.store.pool()).await?.iter().map(ChannelView::from).collect())
+        Ok(crate::store::channels::list(self.store.pool())
+            .await?
+            .iter()
+            .map(ChannelView::from)
+            .collect())
     }
 }

@@ -19,20 +19,43 @@ impl Client {
             None => {
                 let path = data_dir.join("bootstrap-admin.key");
                 std::fs::read_to_string(&path)
-                    .with_context(|| format!("no admin key: set STAFFGATE_ADMIN_KEY or make {} readable", path.display()))?
+                    .with_context(|| {
+                        format!(
+                            "no admin key: set STAFFGATE_ADMIN_KEY or make {} readable",
+                            path.display()
+                        )
+                    })?
                     .trim()
                     .to_owned()
             }
         };
-        Ok(Client { base: url.trim_end_matches('/').to_owned(), key, http: reqwest::Client::new() })
+        Ok(Client {
+            base: url.trim_end_matches('/').to_owned(),
+            key,
+            http: reqwest::Client::new(),
+        })
     }
 
-    pub async fn call(&self, method: Method, path: &str, body: Option<Value>) -> anyhow::Result<Value> {
-        let mut req = self.http.request(method, format!("{}/api/v1{path}", self.base)).bearer_auth(&self.key);
+    pub async fn call(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> anyhow::Result<Value> {
+        let mut req = self
+            .http
+            .request(method, format!("{}/api/v1{path}", self.base))
+            .bearer_auth(&self.key);
         if let Some(b) = body {
             req = req.json(&b);
         }
-        let resp = req.send().await.map_err(|e| anyhow!("cannot reach the daemon at {}: {}", self.base, e.without_url()))?;
+        let resp = req.send().await.map_err(|e| {
+            anyhow!(
+                "cannot reach the daemon at {}: {}",
+                self.base,
+                e.without_url()
+            )
+        })?;
         let status = resp.status();
         let value: Value = resp.json().await.unwrap_or(Value::Null);
         if status.is_success() {

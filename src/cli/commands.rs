@@ -28,7 +28,11 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 }
                 anyhow::anyhow!("{} problem(s) in {}", e.0.len(), dir.display())
             })?;
-            println!("{}: {} policies valid against the schema", dir.display(), bundle.origin.len());
+            println!(
+                "{}: {} policies valid against the schema",
+                dir.display(),
+                bundle.origin.len()
+            );
             return Ok(());
         }
         Command::Key(KeyCmd::Generate) => {
@@ -41,41 +45,105 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
     }
     let api = Client::new(&cli.url, cli.admin_key.clone(), &cli.data_dir)?;
     match cli.command {
-        Command::Serve { .. } | Command::Policy(PolicyCmd::Check { .. }) | Command::Key(KeyCmd::Generate) => unreachable!("handled above"),
-        Command::Staff(StaffCmd::Add { username, email, name, groups, pending }) => {
+        Command::Serve { .. }
+        | Command::Policy(PolicyCmd::Check { .. })
+        | Command::Key(KeyCmd::Generate) => unreachable!("handled above"),
+        Command::Staff(StaffCmd::Add {
+            username,
+            email,
+            name,
+            groups,
+            pending,
+        }) => {
             let status = if pending { "pending" } else { "active" };
             let body = json!({ "email": email, "name": name, "groups": groups, "status": status });
-            pretty(&api.call(Method::PUT, &format!("/staff/{username}"), Some(body)).await?);
+            pretty(
+                &api.call(Method::PUT, &format!("/staff/{username}"), Some(body))
+                    .await?,
+            );
         }
         Command::Staff(StaffCmd::List) => {
             let v = api.call(Method::GET, "/staff", None).await?;
-            render::table(&rows(&v), &[("username", "USERNAME"), ("name", "NAME"), ("status", "STATUS"), ("groups", "GROUPS")]);
+            render::table(
+                &rows(&v),
+                &[
+                    ("username", "USERNAME"),
+                    ("name", "NAME"),
+                    ("status", "STATUS"),
+                    ("groups", "GROUPS"),
+                ],
+            );
         }
-        Command::Staff(StaffCmd::Show { username }) => pretty(&api.call(Method::GET, &format!("/staff/{username}"), None).await?),
+        Command::Staff(StaffCmd::Show { username }) => pretty(
+            &api.call(Method::GET, &format!("/staff/{username}"), None)
+                .await?,
+        ),
         Command::Channel(ChannelCmd::Add(a)) => {
             let body = json!({ "kind": a.kind, "upstream": a.upstream, "header": a.header, "param": a.param, "rules": a.rules, "tags": a.tags });
-            pretty(&api.call(Method::PUT, &format!("/channels/{}", a.id), Some(body)).await?);
+            pretty(
+                &api.call(Method::PUT, &format!("/channels/{}", a.id), Some(body))
+                    .await?,
+            );
         }
         Command::Channel(ChannelCmd::SetSecret { id }) => {
             let mut secret = String::new();
-            std::io::stdin().read_to_string(&mut secret).context("reading the secret from standard input")?;
+            std::io::stdin()
+                .read_to_string(&mut secret)
+                .context("reading the secret from standard input")?;
             let secret = secret.trim_end_matches(['\n', '\r']);
-            api.call(Method::PUT, &format!("/channels/{id}/secret"), Some(json!({ "secret": secret }))).await?;
+            api.call(
+                Method::PUT,
+                &format!("/channels/{id}/secret"),
+                Some(json!({ "secret": secret })),
+            )
+            .await?;
             println!("secret stored for {id} (encrypted; it will not be shown again)");
         }
         Command::Channel(ChannelCmd::List) => {
             let v = api.call(Method::GET, "/channels", None).await?;
-            render::table(&rows(&v), &[("id", "ID"), ("kind", "KIND"), ("upstream", "UPSTREAM"), ("tags", "TAGS"), ("secret_set", "SECRET SET")]);
+            render::table(
+                &rows(&v),
+                &[
+                    ("id", "ID"),
+                    ("kind", "KIND"),
+                    ("upstream", "UPSTREAM"),
+                    ("tags", "TAGS"),
+                    ("secret_set", "SECRET SET"),
+                ],
+            );
         }
         Command::Channel(ChannelCmd::RevokeTokens { id, reason }) => {
-            pretty(&api.call(Method::POST, &format!("/channels/{id}/revoke-tokens"), Some(json!({ "reason": reason }))).await?);
+            pretty(
+                &api.call(
+                    Method::POST,
+                    &format!("/channels/{id}/revoke-tokens"),
+                    Some(json!({ "reason": reason })),
+                )
+                .await?,
+            );
         }
-        Command::Policy(PolicyCmd::Reload) => pretty(&api.call(Method::POST, "/policies/reload", None).await?),
-        Command::Token(TokenCmd::Issue { staff, channel, actions, ttl }) => {
-            let actions: Option<Vec<String>> = actions.map(|a| a.split(',').map(|s| s.trim().to_owned()).collect());
-            let body = json!({ "staff": staff, "channel": channel, "actions": actions, "ttl": ttl });
+        Command::Policy(PolicyCmd::Reload) => {
+            pretty(&api.call(Method::POST, "/policies/reload", None).await?)
+        }
+        Command::Token(TokenCmd::Issue {
+            staff,
+            channel,
+            actions,
+            ttl,
+        }) => {
+            let actions: Option<Vec<String>> =
+                actions.map(|a| a.split(',').map(|s| s.trim().to_owned()).collect());
+            let body =
+                json!({ "staff": staff, "channel": channel, "actions": actions, "ttl": ttl });
             let v = api.call(Method::POST, "/tokens", Some(body)).await?;
-            eprintln!("token #{} for {} on {} ({}), expires {}", v["id"], render::cell(&v["staff"]), render::cell(&v["channel"]), render::cell(&v["actions"]), render::cell(&v["expires_at"]));
+            eprintln!(
+                "token #{} for {} on {} ({}), expires {}",
+                v["id"],
+                render::cell(&v["staff"]),
+                render::cell(&v["channel"]),
+                render::cell(&v["actions"]),
+                render::cell(&v["expires_at"])
+            );
             println!("{}", render::cell(&v["token"]));
         }
         Command::Token(TokenCmd::List { staff, channel }) => {
@@ -86,22 +154,70 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             if let Some(c) = channel {
                 q.push(format!("channel={c}"));
             }
-            let v = api.call(Method::GET, &format!("/tokens?{}", q.join("&")), None).await?;
-            render::table(&rows(&v), &[("id", "ID"), ("staff", "STAFF"), ("channel", "CHANNEL"), ("actions", "ACTIONS"), ("state", "STATE"), ("expires_at", "EXPIRES"), ("last_used_at", "LAST USED")]);
+            let v = api
+                .call(Method::GET, &format!("/tokens?{}", q.join("&")), None)
+                .await?;
+            render::table(
+                &rows(&v),
+                &[
+                    ("id", "ID"),
+                    ("staff", "STAFF"),
+                    ("channel", "CHANNEL"),
+                    ("actions", "ACTIONS"),
+                    ("state", "STATE"),
+                    ("expires_at", "EXPIRES"),
+                    ("last_used_at", "LAST USED"),
+                ],
+            );
         }
         Command::Token(TokenCmd::Revoke { id, staff }) => match (id, staff) {
-            (Some(id), None) => pretty(&api.call(Method::DELETE, &format!("/tokens/{id}"), None).await?),
-            (None, Some(u)) => pretty(&api.call(Method::POST, &format!("/staff/{u}/revoke-tokens"), Some(json!({ "reason": "revoked from the command line" }))).await?),
+            (Some(id), None) => pretty(
+                &api.call(Method::DELETE, &format!("/tokens/{id}"), None)
+                    .await?,
+            ),
+            (None, Some(u)) => pretty(
+                &api.call(
+                    Method::POST,
+                    &format!("/staff/{u}/revoke-tokens"),
+                    Some(json!({ "reason": "revoked from the command line" })),
+                )
+                .await?,
+            ),
             _ => bail!("give a token id or --staff USERNAME"),
         },
-        Command::Offboard { username, reason, json } => {
-            let v = api.call(Method::POST, &format!("/staff/{username}/offboard"), Some(json!({ "reason": reason }))).await?;
-            if json { pretty(&v) } else { render::receipt(&v) }
+        Command::Offboard {
+            username,
+            reason,
+            json,
+        } => {
+            let v = api
+                .call(
+                    Method::POST,
+                    &format!("/staff/{username}/offboard"),
+                    Some(json!({ "reason": reason })),
+                )
+                .await?;
+            if json {
+                pretty(&v)
+            } else {
+                render::receipt(&v)
+            }
         }
         Command::Reinstate { username, reason } => {
-            pretty(&api.call(Method::POST, &format!("/staff/{username}/reinstate"), Some(json!({ "reason": reason }))).await?);
+            pretty(
+                &api.call(
+                    Method::POST,
+                    &format!("/staff/{username}/reinstate"),
+                    Some(json!({ "reason": reason })),
+                )
+                .await?,
+            );
         }
-        Command::Access { format, channel, staff } => {
+        Command::Access {
+            format,
+            channel,
+            staff,
+        } => {
             let mut q = vec![];
             if let Some(s) = staff {
                 q.push(format!("staff={s}"));
@@ -109,8 +225,18 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             if let Some(c) = channel {
                 q.push(format!("channel={c}"));
             }
-            let v = api.call(Method::GET, &format!("/access?{}", q.join("&")), None).await?;
-            let cols = [("staff", "STAFF"), ("name", "NAME"), ("channel", "CHANNEL"), ("actions", "ACTIONS"), ("policies", "BECAUSE OF"), ("live_tokens", "LIVE TOKENS"), ("last_used_at", "LAST USED")];
+            let v = api
+                .call(Method::GET, &format!("/access?{}", q.join("&")), None)
+                .await?;
+            let cols = [
+                ("staff", "STAFF"),
+                ("name", "NAME"),
+                ("channel", "CHANNEL"),
+                ("actions", "ACTIONS"),
+                ("policies", "BECAUSE OF"),
+                ("live_tokens", "LIVE TOKENS"),
+                ("last_used_at", "LAST USED"),
+            ];
             match format {
                 Format::Json => pretty(&v),
                 Format::Csv => render::csv(&rows(&v), &cols)?,
@@ -118,8 +244,23 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             }
         }
         Command::Audit(AuditCmd::List { after, limit }) => {
-            let v = api.call(Method::GET, &format!("/audit?after={after}&limit={limit}"), None).await?;
-            render::table(&rows(&v), &[("seq", "SEQ"), ("at", "AT"), ("actor", "ACTOR"), ("event", "EVENT"), ("subject", "SUBJECT")]);
+            let v = api
+                .call(
+                    Method::GET,
+                    &format!("/audit?after={after}&limit={limit}"),
+                    None,
+                )
+                .await?;
+            render::table(
+                &rows(&v),
+                &[
+                    ("seq", "SEQ"),
+                    ("at", "AT"),
+                    ("actor", "ACTOR"),
+                    ("event", "EVENT"),
+                    ("subject", "SUBJECT"),
+                ],
+            );
         }
         Command::Audit(AuditCmd::Verify) => {
             let v = api.call(Method::GET, "/audit/verify", None).await?;
@@ -131,15 +272,38 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             }
         }
         Command::Key(KeyCmd::Create { name, role, staff }) => {
-            let v = api.call(Method::POST, "/keys", Some(json!({ "name": name, "role": role, "staff": staff }))).await?;
-            eprintln!("key #{} '{}' ({}); shown once:", v["id"], render::cell(&v["name"]), render::cell(&v["role"]));
+            let v = api
+                .call(
+                    Method::POST,
+                    "/keys",
+                    Some(json!({ "name": name, "role": role, "staff": staff })),
+                )
+                .await?;
+            eprintln!(
+                "key #{} '{}' ({}); shown once:",
+                v["id"],
+                render::cell(&v["name"]),
+                render::cell(&v["role"])
+            );
             println!("{}", render::cell(&v["key"]));
         }
         Command::Key(KeyCmd::List) => {
             let v = api.call(Method::GET, "/keys", None).await?;
-            render::table(&rows(&v), &[("id", "ID"), ("name", "NAME"), ("role", "ROLE"), ("revoked", "REVOKED"), ("last_used_at", "LAST USED")]);
+            render::table(
+                &rows(&v),
+                &[
+                    ("id", "ID"),
+                    ("name", "NAME"),
+                    ("role", "ROLE"),
+                    ("revoked", "REVOKED"),
+                    ("last_used_at", "LAST USED"),
+                ],
+            );
         }
-        Command::Key(KeyCmd::Revoke { id }) => pretty(&api.call(Method::DELETE, &format!("/keys/{id}"), None).await?),
+        Command::Key(KeyCmd::Revoke { id }) => pretty(
+            &api.call(Method::DELETE, &format!("/keys/{id}"), None)
+                .await?,
+        ),
     }
     Ok(())
 }

@@ -12,16 +12,35 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 pub use commands::run;
 
 #[derive(Parser)]
-#[command(name = "staffgate", version, about = "Brokered, instantly revocable staff access to customer channels")]
+#[command(
+    name = "staffgate",
+    version,
+    about = "Brokered, instantly revocable staff access to customer channels"
+)]
 pub struct Cli {
     /// The daemon's address.
-    #[arg(long, env = "STAFFGATE_URL", default_value = "http://127.0.0.1:8080", global = true)]
+    #[arg(
+        long,
+        env = "STAFFGATE_URL",
+        default_value = "http://127.0.0.1:8080",
+        global = true
+    )]
     pub url: String,
     /// Admin API key (default: the bootstrap key file in the data directory).
-    #[arg(long, env = "STAFFGATE_ADMIN_KEY", hide_env_values = true, global = true)]
+    #[arg(
+        long,
+        env = "STAFFGATE_ADMIN_KEY",
+        hide_env_values = true,
+        global = true
+    )]
     pub admin_key: Option<String>,
     /// Where to find bootstrap-admin.key when no key is given.
-    #[arg(long, env = "STAFFGATE_DATA_DIR", default_value = "./staffgate-data", global = true)]
+    #[arg(
+        long,
+        env = "STAFFGATE_DATA_DIR",
+        default_value = "./staffgate-data",
+        global = true
+    )]
     pub data_dir: PathBuf,
     #[command(subcommand)]
     pub command: Command,
@@ -102,7 +121,9 @@ pub enum StaffCmd {
         pending: bool,
     },
     List,
-    Show { username: String },
+    Show {
+        username: String,
+    },
 }
 
 #[derive(Args)]
@@ -132,7 +153,9 @@ pub enum ChannelCmd {
     /// Create or update a channel.
     Add(ChannelAdd),
     /// Store the channel's secret, read from standard input.
-    SetSecret { id: String },
+    SetSecret {
+        id: String,
+    },
     List,
     /// Revoke every live token for the channel.
     RevokeTokens {
@@ -205,7 +228,9 @@ pub enum KeyCmd {
         staff: Option<String>,
     },
     List,
-    Revoke { id: i64 },
+    Revoke {
+        id: i64,
+    },
     /// Print a fresh key text for STAFFGATE_BOOTSTRAP_ADMIN_KEY (offline).
     Generate,
 }

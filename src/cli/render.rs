@@ -4,14 +4,28 @@ use serde_json::Value;
 
 /// Prints rows as an aligned table with the given columns (JSON keys).
 pub fn table(rows: &[Value], columns: &[(&str, &str)]) {
-    let cells: Vec<Vec<String>> = rows.iter().map(|r| columns.iter().map(|(key, _)| cell(&r[*key])).collect()).collect();
+    let cells: Vec<Vec<String>> = rows
+        .iter()
+        .map(|r| columns.iter().map(|(key, _)| cell(&r[*key])).collect())
+        .collect();
     let widths: Vec<usize> = columns
         .iter()
         .enumerate()
-        .map(|(i, (_, title))| cells.iter().map(|c| c[i].chars().count()).max().unwrap_or(0).max(title.len()))
+        .map(|(i, (_, title))| {
+            cells
+                .iter()
+                .map(|c| c[i].chars().count())
+                .max()
+                .unwrap_or(0)
+                .max(title.len())
+        })
         .collect();
     let line = |values: Vec<String>| {
-        let padded: Vec<String> = values.iter().zip(&widths).map(|(v, w)| format!("{v:<w$}")).collect();
+        let padded: Vec<String> = values
+            .iter()
+            .zip(&widths)
+            .map(|(v, w)| format!("{v:<w$}"))
+            .collect();
         println!("{}", padded.join("  ").trim_end());
     };
     line(columns.iter().map(|(_, t)| t.to_string()).collect());
@@ -41,7 +55,12 @@ pub fn csv(rows: &[Value], columns: &[(&str, &str)]) -> anyhow::Result<()> {
 }
 
 pub fn receipt(r: &Value) {
-    println!("Offboarded {} ({} <{}>)", cell(&r["staff"]), cell(&r["name"]), cell(&r["email"]));
+    println!(
+        "Offboarded {} ({} <{}>)",
+        cell(&r["staff"]),
+        cell(&r["name"]),
+        cell(&r["email"])
+    );
     println!("  when:    {}", cell(&r["offboarded_at"]));
     println!("  by:      {}", cell(&r["by"]));
     println!("  reason:  {}", cell(&r["reason"]));
@@ -57,6 +76,14 @@ pub fn receipt(r: &Value) {
         println!("  channels: none reachable");
     } else {
         println!();
-        table(&channels, &[("channel", "CHANNEL"), ("actions", "COULD"), ("tokens_revoked", "TOKENS REVOKED"), ("last_used_at", "LAST USED")]);
+        table(
+            &channels,
+            &[
+                ("channel", "CHANNEL"),
+                ("actions", "COULD"),
+                ("tokens_revoked", "TOKENS REVOKED"),
+                ("last_used_at", "LAST USED"),
+            ],
+        );
     }
 }

@@ -33,6 +33,12 @@ pub fn clear(staff: &StaffMember) -> Result<Cleared<'_>, GateError> {
 }
 
 /// Issues a token for a person who passed the gate.
-pub async fn issue_token(tokens: &Tokens, actor: &Actor, cleared: Cleared<'_>, channel: &LiveChannel, req: IssueRequest) -> Result<Issued, GateError> {
+pub async fn issue_token(
+    tokens: &Tokens,
+    actor: &Actor,
+    cleared: Cleared<'_>,
+    channel: &LiveChannel,
+    req: IssueRequest,
+) -> Result<Issued, GateError> {
     Ok(tokens.issue(actor, cleared.staff, channel, req).await?)
 }

@@ -16,7 +16,8 @@ pub struct Key {
 }
 
 fn duration(raw: &str) -> Result<Duration, String> {
-    let d = humantime::parse_duration(raw).map_err(|e| format!("not a duration ({e}); try 30m, 12h, 5s"))?;
+    let d = humantime::parse_duration(raw)
+        .map_err(|e| format!("not a duration ({e}); try 30m, 12h, 5s"))?;
     if d.is_zero() {
         return Err("must be greater than zero".into());
     }
@@ -29,7 +30,9 @@ fn bytes(raw: &str) -> Result<u64, String> {
         Some(i) => raw.split_at(i),
         None => (raw, ""),
     };
-    let n: u64 = digits.parse().map_err(|_| "expected a size such as 1048576, 512KiB or 10MiB".to_string())?;
+    let n: u64 = digits
+        .parse()
+        .map_err(|_| "expected a size such as 1048576, 512KiB or 10MiB".to_string())?;
     let mult = match unit.trim() {
         "" | "B" => 1,
         "KiB" => 1024,
@@ -44,7 +47,11 @@ fn bytes(raw: &str) -> Result<u64, String> {
 }
 
 fn non_empty(raw: &str) -> Result<&str, String> {
-    if raw.trim().is_empty() { Err("must not be empty".into()) } else { Ok(raw) }
+    if raw.trim().is_empty() {
+        Err("must not be empty".into())
+    } else {
+        Ok(raw)
+    }
 }
 
 pub static KEYS: &[Key] = &[
@@ -53,7 +60,9 @@ pub static KEYS: &[Key] = &[
         env: "STAFFGATE_LISTEN",
         help: "address and port to listen on (default 127.0.0.1:8080)",
         set: |c, v| {
-            c.listen = v.parse().map_err(|_| format!("not an address:port: {v:?}"))?;
+            c.listen = v
+                .parse()
+                .map_err(|_| format!("not an address:port: {v:?}"))?;
             Ok(())
         },
     },
@@ -71,7 +80,10 @@ pub static KEYS: &[Key] = &[
         env: "STAFFGATE_DATABASE_URL",
         help: "postgres://… to use PostgreSQL instead of the embedded SQLite file",
         set: |c, v| {
-            if !(v.starts_with("postgres://") || v.starts_with("postgresql://") || v.starts_with("sqlite:")) {
+            if !(v.starts_with("postgres://")
+                || v.starts_with("postgresql://")
+                || v.starts_with("sqlite:"))
+            {
                 return Err("must start with postgres://, postgresql:// or sqlite:".into());
             }
             c.database_url = Some(SecretString::from(v.to_owned()));
@@ -101,7 +113,12 @@ pub static KEYS: &[Key] = &[
         env: "STAFFGATE_BOOTSTRAP_ADMIN_KEY",
         help: "admin API key to create on first start instead of generating one",
         set: |c, v| {
-            if crate::domain::credential::parse(crate::domain::credential::CredentialKind::ApiKey, v).is_err() {
+            if crate::domain::credential::parse(
+                crate::domain::credential::CredentialKind::ApiKey,
+                v,
+            )
+            .is_err()
+            {
                 return Err("must be an API key made by `staffgate key generate` (sgk_…)".into());
             }
             c.bootstrap_admin_key = Some(SecretString::from(v.to_owned()));
@@ -162,7 +179,8 @@ pub static KEYS: &[Key] = &[
         env: "STAFFGATE_BROKER_MAX_HEADER_BYTES",
         help: "largest total size of request headers (default 16KiB)",
         set: |c, v| {
-            c.broker.max_header_bytes = usize::try_from(bytes(v)?).map_err(|_| "too large".to_string())?;
+            c.broker.max_header_bytes =
+                usize::try_from(bytes(v)?).map_err(|_| "too large".to_string())?;
             Ok(())
         },
     },

@@ -138,7 +138,11 @@ impl Config {
                 message: "must not exceed tokens.max_ttl".into(),
             });
         }
-        if problems.is_empty() { Ok(config) } else { Err(ConfigError(problems)) }
+        if problems.is_empty() {
+            Ok(config)
+        } else {
+            Err(ConfigError(problems))
+        }
     }
 
     /// Where the master key lives.
@@ -164,7 +168,10 @@ fn apply_toml(config: &mut Config, text: &str, problems: &mut Vec<ConfigProblem>
     flatten("", &table, &mut flat);
     for (name, value) in flat {
         let Some(key) = KEYS.iter().find(|k| k.file == name) else {
-            problems.push(ConfigProblem { key: name, message: "unknown key".into() });
+            problems.push(ConfigProblem {
+                key: name,
+                message: "unknown key".into(),
+            });
             continue;
         };
         let text = match &value {
@@ -187,7 +194,11 @@ fn apply_toml(config: &mut Config, text: &str, problems: &mut Vec<ConfigProblem>
 
 fn flatten(prefix: &str, table: &toml::Table, out: &mut Vec<(String, toml::Value)>) {
     for (k, v) in table {
-        let name = if prefix.is_empty() { k.clone() } else { format!("{prefix}.{k}") };
+        let name = if prefix.is_empty() {
+            k.clone()
+        } else {
+            format!("{prefix}.{k}")
+        };
         match v {
             toml::Value::Table(t) => flatten(&name, t, out),
             other => out.push((name, other.clone())),

@@ -1,7 +1,10 @@
 use super::*;
 
 fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
-    pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+    pairs
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
 }
 
 #[test]
@@ -16,7 +19,11 @@ fn zero_configuration_gives_the_documented_defaults() {
 fn environment_overrides_the_file() {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("c.toml");
-    std::fs::write(&file, "listen = \"127.0.0.1:9000\"\n[tokens]\ndefault_ttl = \"5m\"\n").unwrap();
+    std::fs::write(
+        &file,
+        "listen = \"127.0.0.1:9000\"\n[tokens]\ndefault_ttl = \"5m\"\n",
+    )
+    .unwrap();
     let c = Config::load(Some(&file), env(&[("STAFFGATE_LISTEN", "127.0.0.1:9001")])).unwrap();
     assert_eq!(c.listen.port(), 9001);
     assert_eq!(c.tokens.default_ttl, Duration::from_secs(300));
@@ -26,19 +33,41 @@ fn environment_overrides_the_file() {
 fn every_problem_is_reported_at_once_with_its_key() {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("c.toml");
-    std::fs::write(&file, "lisen = \"x\"\n[broker]\nupstream_timeout = \"soon\"\n").unwrap();
+    std::fs::write(
+        &file,
+        "lisen = \"x\"\n[broker]\nupstream_timeout = \"soon\"\n",
+    )
+    .unwrap();
     let err = Config::load(
         Some(&file),
-        env(&[("STAFFGATE_LISTEN", "nowhere"), ("STAFFGATE_NOPE", "1"), ("STAFFGATE_URL", "ignored")]),
+        env(&[
+            ("STAFFGATE_LISTEN", "nowhere"),
+            ("STAFFGATE_NOPE", "1"),
+            ("STAFFGATE_URL", "ignored"),
+        ]),
     )
     .unwrap_err();
     let keys: Vec<&str> = err.0.iter().map(|p| p.key.as_str()).collect();
-    assert_eq!(keys, ["broker.upstream_timeout", "lisen", "STAFFGATE_LISTEN", "STAFFGATE_NOPE"]);
+    assert_eq!(
+        keys,
+        [
+            "broker.upstream_timeout",
+            "lisen",
+            "STAFFGATE_LISTEN",
+            "STAFFGATE_NOPE"
+        ]
+    );
 }
 
 #[test]
 fn sizes_accept_units() {
     let c = Config::load(None, env(&[("STAFFGATE_BROKER_MAX_REQUEST_BYTES", "2MiB")])).unwrap();
     assert_eq!(c.broker.max_request_bytes, 2 * 1024 * 1024);
-    assert!(Config::load(None, env(&[("STAFFGATE_BROKER_MAX_REQUEST_BYTES", "2 parsecs")])).is_err());
+    assert!(
+        Config::load(
+            None,
+            env(&[("STAFFGATE_BROKER_MAX_REQUEST_BYTES", "2 parsecs")])
+        )
+        .is_err()
+    );
 }

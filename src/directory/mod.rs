@@ -45,11 +45,22 @@ pub struct StaffInput {
 impl StaffInput {
     /// Checks the free-text fields.
     pub fn check(&self) -> Result<(), DirectoryError> {
-        let field = |field, reason: &str| Err(DirectoryError::Field { field, reason: reason.into() });
-        if self.email.len() > 254 || !self.email.contains('@') || self.email.chars().any(char::is_whitespace) {
+        let field = |field, reason: &str| {
+            Err(DirectoryError::Field {
+                field,
+                reason: reason.into(),
+            })
+        };
+        if self.email.len() > 254
+            || !self.email.contains('@')
+            || self.email.chars().any(char::is_whitespace)
+        {
             return field("email", "must be an e-mail address");
         }
-        if self.name.trim().is_empty() || self.name.chars().count() > 200 || self.name.chars().any(char::is_control) {
+        if self.name.trim().is_empty()
+            || self.name.chars().count() > 200
+            || self.name.chars().any(char::is_control)
+        {
             return field("name", "must be 1–200 printable characters");
         }
         if self.groups.len() > 1000 {
@@ -70,7 +81,11 @@ pub struct Directory {
 }
 
 impl Directory {
-    pub async fn put(&self, actor: &Actor, input: StaffInput) -> Result<StaffMember, DirectoryError> {
+    pub async fn put(
+        &self,
+        actor: &Actor,
+        input: StaffInput,
+    ) -> Result<StaffMember, DirectoryError> {
         input.check()?;
         let mut tx = self.store.begin().await?;
         if let Some(existing) = crate::store::staff::find(tx.conn(), &input.username).await?
@@ -88,7 +103,14 @@ impl Directory {
         };
         let member = crate::store::staff::upsert(tx.conn(), &fields, now_millis()).await?;
         let groups: Vec<&str> = member.groups.iter().map(|g| g.as_str()).collect();
-        audit::record(tx.conn(), actor, "staff.put", member.username.as_str(), json!({ "status": member.status, "groups": groups })).await?;
+        audit::record(
+            tx.conn(),
+            actor,
+            "staff.put",
+            member.username.as_str(),
+            json!({ "status": member.status, "groups": groups }),
+        )
+        .await?;
         tx.commit().await?;
         self.verifier.put_staff(member.clone());
         self.engine.invalidate();
@@ -96,8 +118,15 @@ impl Directory {
     }
 
     pub async fn get(&self, username: &Username) -> Result<StaffMember, DirectoryError> {
-        let mut conn = self.store.pool().acquire().await.map_err(StoreError::from)?;
-        crate::store::staff::find(&mut conn, username).await?.ok_or_else(|| DirectoryError::NotFound(username.clone()))
+        let mut conn = self
+            .store
+            .pool()
+            .acquire()
+            .await
+            .map_err(StoreError::from)?;
+        crate::store::staff::find(&mut conn, username)
+            .await?
+            .ok_or_else(|| DirectoryError::NotFound(username.clone()))
     }
 
     pub async fn list(&self) -> Result<Vec<StaffMember>, DirectoryError> {

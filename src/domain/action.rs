@@ -97,7 +97,10 @@ impl ActionSet {
     }
 
     pub fn to_list(self) -> String {
-        self.iter().map(Action::as_str).collect::<Vec<_>>().join(",")
+        self.iter()
+            .map(Action::as_str)
+            .collect::<Vec<_>>()
+            .join(",")
     }
 }
 

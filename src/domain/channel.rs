@@ -63,7 +63,9 @@ impl Upstream {
             return Err(bad("must name a host"));
         }
         if !url.username().is_empty() || url.password().is_some() {
-            return Err(bad("must not carry credentials; set the channel secret instead"));
+            return Err(bad(
+                "must not carry credentials; set the channel secret instead",
+            ));
         }
         if url.query().is_some() || url.fragment().is_some() {
             return Err(bad("must not have a query or fragment"));
@@ -159,10 +161,17 @@ impl Rule {
 
 /// Rules used by the generic kinds when none are configured: safe methods read, others send.
 pub fn default_rules() -> Vec<Rule> {
-    ["GET /** read", "HEAD /** read", "POST /** send", "PUT /** send", "PATCH /** send", "DELETE /** send"]
-        .iter()
-        .map(|r| Rule::parse(r).expect("built-in rules parse"))
-        .collect()
+    [
+        "GET /** read",
+        "HEAD /** read",
+        "POST /** send",
+        "PUT /** send",
+        "PATCH /** send",
+        "DELETE /** send",
+    ]
+    .iter()
+    .map(|r| Rule::parse(r).expect("built-in rules parse"))
+    .collect()
 }
 
 /// A channel's whole definition, minus its secret.
@@ -194,16 +203,28 @@ impl ChannelSpec {
                 if h.is_empty() || !h.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-') {
                     return Err(ChannelSpecError::HeaderName);
                 }
-                ChannelKind::Header { header: h.to_ascii_lowercase() }
+                ChannelKind::Header {
+                    header: h.to_ascii_lowercase(),
+                }
             }
             "query" => {
                 let p = param.unwrap_or_default();
-                if p.is_empty() || !p.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_') {
+                if p.is_empty()
+                    || !p
+                        .bytes()
+                        .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+                {
                     return Err(ChannelSpecError::ParamName);
                 }
-                ChannelKind::Query { param: p.to_owned() }
+                ChannelKind::Query {
+                    param: p.to_owned(),
+                }
             }
-            other => return Err(ChannelSpecError::UnknownKind(other.chars().take(32).collect())),
+            other => {
+                return Err(ChannelSpecError::UnknownKind(
+                    other.chars().take(32).collect(),
+                ));
+            }
         };
         let upstream = Upstream::parse(upstream)?;
         let rules = if kind == ChannelKind::Telegram {
@@ -217,14 +238,22 @@ impl ChannelSpec {
             rules
                 .iter()
                 .enumerate()
-                .map(|(index, r)| Rule::parse(r).map_err(|reason| ChannelSpecError::Rule { index, reason }))
+                .map(|(index, r)| {
+                    Rule::parse(r).map_err(|reason| ChannelSpecError::Rule { index, reason })
+                })
                 .collect::<Result<_, _>>()?
         };
         let tags = tags
             .iter()
             .map(|t| Tag::parse(t).map_err(|e| ChannelSpecError::Tag(e.to_string())))
             .collect::<Result<_, _>>()?;
-        Ok(ChannelSpec { id, kind, upstream, rules, tags })
+        Ok(ChannelSpec {
+            id,
+            kind,
+            upstream,
+            rules,
+            tags,
+        })
     }
 }
 
@@ -255,7 +284,12 @@ mod tests {
 
     #[test]
     fn upstreams_refuse_credentials_and_odd_schemes() {
-        assert!(Upstream::parse("http://127.0.0.1:9/api").unwrap().as_str().ends_with("/api/"));
+        assert!(
+            Upstream::parse("http://127.0.0.1:9/api")
+                .unwrap()
+                .as_str()
+                .ends_with("/api/")
+        );
         assert!(Upstream::parse("ftp://x").is_err());
         assert!(Upstream::parse("http://u:p@x/").is_err());
         assert!(Upstream::parse("http://x/?a=b").is_err());

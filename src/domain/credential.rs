@@ -117,7 +117,11 @@ pub fn telegram_shape(token_id: i64, token: &str) -> String {
 /// Strips the optional `<digits>:` Telegram shape before parsing.
 pub fn strip_telegram_shape(text: &str) -> &str {
     match text.split_once(':') {
-        Some((digits, rest)) if !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()) => rest,
+        Some((digits, rest))
+            if !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()) =>
+        {
+            rest
+        }
         _ => text,
     }
 }
@@ -131,7 +135,10 @@ mod tests {
     #[test]
     fn generated_tokens_parse_to_the_same_hash() {
         let (token, hash) = generate(CredentialKind::BrokeredToken).unwrap();
-        assert_eq!(parse(CredentialKind::BrokeredToken, token.expose_secret()), Ok(hash));
+        assert_eq!(
+            parse(CredentialKind::BrokeredToken, token.expose_secret()),
+            Ok(hash)
+        );
         assert_eq!(token.expose_secret().len(), 53);
     }
 
@@ -141,13 +148,19 @@ mod tests {
         let mut bytes = token.expose_secret().as_bytes().to_vec();
         bytes[10] = if bytes[10] == b'A' { b'B' } else { b'A' };
         let typo = String::from_utf8(bytes).unwrap();
-        assert_eq!(parse(CredentialKind::BrokeredToken, &typo), Err(CredentialFormatError::Checksum));
+        assert_eq!(
+            parse(CredentialKind::BrokeredToken, &typo),
+            Err(CredentialFormatError::Checksum)
+        );
     }
 
     #[test]
     fn api_keys_are_not_tokens() {
         let (key, _) = generate(CredentialKind::ApiKey).unwrap();
-        assert_eq!(parse(CredentialKind::BrokeredToken, key.expose_secret()), Err(CredentialFormatError::Shape));
+        assert_eq!(
+            parse(CredentialKind::BrokeredToken, key.expose_secret()),
+            Err(CredentialFormatError::Shape)
+        );
     }
 
     #[test]
@@ -160,7 +173,12 @@ mod tests {
 
     #[test]
     fn garbage_is_refused_by_shape() {
-        for bad in ["", "sgt_", "Bearer x", "sgt_!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!"] {
+        for bad in [
+            "",
+            "sgt_",
+            "Bearer x",
+            "sgt_!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!",
+        ] {
             assert!(parse(CredentialKind::BrokeredToken, bad).is_err(), "{bad}");
         }
     }

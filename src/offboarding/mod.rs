@@ -62,11 +62,18 @@ pub struct Offboarding {
 
 impl Offboarding {
     /// Offboards `username`. A second call returns the first receipt.
-    pub async fn offboard(&self, permit: &HrPermit, username: &Username, reason: &str) -> Result<Receipt, OffboardError> {
+    pub async fn offboard(
+        &self,
+        permit: &HrPermit,
+        username: &Username,
+        reason: &str,
+    ) -> Result<Receipt, OffboardError> {
         check_reason(reason)?;
         let now = now_millis();
         let mut tx = self.store.begin().await?;
-        let staff = crate::store::staff::find(tx.conn(), username).await?.ok_or_else(|| OffboardError::NotFound(username.clone()))?;
+        let staff = crate::store::staff::find(tx.conn(), username)
+            .await?
+            .ok_or_else(|| OffboardError::NotFound(username.clone()))?;
         let (status, _) = crate::store::staff::lock_state(tx.conn(), staff.id).await?;
         if status == StaffStatus::Offboarded
             && let Some(first) = crate::store::offboardings::latest(tx.conn(), staff.id).await?
@@ -78,18 +85,27 @@ impl Offboarding {
         for channel in self.channels.all() {
             let reach = self.engine.reach(&staff, &channel.facts);
             if !reach.actions.is_empty() {
-                lines.insert(channel.spec.id.to_string(), ChannelLine::new(channel.spec.id.as_str(), reach.actions));
+                lines.insert(
+                    channel.spec.id.to_string(),
+                    ChannelLine::new(channel.spec.id.as_str(), reach.actions),
+                );
             }
         }
         let epoch = crate::store::staff::mark_offboarded(tx.conn(), staff.id, now).await?;
         let why = format!("offboarded: {reason}");
-        let revoked = crate::store::tokens::revoke_for_staff(tx.conn(), staff.id, now, &why).await?;
+        let revoked =
+            crate::store::tokens::revoke_for_staff(tx.conn(), staff.id, now, &why).await?;
         for r in &revoked {
-            lines.entry(r.channel_id.clone()).or_insert_with(|| ChannelLine::new(&r.channel_id, Default::default())).tokens_revoked += 1;
+            lines
+                .entry(r.channel_id.clone())
+                .or_insert_with(|| ChannelLine::new(&r.channel_id, Default::default()))
+                .tokens_revoked += 1;
         }
         let api_keys = crate::store::api_keys::revoke_for_staff(tx.conn(), staff.id, now).await?;
-        let sessions = crate::store::api_keys::revoke_sessions_for_staff(tx.conn(), staff.id, now).await?;
-        for ((who, channel), at) in crate::store::activity::last_use_of(tx.conn(), staff.id).await? {
+        let sessions =
+            crate::store::api_keys::revoke_sessions_for_staff(tx.conn(), staff.id, now).await?;
+        for ((who, channel), at) in crate::store::activity::last_use_of(tx.conn(), staff.id).await?
+        {
             debug_assert_eq!(who, staff.id);
             if let Some(line) = lines.get_mut(&channel) {
                 line.last_used_at = Some(to_datetime(at));
@@ -108,28 +124,53 @@ impl Offboarding {
             channels: lines.into_values().collect(),
             audit_seq: 0,
         };
-        receipt.audit_seq = audit::record(tx.conn(), &permit.actor, "staff.offboard", staff.username.as_str(), json!(receipt)).await?;
+        receipt.audit_seq = audit::record(
+            tx.conn(),
+            &permit.actor,
+            "staff.offboard",
+            staff.username.as_str(),
+            json!(receipt),
+        )
+        .await?;
         let text = serde_json::to_string(&receipt).map_err(|_| OffboardError::ReceiptCorrupt)?;
         crate::store::offboardings::insert(tx.conn(), staff.id, now, &text).await?;
         tx.commit().await?;
-        self.verifier.offboard(staff.id, epoch, revoked.iter().map(|r| r.hash));
+        self.verifier
+            .offboard(staff.id, epoch, revoked.iter().map(|r| r.hash));
         self.engine.invalidate();
         Ok(receipt)
     }
 
     /// Makes an offboarded person active again. Their old tokens stay dead: they were revoked
     /// and carry an older epoch.
-    pub async fn reinstate(&self, permit: &HrPermit, username: &Username, reason: &str) -> Result<(), OffboardError> {
+    pub async fn reinstate(
+        &self,
+        permit: &HrPermit,
+        username: &Username,
+        reason: &str,
+    ) -> Result<(), OffboardError> {
         check_reason(reason)?;
         let mut tx = self.store.begin().await?;
-        let staff = crate::store::staff::find(tx.conn(), username).await?.ok_or_else(|| OffboardError::NotFound(username.clone()))?;
+        let staff = crate::store::staff::find(tx.conn(), username)
+            .await?
+            .ok_or_else(|| OffboardError::NotFound(username.clone()))?;
         if staff.status != StaffStatus::Offboarded {
             return Err(OffboardError::NotOffboarded(username.clone()));
         }
         crate::store::staff::mark_active(tx.conn(), staff.id, now_millis()).await?;
-        audit::record(tx.conn(), &permit.actor, "staff.reinstate", username.as_str(), json!({ "reason": reason })).await?;
+        audit::record(
+            tx.conn(),
+            &permit.actor,
+            "staff.reinstate",
+            username.as_str(),
+            json!({ "reason": reason }),
+        )
+        .await?;
         tx.commit().await?;
-        self.verifier.put_staff(crate::domain::staff::StaffMember { status: StaffStatus::Active, ..staff });
+        self.verifier.put_staff(crate::domain::staff::StaffMember {
+            status: StaffStatus::Active,
+            ..staff
+        });
         self.engine.invalidate();
         Ok(())
     }

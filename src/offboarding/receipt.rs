@@ -36,6 +36,11 @@ pub struct ChannelLine {
 
 impl ChannelLine {
     pub fn new(channel: &str, actions: ActionSet) -> Self {
-        ChannelLine { channel: channel.to_owned(), actions, tokens_revoked: 0, last_used_at: None }
+        ChannelLine {
+            channel: channel.to_owned(),
+            actions,
+            tokens_revoked: 0,
+            last_used_at: None,
+        }
     }
 }

@@ -49,7 +49,11 @@ impl std::fmt::Debug for PolicyBundle {
 const SCHEMA_FILE: &str = "schema.cedarschema";
 
 fn line_of(text: &str, offset: usize) -> usize {
-    text[..offset.min(text.len())].bytes().filter(|b| *b == b'\n').count() + 1
+    text[..offset.min(text.len())]
+        .bytes()
+        .filter(|b| *b == b'\n')
+        .count()
+        + 1
 }
 
 fn describe(d: &dyn Diagnostic, file: &str, text: &str) -> PolicyProblem {
@@ -62,14 +66,25 @@ fn describe(d: &dyn Diagnostic, file: &str, text: &str) -> PolicyProblem {
     if let Some(help) = d.help() {
         reason.push_str(&format!(" ({help})"));
     }
-    PolicyProblem { file: file.to_owned(), line, reason }
+    PolicyProblem {
+        file: file.to_owned(),
+        line,
+        reason,
+    }
 }
 
 /// Loads and validates a policy directory.
 pub fn load_dir(dir: &Path) -> Result<PolicyBundle, PolicyLoadError> {
-    let problem = |file: &str, reason: String| PolicyLoadError(vec![PolicyProblem { file: file.into(), line: 0, reason }]);
+    let problem = |file: &str, reason: String| {
+        PolicyLoadError(vec![PolicyProblem {
+            file: file.into(),
+            line: 0,
+            reason,
+        }])
+    };
     let dir_name = dir.display().to_string();
-    let entries = std::fs::read_dir(dir).map_err(|e| problem(&dir_name, format!("cannot read policy directory: {e}")))?;
+    let entries = std::fs::read_dir(dir)
+        .map_err(|e| problem(&dir_name, format!("cannot read policy directory: {e}")))?;
     let mut files: Vec<_> = entries
         .filter_map(Result::ok)
         .map(|e| e.path())
@@ -79,10 +94,17 @@ pub fn load_dir(dir: &Path) -> Result<PolicyBundle, PolicyLoadError> {
 
     let schema_path = dir.join(SCHEMA_FILE);
     let schema_name = schema_path.display().to_string();
-    let schema_text = std::fs::read_to_string(&schema_path).map_err(|e| problem(&schema_name, format!("cannot read schema: {e}")))?;
+    let schema_text = std::fs::read_to_string(&schema_path)
+        .map_err(|e| problem(&schema_name, format!("cannot read schema: {e}")))?;
     let schema = match Schema::from_cedarschema_str(&schema_text) {
         Ok((schema, _warnings)) => schema,
-        Err(e) => return Err(PolicyLoadError(vec![describe(&e, &schema_name, &schema_text)])),
+        Err(e) => {
+            return Err(PolicyLoadError(vec![describe(
+                &e,
+                &schema_name,
+                &schema_text,
+            )]));
+        }
     };
 
     let mut problems = Vec::new();
@@ -94,7 +116,11 @@ pub fn load_dir(dir: &Path) -> Result<PolicyBundle, PolicyLoadError> {
         let text = match std::fs::read_to_string(path) {
             Ok(t) => t,
             Err(e) => {
-                problems.push(PolicyProblem { file: name, line: 0, reason: format!("cannot read: {e}") });
+                problems.push(PolicyProblem {
+                    file: name,
+                    line: 0,
+                    reason: format!("cannot read: {e}"),
+                });
                 continue;
             }
         };
@@ -105,15 +131,29 @@ pub fn load_dir(dir: &Path) -> Result<PolicyBundle, PolicyLoadError> {
                 continue;
             }
         };
-        let stem = path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+        let stem = path
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_default();
         for (index, policy) in parsed.policies().enumerate() {
-            let id = policy.annotation("id").map(str::to_owned).unwrap_or_else(|| format!("{stem}#{index}"));
+            let id = policy
+                .annotation("id")
+                .map(str::to_owned)
+                .unwrap_or_else(|| format!("{stem}#{index}"));
             if let Some(first) = origin.get(&id) {
-                problems.push(PolicyProblem { file: name.clone(), line: 0, reason: format!("policy id {id:?} is already used in {first}") });
+                problems.push(PolicyProblem {
+                    file: name.clone(),
+                    line: 0,
+                    reason: format!("policy id {id:?} is already used in {first}"),
+                });
                 continue;
             }
             if let Err(e) = set.add(policy.new_id(PolicyId::new(&id))) {
-                problems.push(PolicyProblem { file: name.clone(), line: 0, reason: e.to_string() });
+                problems.push(PolicyProblem {
+                    file: name.clone(),
+                    line: 0,
+                    reason: e.to_string(),
+                });
                 continue;
             }
             origin.insert(id, name.clone());
@@ -126,12 +166,19 @@ pub fn load_dir(dir: &Path) -> Result<PolicyBundle, PolicyLoadError> {
 
     let validation = Validator::new(schema.clone()).validate(&set, ValidationMode::Strict);
     for err in validation.validation_errors() {
-        let file = origin.get(err.policy_id().to_string().as_str()).cloned().unwrap_or_default();
+        let file = origin
+            .get(err.policy_id().to_string().as_str())
+            .cloned()
+            .unwrap_or_default();
         let text = texts.get(&file).map(String::as_str).unwrap_or("");
         problems.push(describe(err, &file, text));
     }
     if !problems.is_empty() {
         return Err(PolicyLoadError(problems));
     }
-    Ok(PolicyBundle { set, schema, origin })
+    Ok(PolicyBundle {
+        set,
+        schema,
+        origin,
+    })
 }

@@ -51,23 +51,55 @@ fn uid(kind: &str, id: &str) -> EntityUid {
 }
 
 fn entities(staff: &StaffMember, channel: &ChannelFacts) -> Entities {
-    let parents: HashSet<EntityUid> = staff.groups.iter().map(|g| uid("Group", g.as_str())).collect();
+    let parents: HashSet<EntityUid> = staff
+        .groups
+        .iter()
+        .map(|g| uid("Group", g.as_str()))
+        .collect();
     let staff_attrs = HashMap::from([
-        ("username".to_owned(), RestrictedExpression::new_string(staff.username.to_string())),
-        ("email".to_owned(), RestrictedExpression::new_string(staff.email.clone())),
+        (
+            "username".to_owned(),
+            RestrictedExpression::new_string(staff.username.to_string()),
+        ),
+        (
+            "email".to_owned(),
+            RestrictedExpression::new_string(staff.email.clone()),
+        ),
     ]);
     let channel_attrs = HashMap::from([
-        ("kind".to_owned(), RestrictedExpression::new_string(channel.kind.to_owned())),
+        (
+            "kind".to_owned(),
+            RestrictedExpression::new_string(channel.kind.to_owned()),
+        ),
         (
             "tags".to_owned(),
-            RestrictedExpression::new_set(channel.tags.iter().map(|t| RestrictedExpression::new_string(t.to_string()))),
+            RestrictedExpression::new_set(
+                channel
+                    .tags
+                    .iter()
+                    .map(|t| RestrictedExpression::new_string(t.to_string())),
+            ),
         ),
     ]);
     let mut list = vec![
-        Entity::new(uid("Staff", staff.username.as_str()), staff_attrs, parents.clone()).expect("string attributes"),
-        Entity::new(uid("Channel", channel.id.as_str()), channel_attrs, HashSet::new()).expect("string attributes"),
+        Entity::new(
+            uid("Staff", staff.username.as_str()),
+            staff_attrs,
+            parents.clone(),
+        )
+        .expect("string attributes"),
+        Entity::new(
+            uid("Channel", channel.id.as_str()),
+            channel_attrs,
+            HashSet::new(),
+        )
+        .expect("string attributes"),
     ];
-    list.extend(parents.into_iter().map(|g| Entity::new_no_attrs(g, HashSet::new())));
+    list.extend(
+        parents
+            .into_iter()
+            .map(|g| Entity::new_no_attrs(g, HashSet::new())),
+    );
     Entities::from_entities(list, None).expect("entity uids are unique")
 }
 
@@ -111,10 +143,14 @@ impl Engine {
                 None,
             )
             .expect("request without schema check");
-            let answer = self.authorizer.is_authorized(&request, &bundle.set, &entities);
+            let answer = self
+                .authorizer
+                .is_authorized(&request, &bundle.set, &entities);
             if answer.decision() == Decision::Allow {
                 reach.actions = reach.actions.with(action);
-                reach.policies.extend(answer.diagnostics().reason().map(|id| id.to_string()));
+                reach
+                    .policies
+                    .extend(answer.diagnostics().reason().map(|id| id.to_string()));
             }
         }
         reach

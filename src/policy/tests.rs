@@ -11,7 +11,10 @@ fn member(groups: &[&str]) -> StaffMember {
         email: "alice@example.com".into(),
         name: "Alice".into(),
         status: StaffStatus::Active,
-        groups: groups.iter().map(|g| GroupName::parse(g).unwrap()).collect(),
+        groups: groups
+            .iter()
+            .map(|g| GroupName::parse(g).unwrap())
+            .collect(),
         epoch: 0,
     }
 }
@@ -37,26 +40,46 @@ fn support_operators_read_and_send_on_support_channels() {
 
 #[test]
 fn nobody_reaches_anything_without_a_policy() {
-    assert!(shipped().reach(&member(&["sales"]), &channel(&["support"])).actions.is_empty());
+    assert!(
+        shipped()
+            .reach(&member(&["sales"]), &channel(&["support"]))
+            .actions
+            .is_empty()
+    );
 }
 
 #[test]
 fn forbid_beats_permit() {
-    let reach = shipped().reach(&member(&["support", "interns"]), &channel(&["support", "vip"]));
+    let reach = shipped().reach(
+        &member(&["support", "interns"]),
+        &channel(&["support", "vip"]),
+    );
     assert_eq!(reach.actions, ActionSet::of([Action::Read]));
 }
 
 #[test]
 fn a_policy_with_a_typo_is_refused_with_file_and_line() {
     let dir = tempfile::tempdir().unwrap();
-    std::fs::copy("policies/schema.cedarschema", dir.path().join("schema.cedarschema")).unwrap();
-    std::fs::write(dir.path().join("bad.cedar"), "// one\npermit (principal, action, resource)\nwhen { resource.colour == \"red\" };\n").unwrap();
+    std::fs::copy(
+        "policies/schema.cedarschema",
+        dir.path().join("schema.cedarschema"),
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("bad.cedar"),
+        "// one\npermit (principal, action, resource)\nwhen { resource.colour == \"red\" };\n",
+    )
+    .unwrap();
     let err = load_dir(dir.path()).unwrap_err();
     assert_eq!(err.0.len(), 1, "{err}");
     assert!(err.0[0].file.ends_with("bad.cedar"));
     assert!(err.0[0].line >= 2, "{err}");
 
-    std::fs::write(dir.path().join("bad.cedar"), "permit (principal action, resource);\n").unwrap();
+    std::fs::write(
+        dir.path().join("bad.cedar"),
+        "permit (principal action, resource);\n",
+    )
+    .unwrap();
     let err = load_dir(dir.path()).unwrap_err();
     assert_eq!(err.0[0].line, 1, "{err}");
 }

@@ -22,7 +22,10 @@ pub enum SecretsError {
     BadKeyFile { path: String },
     /// The key file could not be read or created.
     #[error("master key file {path}: {source}")]
-    KeyFileIo { path: String, source: std::io::Error },
+    KeyFileIo {
+        path: String,
+        source: std::io::Error,
+    },
     /// The operating system's random source failed.
     #[error("random source failed")]
     Random,
@@ -45,7 +48,10 @@ impl std::fmt::Debug for MasterKey {
 impl MasterKey {
     /// Reads the key at `path`, creating it (mode 0600) when missing.
     pub fn load_or_create(path: &Path) -> Result<(MasterKey, bool), SecretsError> {
-        let io = |source| SecretsError::KeyFileIo { path: path.display().to_string(), source };
+        let io = |source| SecretsError::KeyFileIo {
+            path: path.display().to_string(),
+            source,
+        };
         match std::fs::read(path) {
             Ok(bytes) => Ok((Self::from_file_bytes(path, &bytes)?, false)),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
@@ -67,12 +73,16 @@ impl MasterKey {
             Ok(k) => k.try_into().ok(),
             Err(_) => bytes.try_into().ok(),
         }
-        .ok_or_else(|| SecretsError::BadKeyFile { path: path.display().to_string() })?;
+        .ok_or_else(|| SecretsError::BadKeyFile {
+            path: path.display().to_string(),
+        })?;
         Ok(Self::from_bytes(&key))
     }
 
     pub fn from_bytes(key: &[u8; 32]) -> MasterKey {
-        MasterKey { cipher: XChaCha20Poly1305::new(key.into()) }
+        MasterKey {
+            cipher: XChaCha20Poly1305::new(key.into()),
+        }
     }
 
     /// Seals `plain`, binding it to `context`.
@@ -81,7 +91,13 @@ impl MasterKey {
         getrandom::fill(&mut nonce).map_err(|_| SecretsError::Random)?;
         let sealed = self
             .cipher
-            .encrypt(XNonce::from_slice(&nonce), Payload { msg: plain, aad: context.as_bytes() })
+            .encrypt(
+                XNonce::from_slice(&nonce),
+                Payload {
+                    msg: plain,
+                    aad: context.as_bytes(),
+                },
+            )
             .map_err(|_| SecretsError::Open)?;
         let mut out = Vec::with_capacity(1 + NONCE_LEN + sealed.len());
         out.push(VERSION);
@@ -98,7 +114,13 @@ impl MasterKey {
         let (nonce, body) = sealed[1..].split_at(NONCE_LEN);
         let plain = self
             .cipher
-            .decrypt(XNonce::from_slice(nonce), Payload { msg: body, aad: context.as_bytes() })
+            .decrypt(
+                XNonce::from_slice(nonce),
+                Payload {
+                    msg: body,
+                    aad: context.as_bytes(),
+                },
+            )
             .map_err(|_| SecretsError::Open)?;
         Ok(SecretBox::new(plain.into_boxed_slice()))
     }
@@ -133,9 +155,16 @@ mod tests {
         let key = MasterKey::from_bytes(&[7; 32]);
         let sealed = key.seal("channel:a", b"bot-secret").unwrap();
         assert!(!sealed.windows(10).any(|w| w == b"bot-secret"));
-        assert_eq!(key.open("channel:a", &sealed).unwrap().expose_secret(), b"bot-secret");
+        assert_eq!(
+            key.open("channel:a", &sealed).unwrap().expose_secret(),
+            b"bot-secret"
+        );
         assert!(key.open("channel:b", &sealed).is_err());
-        assert!(MasterKey::from_bytes(&[8; 32]).open("channel:a", &sealed).is_err());
+        assert!(
+            MasterKey::from_bytes(&[8; 32])
+                .open("channel:a", &sealed)
+                .is_err()
+        );
     }
 
     #[test]
@@ -147,7 +176,10 @@ mod tests {
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;
-            assert_eq!(std::fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o600);
+            assert_eq!(
+                std::fs::metadata(&path).unwrap().permissions().mode() & 0o777,
+                0o600
+            );
         }
         let (_, created_again) = MasterKey::load_or_create(&path).unwrap();
         assert!(!created_again);

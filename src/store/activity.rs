@@ -57,21 +57,36 @@ pub async fn write_batch(store: &Store, calls: &[CallRecord]) -> Result<(), Stor
 
 /// Last use per (staff, channel).
 pub async fn last_use(pool: &AnyPool) -> Result<HashMap<(StaffId, String), Millis>, StoreError> {
-    let rows = sqlx::query("SELECT staff_id, channel_id, MAX(at) AS last FROM activity GROUP BY staff_id, channel_id")
-        .fetch_all(pool)
-        .await?;
+    let rows = sqlx::query(
+        "SELECT staff_id, channel_id, MAX(at) AS last FROM activity GROUP BY staff_id, channel_id",
+    )
+    .fetch_all(pool)
+    .await?;
     rows.iter()
-        .map(|r| Ok(((r.try_get("staff_id")?, r.try_get("channel_id")?), r.try_get("last")?)))
+        .map(|r| {
+            Ok((
+                (r.try_get("staff_id")?, r.try_get("channel_id")?),
+                r.try_get("last")?,
+            ))
+        })
         .collect()
 }
 
 /// Last use per channel for one staff member.
-pub async fn last_use_of(conn: &mut sqlx::AnyConnection, staff: StaffId) -> Result<Vec<((StaffId, String), Millis)>, StoreError> {
+pub async fn last_use_of(
+    conn: &mut sqlx::AnyConnection,
+    staff: StaffId,
+) -> Result<Vec<((StaffId, String), Millis)>, StoreError> {
     let rows = sqlx::query("SELECT staff_id, channel_id, MAX(at) AS last FROM activity WHERE staff_id = $1 GROUP BY staff_id, channel_id")
         .bind(staff)
         .fetch_all(&mut *conn)
         .await?;
     rows.iter()
-        .map(|r| Ok(((r.try_get("staff_id")?, r.try_get("channel_id")?), r.try_get("last")?)))
+        .map(|r| {
+            Ok((
+                (r.try_get("staff_id")?, r.try_get("channel_id")?),
+                r.try_get("last")?,
+            ))
+        })
         .collect()
 }

@@ -37,7 +37,10 @@ fn from_row(row: &sqlx::any::AnyRow) -> Result<KeyRow, StoreError> {
 const COLUMNS: &str = "id, name, role, staff_id, created_at, revoked_at, last_used_at";
 
 pub async fn count(pool: &AnyPool) -> Result<i64, StoreError> {
-    Ok(sqlx::query("SELECT COUNT(*) AS n FROM api_keys").fetch_one(pool).await?.try_get("n")?)
+    Ok(sqlx::query("SELECT COUNT(*) AS n FROM api_keys")
+        .fetch_one(pool)
+        .await?
+        .try_get("n")?)
 }
 
 pub async fn insert(
@@ -75,39 +78,56 @@ pub async fn find_live(pool: &AnyPool, hash: CredentialHash) -> Result<Option<Ke
 }
 
 pub async fn touch(pool: &AnyPool, id: i64, now: Millis) -> Result<(), StoreError> {
-    sqlx::query("UPDATE api_keys SET last_used_at = $2 WHERE id = $1").bind(id).bind(now).execute(pool).await?;
+    sqlx::query("UPDATE api_keys SET last_used_at = $2 WHERE id = $1")
+        .bind(id)
+        .bind(now)
+        .execute(pool)
+        .await?;
     Ok(())
 }
 
 pub async fn list(pool: &AnyPool) -> Result<Vec<KeyRow>, StoreError> {
-    let rows = sqlx::query(sqlx::AssertSqlSafe(format!("SELECT {COLUMNS} FROM api_keys ORDER BY id")))
-        .fetch_all(pool)
-        .await?;
+    let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "SELECT {COLUMNS} FROM api_keys ORDER BY id"
+    )))
+    .fetch_all(pool)
+    .await?;
     rows.iter().map(from_row).collect()
 }
 
 /// Revokes one key; returns whether a live key was revoked.
 pub async fn revoke(conn: &mut AnyConnection, id: i64, now: Millis) -> Result<bool, StoreError> {
-    let done = sqlx::query("UPDATE api_keys SET revoked_at = $2 WHERE id = $1 AND revoked_at IS NULL")
-        .bind(id)
-        .bind(now)
-        .execute(&mut *conn)
-        .await?;
+    let done =
+        sqlx::query("UPDATE api_keys SET revoked_at = $2 WHERE id = $1 AND revoked_at IS NULL")
+            .bind(id)
+            .bind(now)
+            .execute(&mut *conn)
+            .await?;
     Ok(done.rows_affected() == 1)
 }
 
 /// Revokes every key a staff member owns; returns how many.
-pub async fn revoke_for_staff(conn: &mut AnyConnection, staff: StaffId, now: Millis) -> Result<u64, StoreError> {
-    let done = sqlx::query("UPDATE api_keys SET revoked_at = $2 WHERE staff_id = $1 AND revoked_at IS NULL")
-        .bind(staff)
-        .bind(now)
-        .execute(&mut *conn)
-        .await?;
+pub async fn revoke_for_staff(
+    conn: &mut AnyConnection,
+    staff: StaffId,
+    now: Millis,
+) -> Result<u64, StoreError> {
+    let done = sqlx::query(
+        "UPDATE api_keys SET revoked_at = $2 WHERE staff_id = $1 AND revoked_at IS NULL",
+    )
+    .bind(staff)
+    .bind(now)
+    .execute(&mut *conn)
+    .await?;
     Ok(done.rows_affected())
 }
 
 /// Ends every open session of a staff member; returns how many.
-pub async fn revoke_sessions_for_staff(conn: &mut AnyConnection, staff: StaffId, now: Millis) -> Result<u64, StoreError> {
+pub async fn revoke_sessions_for_staff(
+    conn: &mut AnyConnection,
+    staff: StaffId,
+    now: Millis,
+) -> Result<u64, StoreError> {
     let done = sqlx::query("UPDATE sessions SET revoked_at = $2 WHERE staff_id = $1 AND revoked_at IS NULL AND expires_at > $2")
         .bind(staff)
         .bind(now)

@@ -37,7 +37,10 @@ pub async fn append(
     .bind(&hash)
     .execute(&mut *conn)
     .await?;
-    sqlx::query("UPDATE audit_head SET hash = $1 WHERE id = 1").bind(&hash).execute(&mut *conn).await?;
+    sqlx::query("UPDATE audit_head SET hash = $1 WHERE id = 1")
+        .bind(&hash)
+        .execute(&mut *conn)
+        .await?;
     Ok(seq)
 }
 
@@ -69,6 +72,8 @@ pub async fn page(pool: &AnyPool, after: i64, limit: i64) -> Result<Vec<Entry>, 
 
 /// The head: how many entries were written and the last hash.
 pub async fn head(pool: &AnyPool) -> Result<(i64, String), StoreError> {
-    let row = sqlx::query("SELECT seq, hash FROM audit_head WHERE id = 1").fetch_one(pool).await?;
+    let row = sqlx::query("SELECT seq, hash FROM audit_head WHERE id = 1")
+        .fetch_one(pool)
+        .await?;
     Ok((row.try_get("seq")?, row.try_get("hash")?))
 }

@@ -73,7 +73,11 @@ fn from_row(row: &AnyRow) -> Result<ChannelRecord, StoreError> {
 
 const COLUMNS: &str = "id, kind, upstream, config, secret_sealed, secret_set_at, updated_at";
 
-pub async fn upsert(conn: &mut AnyConnection, spec: &ChannelSpec, now: Millis) -> Result<ChannelRecord, StoreError> {
+pub async fn upsert(
+    conn: &mut AnyConnection,
+    spec: &ChannelSpec,
+    now: Millis,
+) -> Result<ChannelRecord, StoreError> {
     let row = sqlx::query(sqlx::AssertSqlSafe(format!(
         "INSERT INTO channels (id, kind, upstream, config, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $5) \
          ON CONFLICT (id) DO UPDATE SET kind = excluded.kind, upstream = excluded.upstream, \
@@ -90,27 +94,38 @@ pub async fn upsert(conn: &mut AnyConnection, spec: &ChannelSpec, now: Millis) -
 }
 
 /// Stores a sealed secret; returns false when the channel does not exist.
-pub async fn set_secret(conn: &mut AnyConnection, id: &ChannelId, sealed: &[u8], now: Millis) -> Result<bool, StoreError> {
-    let done = sqlx::query("UPDATE channels SET secret_sealed = $2, secret_set_at = $3, updated_at = $3 WHERE id = $1")
-        .bind(id.as_str())
-        .bind(sealed)
-        .bind(now)
-        .execute(&mut *conn)
-        .await?;
+pub async fn set_secret(
+    conn: &mut AnyConnection,
+    id: &ChannelId,
+    sealed: &[u8],
+    now: Millis,
+) -> Result<bool, StoreError> {
+    let done = sqlx::query(
+        "UPDATE channels SET secret_sealed = $2, secret_set_at = $3, updated_at = $3 WHERE id = $1",
+    )
+    .bind(id.as_str())
+    .bind(sealed)
+    .bind(now)
+    .execute(&mut *conn)
+    .await?;
     Ok(done.rows_affected() == 1)
 }
 
 pub async fn find(pool: &AnyPool, id: &ChannelId) -> Result<Option<ChannelRecord>, StoreError> {
-    let row = sqlx::query(sqlx::AssertSqlSafe(format!("SELECT {COLUMNS} FROM channels WHERE id = $1")))
-        .bind(id.as_str())
-        .fetch_optional(pool)
-        .await?;
+    let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "SELECT {COLUMNS} FROM channels WHERE id = $1"
+    )))
+    .bind(id.as_str())
+    .fetch_optional(pool)
+    .await?;
     row.as_ref().map(from_row).transpose()
 }
 
 pub async fn list(pool: &AnyPool) -> Result<Vec<ChannelRecord>, StoreError> {
-    let rows = sqlx::query(sqlx::AssertSqlSafe(format!("SELECT {COLUMNS} FROM channels ORDER BY id")))
-        .fetch_all(pool)
-        .await?;
+    let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "SELECT {COLUMNS} FROM channels ORDER BY id"
+    )))
+    .fetch_all(pool)
+    .await?;
     rows.iter().map(from_row).collect()
 }

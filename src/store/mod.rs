@@ -75,9 +75,16 @@ impl Store {
         sqlx::any::install_default_drivers();
         let url = match url {
             Some(u) => u.expose_secret().to_owned(),
-            None => format!("sqlite://{}?mode=rwc", data_dir.join("staffgate.db").display()),
+            None => format!(
+                "sqlite://{}?mode=rwc",
+                data_dir.join("staffgate.db").display()
+            ),
         };
-        let backend = if url.starts_with("sqlite:") { Backend::Sqlite } else { Backend::Postgres };
+        let backend = if url.starts_with("sqlite:") {
+            Backend::Sqlite
+        } else {
+            Backend::Postgres
+        };
         let options = AnyPoolOptions::new().acquire_timeout(Duration::from_secs(5));
         let pool = match backend {
             Backend::Sqlite => {
@@ -104,7 +111,11 @@ impl Store {
             Backend::Postgres => sqlx::migrate!("migrations/postgres").run(&pool).await?,
         }
         let write_gate = (backend == Backend::Sqlite).then(|| Arc::new(Mutex::new(())));
-        Ok(Store { pool, backend, write_gate })
+        Ok(Store {
+            pool,
+            backend,
+            write_gate,
+        })
     }
 
     pub fn backend(&self) -> Backend {

@@ -21,7 +21,8 @@ fn from_row(row: &AnyRow, groups: Vec<GroupName>) -> Result<StaffMember, StoreEr
         username: Username::parse(&username).map_err(|e| StoreError::Corrupt(e.to_string()))?,
         email: row.try_get("email")?,
         name: row.try_get("display_name")?,
-        status: StaffStatus::parse(&status).ok_or_else(|| StoreError::Corrupt(format!("staff status {status}")))?,
+        status: StaffStatus::parse(&status)
+            .ok_or_else(|| StoreError::Corrupt(format!("staff status {status}")))?,
         groups,
         epoch: row.try_get("epoch")?,
     })
@@ -48,7 +49,11 @@ pub struct StaffFields<'a> {
 }
 
 /// Creates or updates a staff member and replaces their groups.
-pub async fn upsert(conn: &mut AnyConnection, f: &StaffFields<'_>, now: Millis) -> Result<StaffMember, StoreError> {
+pub async fn upsert(
+    conn: &mut AnyConnection,
+    f: &StaffFields<'_>,
+    now: Millis,
+) -> Result<StaffMember, StoreError> {
     let row = sqlx::query(
         "INSERT INTO staff (username, email, display_name, status, source, created_at, updated_at) \
          VALUES ($1, $2, $3, $4, $5, $6, $6) \
@@ -65,7 +70,10 @@ pub async fn upsert(conn: &mut AnyConnection, f: &StaffFields<'_>, now: Millis) 
     .fetch_one(&mut *conn)
     .await?;
     let id: StaffId = row.try_get("id")?;
-    sqlx::query("DELETE FROM staff_groups WHERE staff_id = $1").bind(id).execute(&mut *conn).await?;
+    sqlx::query("DELETE FROM staff_groups WHERE staff_id = $1")
+        .bind(id)
+        .execute(&mut *conn)
+        .await?;
     for group in f.groups {
         sqlx::query("INSERT INTO staff_groups (staff_id, group_name) VALUES ($1, $2) ON CONFLICT DO NOTHING")
             .bind(id)
@@ -79,28 +87,37 @@ pub async fn upsert(conn: &mut AnyConnection, f: &StaffFields<'_>, now: Millis) 
     from_row(&row, groups)
 }
 
-pub async fn find(conn: &mut AnyConnection, username: &Username) -> Result<Option<StaffMember>, StoreError> {
-    let Some(row) = sqlx::query(sqlx::AssertSqlSafe(format!("SELECT {COLUMNS} FROM staff WHERE username = $1")))
-        .bind(username.as_str())
-        .fetch_optional(&mut *conn)
-        .await?
+pub async fn find(
+    conn: &mut AnyConnection,
+    username: &Username,
+) -> Result<Option<StaffMember>, StoreError> {
+    let Some(row) = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "SELECT {COLUMNS} FROM staff WHERE username = $1"
+    )))
+    .bind(username.as_str())
+    .fetch_optional(&mut *conn)
+    .await?
     else {
         return Ok(None);
     };
     let id: StaffId = row.try_get("id")?;
-    let groups = sqlx::query("SELECT staff_id, group_name FROM staff_groups WHERE staff_id = $1 ORDER BY group_name")
-        .bind(id)
-        .fetch_all(&mut *conn)
-        .await?;
+    let groups = sqlx::query(
+        "SELECT staff_id, group_name FROM staff_groups WHERE staff_id = $1 ORDER BY group_name",
+    )
+    .bind(id)
+    .fetch_all(&mut *conn)
+    .await?;
     let groups = group_names(groups)?.remove(&id).unwrap_or_default();
     from_row(&row, groups).map(Some)
 }
 
 /// Every staff member with groups, ordered by username.
 pub async fn list(pool: &AnyPool) -> Result<Vec<StaffMember>, StoreError> {
-    let rows = sqlx::query(sqlx::AssertSqlSafe(format!("SELECT {COLUMNS} FROM staff ORDER BY username")))
-        .fetch_all(pool)
-        .await?;
+    let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "SELECT {COLUMNS} FROM staff ORDER BY username"
+    )))
+    .fetch_all(pool)
+    .await?;
     let groups = sqlx::query("SELECT staff_id, group_name FROM staff_groups ORDER BY group_name")
         .fetch_all(pool)
         .await?;
@@ -114,7 +131,11 @@ pub async fn list(pool: &AnyPool) -> Result<Vec<StaffMember>, StoreError> {
 }
 
 /// Marks a staff member offboarded and bumps their epoch; returns the new epoch.
-pub async fn mark_offboarded(conn: &mut AnyConnection, id: StaffId, now: Millis) -> Result<i64, StoreError> {
+pub async fn mark_offboarded(
+    conn: &mut AnyConnection,
+    id: StaffId,
+    now: Millis,
+) -> Result<i64, StoreError> {
     let row = sqlx::query(
         "UPDATE staff SET status = 'offboarded', epoch = epoch + 1, updated_at = $2 WHERE id = $1 RETURNING epoch",
     )
@@ -126,7 +147,11 @@ pub async fn mark_offboarded(conn: &mut AnyConnection, id: StaffId, now: Millis)
 }
 
 /// Makes an offboarded person active again. The epoch is left bumped: nothing old revives.
-pub async fn mark_active(conn: &mut AnyConnection, id: StaffId, now: Millis) -> Result<(), StoreError> {
+pub async fn mark_active(
+    conn: &mut AnyConnection,
+    id: StaffId,
+    now: Millis,
+) -> Result<(), StoreError> {
     sqlx::query("UPDATE staff SET status = 'active', updated_at = $2 WHERE id = $1")
         .bind(id)
         .bind(now)
@@ -137,12 +162,16 @@ pub async fn mark_active(conn: &mut AnyConnection, id: StaffId, now: Millis) -> 
 
 /// Reads status and epoch while taking the row's write lock (a no-op update works on both
 /// backends), so a concurrent offboarding is ordered before or after, never interleaved.
-pub async fn lock_state(conn: &mut AnyConnection, id: StaffId) -> Result<(StaffStatus, i64), StoreError> {
+pub async fn lock_state(
+    conn: &mut AnyConnection,
+    id: StaffId,
+) -> Result<(StaffStatus, i64), StoreError> {
     let row = sqlx::query("UPDATE staff SET epoch = epoch WHERE id = $1 RETURNING status, epoch")
         .bind(id)
         .fetch_one(&mut *conn)
         .await?;
     let status: String = row.try_get("status")?;
-    let status = StaffStatus::parse(&status).ok_or_else(|| StoreError::Corrupt(format!("staff status {status}")))?;
+    let status = StaffStatus::parse(&status)
+        .ok_or_else(|| StoreError::Corrupt(format!("staff status {status}")))?;
     Ok((status, row.try_get("epoch")?))
 }

@@ -37,7 +37,8 @@ fn from_row(row: &AnyRow) -> Result<TokenRow, StoreError> {
     let actions: String = row.try_get("actions")?;
     Ok(TokenRow {
         id: row.try_get("id")?,
-        hash: CredentialHash::from_slice(&hash).ok_or_else(|| corrupt("token hash length".into()))?,
+        hash: CredentialHash::from_slice(&hash)
+            .ok_or_else(|| corrupt("token hash length".into()))?,
         staff_id: row.try_get("staff_id")?,
         username: row.try_get("username")?,
         channel_id: ChannelId::parse(&channel).map_err(|e| corrupt(e.to_string()))?,
@@ -95,7 +96,8 @@ fn revoked(rows: Vec<AnyRow>) -> Result<Vec<Revoked>, StoreError> {
             let hash: Vec<u8> = row.try_get("hash")?;
             Ok(Revoked {
                 id: row.try_get("id")?,
-                hash: CredentialHash::from_slice(&hash).ok_or_else(|| StoreError::Corrupt("token hash".into()))?,
+                hash: CredentialHash::from_slice(&hash)
+                    .ok_or_else(|| StoreError::Corrupt("token hash".into()))?,
                 channel_id: row.try_get("channel_id")?,
             })
         })
@@ -103,7 +105,12 @@ fn revoked(rows: Vec<AnyRow>) -> Result<Vec<Revoked>, StoreError> {
 }
 
 /// Revokes one live token.
-pub async fn revoke_one(conn: &mut AnyConnection, id: i64, now: Millis, why: &str) -> Result<Vec<Revoked>, StoreError> {
+pub async fn revoke_one(
+    conn: &mut AnyConnection,
+    id: i64,
+    now: Millis,
+    why: &str,
+) -> Result<Vec<Revoked>, StoreError> {
     let rows = sqlx::query(
         "UPDATE tokens SET revoked_at = $2, revoked_why = $3 WHERE id = $1 AND revoked_at IS NULL \
          RETURNING id, hash, channel_id",
@@ -117,7 +124,12 @@ pub async fn revoke_one(conn: &mut AnyConnection, id: i64, now: Millis, why: &st
 }
 
 /// Revokes every unrevoked token of a staff member (expired ones too: the record says why).
-pub async fn revoke_for_staff(conn: &mut AnyConnection, staff: StaffId, now: Millis, why: &str) -> Result<Vec<Revoked>, StoreError> {
+pub async fn revoke_for_staff(
+    conn: &mut AnyConnection,
+    staff: StaffId,
+    now: Millis,
+    why: &str,
+) -> Result<Vec<Revoked>, StoreError> {
     let rows = sqlx::query(
         "UPDATE tokens SET revoked_at = $2, revoked_why = $3 WHERE staff_id = $1 AND revoked_at IS NULL \
          AND expires_at > $2 RETURNING id, hash, channel_id",
@@ -130,7 +142,12 @@ pub async fn revoke_for_staff(conn: &mut AnyConnection, staff: StaffId, now: Mil
     revoked(rows)
 }
 
-pub async fn revoke_for_channel(conn: &mut AnyConnection, channel: &ChannelId, now: Millis, why: &str) -> Result<Vec<Revoked>, StoreError> {
+pub async fn revoke_for_channel(
+    conn: &mut AnyConnection,
+    channel: &ChannelId,
+    now: Millis,
+    why: &str,
+) -> Result<Vec<Revoked>, StoreError> {
     let rows = sqlx::query(
         "UPDATE tokens SET revoked_at = $2, revoked_why = $3 WHERE channel_id = $1 AND revoked_at IS NULL \
          AND expires_at > $2 RETURNING id, hash, channel_id",
@@ -145,15 +162,22 @@ pub async fn revoke_for_channel(conn: &mut AnyConnection, channel: &ChannelId, n
 
 /// Tokens that have not expired yet, revoked or not: what the verifier must know about.
 pub async fn unexpired(pool: &AnyPool, now: Millis) -> Result<Vec<TokenRow>, StoreError> {
-    let rows = sqlx::query(sqlx::AssertSqlSafe(format!("{SELECT} WHERE t.expires_at > $1")))
-        .bind(now)
-        .fetch_all(pool)
-        .await?;
+    let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "{SELECT} WHERE t.expires_at > $1"
+    )))
+    .bind(now)
+    .fetch_all(pool)
+    .await?;
     rows.iter().map(from_row).collect()
 }
 
 /// Tokens for listing, newest first, optionally narrowed.
-pub async fn list(pool: &AnyPool, staff: Option<&str>, channel: Option<&str>, limit: i64) -> Result<Vec<TokenRow>, StoreError> {
+pub async fn list(
+    pool: &AnyPool,
+    staff: Option<&str>,
+    channel: Option<&str>,
+    limit: i64,
+) -> Result<Vec<TokenRow>, StoreError> {
     let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
         "{SELECT} WHERE ($1 IS NULL OR s.username = $1) AND ($2 IS NULL OR t.channel_id = $2) \
          ORDER BY t.id DESC LIMIT $3"
@@ -175,7 +199,10 @@ pub async fn find(conn: &mut AnyConnection, id: i64) -> Result<Option<TokenRow>,
 }
 
 /// Live (unrevoked, unexpired) token counts per (staff, channel).
-pub async fn live_counts(pool: &AnyPool, now: Millis) -> Result<std::collections::HashMap<(StaffId, String), i64>, StoreError> {
+pub async fn live_counts(
+    pool: &AnyPool,
+    now: Millis,
+) -> Result<std::collections::HashMap<(StaffId, String), i64>, StoreError> {
     let rows = sqlx::query(
         "SELECT staff_id, channel_id, COUNT(*) AS n FROM tokens WHERE revoked_at IS NULL AND expires_at > $1 \
          GROUP BY staff_id, channel_id",
@@ -184,6 +211,11 @@ pub async fn live_counts(pool: &AnyPool, now: Millis) -> Result<std::collections
     .fetch_all(pool)
     .await?;
     rows.iter()
-        .map(|r| Ok(((r.try_get("staff_id")?, r.try_get("channel_id")?), r.try_get("n")?)))
+        .map(|r| {
+            Ok((
+                (r.try_get("staff_id")?, r.try_get("channel_id")?),
+                r.try_get("n")?,
+            ))
+        })
         .collect()
 }

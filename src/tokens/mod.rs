@@ -126,20 +126,29 @@ impl Tokens {
     }
 
     /// Issues a token. Callers reach this only through the compliance gate.
-    pub async fn issue(&self, actor: &Actor, staff: &StaffMember, channel: &LiveChannel, req: IssueRequest) -> Result<Issued, TokenError> {
+    pub async fn issue(
+        &self,
+        actor: &Actor,
+        staff: &StaffMember,
+        channel: &LiveChannel,
+        req: IssueRequest,
+    ) -> Result<Issued, TokenError> {
         let permitted = self.engine.reach(staff, &channel.facts).actions;
         if permitted.is_empty() {
             return Err(TokenError::NothingPermitted);
         }
         let actions = req.actions.unwrap_or(permitted);
         if !actions.is_subset(permitted) {
-            return Err(TokenError::ActionsNotPermitted(actions.difference(permitted)));
+            return Err(TokenError::ActionsNotPermitted(
+                actions.difference(permitted),
+            ));
         }
         let ttl = req.ttl.unwrap_or(self.config.default_ttl);
         if ttl > self.config.max_ttl {
             return Err(TokenError::TtlTooLong(self.config.max_ttl));
         }
-        let (token, hash) = credential::generate(CredentialKind::BrokeredToken).map_err(|_| TokenError::Random)?;
+        let (token, hash) =
+            credential::generate(CredentialKind::BrokeredToken).map_err(|_| TokenError::Random)?;
         let now = now_millis();
         let expires_at = now.saturating_add(i64::try_from(ttl.as_millis()).unwrap_or(i64::MAX));
         let mut tx = self.store.begin().await?;
@@ -149,43 +158,114 @@ impl Tokens {
             return Err(TokenError::StaffNotActive(status));
         }
         let channel_id = &channel.spec.id;
-        let new = NewToken { hash, staff_id: staff.id, channel_id, actions, epoch, issued_at: now, expires_at, issued_by: &actor.0 };
+        let new = NewToken {
+            hash,
+            staff_id: staff.id,
+            channel_id,
+            actions,
+            epoch,
+            issued_at: now,
+            expires_at,
+            issued_by: &actor.0,
+        };
         let id = crate::store::tokens::insert(tx.conn(), &new).await?;
         let details = json!({ "token_id": id, "channel": channel_id, "actions": actions, "expires_at": expires_at });
-        audit::record(tx.conn(), actor, "token.issue", staff.username.as_str(), details).await?;
+        audit::record(
+            tx.conn(),
+            actor,
+            "token.issue",
+            staff.username.as_str(),
+            details,
+        )
+        .await?;
         tx.commit().await?;
-        self.verifier.add_token(hash, Grant { token_id: id, staff_id: staff.id, channel: channel_id.clone(), actions, expires_at, epoch, revoked: false });
+        self.verifier.add_token(
+            hash,
+            Grant {
+                token_id: id,
+                staff_id: staff.id,
+                channel: channel_id.clone(),
+                actions,
+                expires_at,
+                epoch,
+                revoked: false,
+            },
+        );
         let token = match channel.spec.kind {
-            ChannelKind::Telegram => SecretString::from(credential::telegram_shape(id, token.expose_secret())),
+            ChannelKind::Telegram => {
+                SecretString::from(credential::telegram_shape(id, token.expose_secret()))
+            }
             _ => token,
         };
-        Ok(Issued { id, token, staff: staff.username.to_string(), channel: channel_id.clone(), actions, expires_at: to_datetime(expires_at) })
+        Ok(Issued {
+            id,
+            token,
+            staff: staff.username.to_string(),
+            channel: channel_id.clone(),
+            actions,
+            expires_at: to_datetime(expires_at),
+        })
     }
 
     /// Revokes one token.
     pub async fn revoke_one(&self, actor: &Actor, id: i64, why: &str) -> Result<usize, TokenError> {
         let mut tx = self.store.begin().await?;
-        let row = crate::store::tokens::find(tx.conn(), id).await?.ok_or(TokenError::NotFound(id))?;
+        let row = crate::store::tokens::find(tx.conn(), id)
+            .await?
+            .ok_or(TokenError::NotFound(id))?;
         let revoked = crate::store::tokens::revoke_one(tx.conn(), id, now_millis(), why).await?;
-        audit::record(tx.conn(), actor, "token.revoke", &row.username, json!({ "token_id": id, "reason": why, "revoked": revoked.len() })).await?;
+        audit::record(
+            tx.conn(),
+            actor,
+            "token.revoke",
+            &row.username,
+            json!({ "token_id": id, "reason": why, "revoked": revoked.len() }),
+        )
+        .await?;
         tx.commit().await?;
         Ok(self.forget(revoked))
     }
 
     /// Revokes every live token of one staff member.
-    pub async fn revoke_staff(&self, actor: &Actor, staff: &StaffMember, why: &str) -> Result<usize, TokenError> {
+    pub async fn revoke_staff(
+        &self,
+        actor: &Actor,
+        staff: &StaffMember,
+        why: &str,
+    ) -> Result<usize, TokenError> {
         let mut tx = self.store.begin().await?;
-        let revoked = crate::store::tokens::revoke_for_staff(tx.conn(), staff.id, now_millis(), why).await?;
-        audit::record(tx.conn(), actor, "token.revoke_staff", staff.username.as_str(), json!({ "reason": why, "revoked": revoked.len() })).await?;
+        let revoked =
+            crate::store::tokens::revoke_for_staff(tx.conn(), staff.id, now_millis(), why).await?;
+        audit::record(
+            tx.conn(),
+            actor,
+            "token.revoke_staff",
+            staff.username.as_str(),
+            json!({ "reason": why, "revoked": revoked.len() }),
+        )
+        .await?;
         tx.commit().await?;
         Ok(self.forget(revoked))
     }
 
     /// Revokes every live token for one channel.
-    pub async fn revoke_channel(&self, actor: &Actor, channel: &ChannelId, why: &str) -> Result<usize, TokenError> {
+    pub async fn revoke_channel(
+        &self,
+        actor: &Actor,
+        channel: &ChannelId,
+        why: &str,
+    ) -> Result<usize, TokenError> {
         let mut tx = self.store.begin().await?;
-        let revoked = crate::store::tokens::revoke_for_channel(tx.conn(), channel, now_millis(), why).await?;
-        audit::record(tx.conn(), actor, "token.revoke_channel", channel.as_str(), json!({ "reason": why, "revoked": revoked.len() })).await?;
+        let revoked =
+            crate::store::tokens::revoke_for_channel(tx.conn(), channel, now_millis(), why).await?;
+        audit::record(
+            tx.conn(),
+            actor,
+            "token.revoke_channel",
+            channel.as_str(),
+            json!({ "reason": why, "revoked": revoked.len() }),
+        )
+        .await?;
         tx.commit().await?;
         Ok(self.forget(revoked))
     }
@@ -196,7 +276,11 @@ impl Tokens {
         n
     }
 
-    pub async fn list(&self, staff: Option<&str>, channel: Option<&str>) -> Result<Vec<TokenView>, TokenError> {
+    pub async fn list(
+        &self,
+        staff: Option<&str>,
+        channel: Option<&str>,
+    ) -> Result<Vec<TokenView>, TokenError> {
         let now = now_millis();
         let rows = crate::store::tokens::list(self.store.pool(), staff, channel, 1_000).await?;
         Ok(rows.iter().map(|r| TokenView::of(r, now)).collect())

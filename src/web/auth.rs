@@ -26,20 +26,28 @@ pub struct AdminPermit {
 }
 
 fn forbidden(need: &str) -> ApiError {
-    ApiError::new(StatusCode::FORBIDDEN, "role_forbidden", format!("this call needs the {need} role"))
+    ApiError::new(
+        StatusCode::FORBIDDEN,
+        "role_forbidden",
+        format!("this call needs the {need} role"),
+    )
 }
 
 impl Caller {
     pub fn admin(&self) -> Result<AdminPermit, ApiError> {
         match self.role {
-            Role::Admin => Ok(AdminPermit { actor: self.actor.clone() }),
+            Role::Admin => Ok(AdminPermit {
+                actor: self.actor.clone(),
+            }),
             _ => Err(forbidden("admin")),
         }
     }
 
     pub fn hr(&self) -> Result<HrPermit, ApiError> {
         match self.role {
-            Role::Admin | Role::Hr => Ok(HrPermit { actor: self.actor.clone() }),
+            Role::Admin | Role::Hr => Ok(HrPermit {
+                actor: self.actor.clone(),
+            }),
             Role::Auditor => Err(forbidden("hr or admin")),
         }
     }
@@ -60,15 +68,24 @@ impl Caller {
 impl FromRequestParts<Arc<AppState>> for Caller {
     type Rejection = ApiError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &Arc<AppState>) -> Result<Self, ApiError> {
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &Arc<AppState>,
+    ) -> Result<Self, ApiError> {
         let unauthorized = |code, msg: &str| ApiError::new(StatusCode::UNAUTHORIZED, code, msg);
         let value = parts
             .headers
             .get(axum::http::header::AUTHORIZATION)
             .and_then(|v| v.to_str().ok())
-            .ok_or_else(|| unauthorized("api_key_missing", "send an API key as Authorization: Bearer sgk_…"))?;
+            .ok_or_else(|| {
+                unauthorized(
+                    "api_key_missing",
+                    "send an API key as Authorization: Bearer sgk_…",
+                )
+            })?;
         let key = value.strip_prefix("Bearer ").unwrap_or("").trim();
-        let hash = credential::parse(CredentialKind::ApiKey, key).map_err(|_| unauthorized("api_key_malformed", "the API key is malformed"))?;
+        let hash = credential::parse(CredentialKind::ApiKey, key)
+            .map_err(|_| unauthorized("api_key_malformed", "the API key is malformed"))?;
         let row = crate::store::api_keys::find_live(state.store.pool(), hash)
             .await?
             .ok_or_else(|| unauthorized("api_key_unknown", "the API key is unknown or revoked"))?;
@@ -77,6 +94,9 @@ impl FromRequestParts<Arc<AppState>> for Caller {
         if row.last_used_at.is_none_or(|t| now - t > 60_000) {
             crate::store::api_keys::touch(state.store.pool(), row.id, now).await?;
         }
-        Ok(Caller { actor: Actor::key(&row.name, row.id), role: row.role })
+        Ok(Caller {
+            actor: Actor::key(&row.name, row.id),
+            role: row.role,
+        })
     }
 }

@@ -25,11 +25,19 @@ pub struct ApiError {
 
 impl ApiError {
     pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
-        ApiError { status, code, message: message.into() }
+        ApiError {
+            status,
+            code,
+            message: message.into(),
+        }
     }
 
     pub fn bad_request(field: &str, reason: impl std::fmt::Display) -> Self {
-        Self::new(StatusCode::BAD_REQUEST, "invalid_input", format!("{field}: {reason}"))
+        Self::new(
+            StatusCode::BAD_REQUEST,
+            "invalid_input",
+            format!("{field}: {reason}"),
+        )
     }
 
     fn internal(cause: &dyn std::error::Error) -> Self {
@@ -41,7 +49,11 @@ impl ApiError {
             source = s.source();
         }
         tracing::error!(cause = %chain, "internal error");
-        Self::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "internal error; see the daemon log")
+        Self::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            "internal error; see the daemon log",
+        )
     }
 }
 
@@ -103,7 +115,9 @@ impl From<TokenError> for ApiError {
 impl From<GateError> for ApiError {
     fn from(e: GateError) -> Self {
         match e {
-            GateError::NotActive(_) => Self::new(StatusCode::CONFLICT, "staff_not_active", e.to_string()),
+            GateError::NotActive(_) => {
+                Self::new(StatusCode::CONFLICT, "staff_not_active", e.to_string())
+            }
             GateError::Token(t) => t.into(),
         }
     }
@@ -131,8 +145,16 @@ impl From<BrokerError> for ApiError {
             HeadersTooLarge => StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
             Route(RouteError::BadPath) => StatusCode::BAD_REQUEST,
             Route(RouteError::NoToken) | TokenMalformed => StatusCode::UNAUTHORIZED,
-            Token(Denial::Unknown | Denial::Expired | Denial::Revoked | Denial::StaffNotActive | Denial::StaleEpoch) => StatusCode::UNAUTHORIZED,
-            Route(RouteError::Unmapped) | WrongChannel | ActionNotInToken | PolicyDenied => StatusCode::FORBIDDEN,
+            Token(
+                Denial::Unknown
+                | Denial::Expired
+                | Denial::Revoked
+                | Denial::StaffNotActive
+                | Denial::StaleEpoch,
+            ) => StatusCode::UNAUTHORIZED,
+            Route(RouteError::Unmapped) | WrongChannel | ActionNotInToken | PolicyDenied => {
+                StatusCode::FORBIDDEN
+            }
             ChannelUnknown => StatusCode::NOT_FOUND,
             SecretMissing => StatusCode::SERVICE_UNAVAILABLE,
             BodyTooLarge => StatusCode::PAYLOAD_TOO_LARGE,

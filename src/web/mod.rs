@@ -45,22 +45,37 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/readyz", get(readyz))
         .route("/broker/{*path}", any(broker))
         .nest("/api/v1", api)
-        .fallback(|| async { ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such endpoint") })
+        .fallback(|| async {
+            ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such endpoint")
+        })
         .with_state(state)
 }
 
 async fn readyz(State(state): State<Arc<AppState>>) -> Response {
     match tokio::time::timeout(std::time::Duration::from_secs(2), state.store.ping()).await {
         Ok(Ok(())) => (StatusCode::OK, "ready").into_response(),
-        _ => ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "not_ready", "the database does not answer").into_response(),
+        _ => ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "not_ready",
+            "the database does not answer",
+        )
+        .into_response(),
     }
 }
 
 /// `/broker/{channel}/{rest}`: the raw path is used as sent, never decoded.
 async fn broker(State(state): State<Arc<AppState>>, req: Request<Body>) -> Response {
-    let raw = req.uri().path().strip_prefix("/broker/").unwrap_or("").to_owned();
+    let raw = req
+        .uri()
+        .path()
+        .strip_prefix("/broker/")
+        .unwrap_or("")
+        .to_owned();
     let (channel, rest) = raw.split_once('/').unwrap_or((raw.as_str(), ""));
-    let telegram = state.registry.get_str(channel).is_some_and(|c| c.spec.kind == crate::domain::channel::ChannelKind::Telegram);
+    let telegram = state
+        .registry
+        .get_str(channel)
+        .is_some_and(|c| c.spec.kind == crate::domain::channel::ChannelKind::Telegram);
     match state.broker.forward(channel, rest, req).await {
         Ok(response) => response,
         Err(e) => {
@@ -82,6 +97,9 @@ async fn broker(State(state): State<Arc<AppState>>, req: Request<Body>) -> Respo
 }
 
 /// Policy reload for callers outside the API (SIGHUP).
-pub async fn reload_policies(state: &AppState, actor: &crate::audit::Actor) -> Result<serde_json::Value, ApiError> {
+pub async fn reload_policies(
+    state: &AppState,
+    actor: &crate::audit::Actor,
+) -> Result<serde_json::Value, ApiError> {
     api::reload(state, actor).await
 }

@@ -32,20 +32,34 @@ pub struct TestApp {
 }
 
 pub fn postgres_admin_url() -> String {
-    std::env::var("STAFFGATE_TEST_POSTGRES").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
+    std::env::var("STAFFGATE_TEST_POSTGRES")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
 }
 
 fn unique(prefix: &str) -> String {
     static N: AtomicU64 = AtomicU64::new(0);
-    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().subsec_nanos();
-    format!("{prefix}_{}_{}_{}", std::process::id(), nanos, N.fetch_add(1, Ordering::SeqCst))
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .subsec_nanos();
+    format!(
+        "{prefix}_{}_{}_{}",
+        std::process::id(),
+        nanos,
+        N.fetch_add(1, Ordering::SeqCst)
+    )
 }
 
 pub async fn create_pg_database() -> (String, String) {
     let name = unique("sg_test");
     let admin = postgres_admin_url();
-    let mut conn = sqlx::PgConnection::connect(&admin).await.expect("PostgreSQL must answer for the tests (see README)");
-    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}"))).execute(&mut conn).await.unwrap();
+    let mut conn = sqlx::PgConnection::connect(&admin)
+        .await
+        .expect("PostgreSQL must answer for the tests (see README)");
+    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+        .execute(&mut conn)
+        .await
+        .unwrap();
     let url = match admin.rsplit_once('/') {
         Some((root, _)) => format!("{root}/{name}"),
         None => panic!("bad STAFFGATE_TEST_POSTGRES"),
@@ -55,7 +69,11 @@ pub async fn create_pg_database() -> (String, String) {
 
 pub async fn drop_pg_database(name: &str) {
     if let Ok(mut conn) = sqlx::PgConnection::connect(&postgres_admin_url()).await {
-        let _ = sqlx::query(sqlx::AssertSqlSafe(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))).execute(&mut conn).await;
+        let _ = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
+        )))
+        .execute(&mut conn)
+        .await;
     }
 }
 
@@ -83,11 +101,13 @@ impl TestApp {
 
     pub async fn spawn_with(db: Db, tweak: impl FnOnce(&mut Config)) -> TestApp {
         let dir = tempfile::tempdir().unwrap();
-        let mut config = Config::default();
-        config.listen = "127.0.0.1:0".parse().unwrap();
-        config.data_dir = dir.path().join("data");
-        config.policies = own_policies(dir.path());
-        config.activity_flush = std::time::Duration::from_millis(50);
+        let mut config = Config {
+            listen: "127.0.0.1:0".parse().unwrap(),
+            data_dir: dir.path().join("data"),
+            policies: own_policies(dir.path()),
+            activity_flush: std::time::Duration::from_millis(50),
+            ..Config::default()
+        };
         config.broker.upstream_timeout = std::time::Duration::from_secs(5);
         let key = staffgate::apikeys::generate_text().unwrap();
         use secrecy::ExposeSecret;
@@ -110,7 +130,16 @@ impl TestApp {
             .await
             .unwrap();
         });
-        TestApp { base, key: key_text, http: reqwest::Client::new(), dir, db, pg_name, shutdown: Some(tx), server: Some(server) }
+        TestApp {
+            base,
+            key: key_text,
+            http: reqwest::Client::new(),
+            dir,
+            db,
+            pg_name,
+            shutdown: Some(tx),
+            server: Some(server),
+        }
     }
 
     pub fn policies(&self) -> PathBuf {
@@ -118,12 +147,26 @@ impl TestApp {
     }
 
     /// Calls the admin API with the bootstrap admin key.
-    pub async fn api(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> (u16, Value) {
+    pub async fn api(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> (u16, Value) {
         self.api_as(&self.key.clone(), method, path, body).await
     }
 
-    pub async fn api_as(&self, key: &str, method: reqwest::Method, path: &str, body: Option<Value>) -> (u16, Value) {
-        let mut req = self.http.request(method, format!("{}/api/v1{path}", self.base)).bearer_auth(key);
+    pub async fn api_as(
+        &self,
+        key: &str,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> (u16, Value) {
+        let mut req = self
+            .http
+            .request(method, format!("{}/api/v1{path}", self.base))
+            .bearer_auth(key);
         if let Some(b) = body {
             req = req.json(&b);
         }
@@ -134,14 +177,28 @@ impl TestApp {
 
     pub async fn add_staff(&self, username: &str, groups: &[&str]) {
         let body = json!({ "email": format!("{username}@example.com"), "name": username, "groups": groups });
-        let (status, v) = self.api(reqwest::Method::PUT, &format!("/staff/{username}"), Some(body)).await;
+        let (status, v) = self
+            .api(
+                reqwest::Method::PUT,
+                &format!("/staff/{username}"),
+                Some(body),
+            )
+            .await;
         assert_eq!(status, 200, "{v}");
     }
 
     pub async fn add_channel(&self, id: &str, body: Value, secret: &str) {
-        let (status, v) = self.api(reqwest::Method::PUT, &format!("/channels/{id}"), Some(body)).await;
+        let (status, v) = self
+            .api(reqwest::Method::PUT, &format!("/channels/{id}"), Some(body))
+            .await;
         assert_eq!(status, 200, "{v}");
-        let (status, v) = self.api(reqwest::Method::PUT, &format!("/channels/{id}/secret"), Some(json!({ "secret": secret }))).await;
+        let (status, v) = self
+            .api(
+                reqwest::Method::PUT,
+                &format!("/channels/{id}/secret"),
+                Some(json!({ "secret": secret })),
+            )
+            .await;
         assert_eq!(status, 200, "{v}");
     }
 
@@ -152,11 +209,20 @@ impl TestApp {
         }
         let (status, v) = self.api(reqwest::Method::POST, "/tokens", Some(body)).await;
         assert_eq!(status, 201, "{v}");
-        (v["id"].as_i64().unwrap(), v["token"].as_str().unwrap().to_owned())
+        (
+            v["id"].as_i64().unwrap(),
+            v["token"].as_str().unwrap().to_owned(),
+        )
     }
 
     pub async fn offboard(&self, staff: &str) -> Value {
-        let (status, v) = self.api(reqwest::Method::POST, &format!("/staff/{staff}/offboard"), Some(json!({ "reason": "left the company" }))).await;
+        let (status, v) = self
+            .api(
+                reqwest::Method::POST,
+                &format!("/staff/{staff}/offboard"),
+                Some(json!({ "reason": "left the company" })),
+            )
+            .await;
         assert_eq!(status, 200, "{v}");
         v
     }
@@ -183,12 +249,25 @@ impl TestApp {
                 let url = format!("{root}/{}", self.pg_name.as_ref().unwrap());
                 let mut conn = sqlx::PgConnection::connect(&url).await.unwrap();
                 let mut all = Vec::new();
-                let tables = ["staff", "staff_groups", "channels", "tokens", "api_keys", "sessions", "offboardings", "activity", "audit_log", "audit_head"];
+                let tables = [
+                    "staff",
+                    "staff_groups",
+                    "channels",
+                    "tokens",
+                    "api_keys",
+                    "sessions",
+                    "offboardings",
+                    "activity",
+                    "audit_log",
+                    "audit_head",
+                ];
                 for t in tables {
-                    let rows: Vec<(String,)> = sqlx::query_as(sqlx::AssertSqlSafe(format!("SELECT row_to_json(x)::text FROM {t} x")))
-                        .fetch_all(&mut conn)
-                        .await
-                        .unwrap();
+                    let rows: Vec<(String,)> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+                        "SELECT row_to_json(x)::text FROM {t} x"
+                    )))
+                    .fetch_all(&mut conn)
+                    .await
+                    .unwrap();
                     for (r,) in rows {
                         all.extend(r.into_bytes());
                     }
@@ -212,7 +291,9 @@ impl TestApp {
 }
 
 pub fn contains(haystack: &[u8], needle: &str) -> bool {
-    haystack.windows(needle.len()).any(|w| w == needle.as_bytes())
+    haystack
+        .windows(needle.len())
+        .any(|w| w == needle.as_bytes())
 }
 
 /// Generates one test per backend from an async fn taking `Db`.

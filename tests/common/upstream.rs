@@ -23,7 +23,10 @@ pub struct Seen {
 
 impl Seen {
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
+        self.headers
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
     }
 }
 
@@ -38,7 +41,11 @@ impl Upstream {
     pub async fn start(echo_secret: &str) -> Upstream {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
-        let up = Upstream { base, seen: Arc::default(), echo: Arc::new(echo_secret.to_owned()) };
+        let up = Upstream {
+            base,
+            seen: Arc::default(),
+            echo: Arc::new(echo_secret.to_owned()),
+        };
         let app = Router::new().fallback(handle).with_state(up.clone());
         tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
         up
@@ -55,19 +62,33 @@ impl Upstream {
 
 async fn handle(State(up): State<Upstream>, req: Request) -> Response {
     let (parts, body) = req.into_parts();
-    let body = axum::body::to_bytes(body, 64 * 1024 * 1024).await.unwrap_or_default();
+    let body = axum::body::to_bytes(body, 64 * 1024 * 1024)
+        .await
+        .unwrap_or_default();
     let seen = Seen {
         method: parts.method.to_string(),
         path: parts.uri.path().to_owned(),
         query: parts.uri.query().map(str::to_owned),
-        headers: parts.headers.iter().map(|(k, v)| (k.to_string(), String::from_utf8_lossy(v.as_bytes()).into_owned())).collect(),
+        headers: parts
+            .headers
+            .iter()
+            .map(|(k, v)| {
+                (
+                    k.to_string(),
+                    String::from_utf8_lossy(v.as_bytes()).into_owned(),
+                )
+            })
+            .collect(),
         body: body.to_vec(),
     };
     up.seen.lock().unwrap().push(seen);
     let path = parts.uri.path();
     if path.contains("/echo-secret") {
         let text = format!("{{\"ok\":true,\"note\":\"your secret is {}\"}}", up.echo);
-        return Response::builder().header("x-upstream-secret", up.echo.as_str()).body(Body::from(text)).unwrap();
+        return Response::builder()
+            .header("x-upstream-secret", up.echo.as_str())
+            .body(Body::from(text))
+            .unwrap();
     }
     if path.contains("/slow") {
         let stream = futures_util::stream::unfold(0, |n| async move {
@@ -75,13 +96,19 @@ async fn handle(State(up): State<Upstream>, req: Request) -> Response {
                 return None;
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
-            Some((Ok::<_, std::io::Error>(Bytes::from(format!("chunk{n};"))), n + 1))
+            Some((
+                Ok::<_, std::io::Error>(Bytes::from(format!("chunk{n};"))),
+                n + 1,
+            ))
         });
         return Response::new(Body::from_stream(stream));
     }
     if path.ends_with("/sendMessage") {
         let msg = "{\"ok\":true,\"result\":{\"message_id\":1,\"date\":1700000000,\"chat\":{\"id\":42,\"type\":\"private\"},\"text\":\"hello\"}}";
-        return Response::builder().header("content-type", "application/json").body(Body::from(msg)).unwrap();
+        return Response::builder()
+            .header("content-type", "application/json")
+            .body(Body::from(msg))
+            .unwrap();
     }
     Response::builder()
         .header("content-type", "application/json")

@@ -22,7 +22,10 @@ pub enum RouteError {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Inject {
     /// Upstream path is `before + secret + after`.
-    TelegramPath { before: String, after: String },
+    TelegramPath {
+        before: String,
+        after: String,
+    },
     Bearer,
     Header(String),
     Query(String),
@@ -44,10 +47,16 @@ pub struct Routed<'a> {
 pub fn check_path(rest: &str) -> Result<(), RouteError> {
     let lower = rest.to_ascii_lowercase();
     let banned = ["%2f", "%5c", "%2e", "%00", "%25"];
-    if banned.iter().any(|b| lower.contains(b)) || rest.contains('\\') || rest.bytes().any(|b| b < 0x21 || b == 0x7f) {
+    if banned.iter().any(|b| lower.contains(b))
+        || rest.contains('\\')
+        || rest.bytes().any(|b| b < 0x21 || b == 0x7f)
+    {
         return Err(RouteError::BadPath);
     }
-    if rest.split('/').any(|seg| seg == "." || seg == "..") || rest.contains("//") || rest.starts_with('/') {
+    if rest.split('/').any(|seg| seg == "." || seg == "..")
+        || rest.contains("//")
+        || rest.starts_with('/')
+    {
         return Err(RouteError::BadPath);
     }
     Ok(())
@@ -64,8 +73,23 @@ pub fn telegram_action(method: &str) -> Option<Action> {
     if m.starts_with("get") {
         return Some(Action::Read);
     }
-    let sending = ["send", "edit", "delete", "forward", "copy", "answer", "pin", "unpin", "setmessagereaction", "stopmessagelivelocation", "stoppoll"];
-    sending.iter().any(|p| m.starts_with(p)).then_some(Action::Send)
+    let sending = [
+        "send",
+        "edit",
+        "delete",
+        "forward",
+        "copy",
+        "answer",
+        "pin",
+        "unpin",
+        "setmessagereaction",
+        "stopmessagelivelocation",
+        "stoppoll",
+    ];
+    sending
+        .iter()
+        .any(|p| m.starts_with(p))
+        .then_some(Action::Send)
 }
 
 fn bearer(authorization: Option<&str>) -> Option<&str> {
@@ -75,8 +99,10 @@ fn bearer(authorization: Option<&str>) -> Option<&str> {
 }
 
 /// Splits off every query pair whose decoded name is `param`; returns (its value, the rest).
-fn take_param<'q>(query: Option<&'q str>, param: &str) -> (Option<String>, Option<String>) {
-    let Some(query) = query else { return (None, None) };
+fn take_param(query: Option<&str>, param: &str) -> (Option<String>, Option<String>) {
+    let Some(query) = query else {
+        return (None, None);
+    };
     let mut found = None;
     let mut kept = Vec::new();
     for pair in query.split('&').filter(|p| !p.is_empty()) {
@@ -114,18 +140,32 @@ pub fn route<'a>(
         let action = if file {
             Action::Read
         } else {
-            telegram_action(method_path).filter(|_| !method_path.contains('/')).ok_or(RouteError::Unmapped)?
+            telegram_action(method_path)
+                .filter(|_| !method_path.contains('/'))
+                .ok_or(RouteError::Unmapped)?
         };
         let before = if file { "file/bot" } else { "bot" }.to_owned();
         let after = format!("/{method_path}");
-        return Ok(Routed { token, action, inject: Inject::TelegramPath { before, after }, path: rest, query: query.map(str::to_owned) });
+        return Ok(Routed {
+            token,
+            action,
+            inject: Inject::TelegramPath { before, after },
+            path: rest,
+            query: query.map(str::to_owned),
+        });
     }
     let path_for_rules = format!("/{rest}");
-    let action = rules.iter().find(|r| r.matches(method, &path_for_rules)).map(|r| r.action).ok_or(RouteError::Unmapped)?;
+    let action = rules
+        .iter()
+        .find(|r| r.matches(method, &path_for_rules))
+        .map(|r| r.action)
+        .ok_or(RouteError::Unmapped)?;
     let (inject, query) = match kind {
         ChannelKind::Telegram => unreachable!("handled above"),
         ChannelKind::Bearer => (Inject::Bearer, query.map(str::to_owned)),
-        ChannelKind::Header { header } => (Inject::Header(header.clone()), query.map(str::to_owned)),
+        ChannelKind::Header { header } => {
+            (Inject::Header(header.clone()), query.map(str::to_owned))
+        }
         ChannelKind::Query { param } => {
             let (presented, rest_query) = take_param(query, param);
             *query_token = presented;
@@ -137,7 +177,13 @@ pub fn route<'a>(
         (None, Some(t)) => t,
         (None, None) => return Err(RouteError::NoToken),
     };
-    Ok(Routed { token, action, inject, path: rest, query })
+    Ok(Routed {
+        token,
+        action,
+        inject,
+        path: rest,
+        query,
+    })
 }
 
 #[cfg(test)]

@@ -1,17 +1,38 @@
 use super::*;
 use crate::domain::channel::default_rules;
 
-fn go<'a>(kind: &ChannelKind, method: &str, rest: &'a str, query: Option<&'a str>, auth: Option<&'a str>, slot: &'a mut Option<String>) -> Result<Routed<'a>, RouteError> {
+fn go<'a>(
+    kind: &ChannelKind,
+    method: &str,
+    rest: &'a str,
+    query: Option<&'a str>,
+    auth: Option<&'a str>,
+    slot: &'a mut Option<String>,
+) -> Result<Routed<'a>, RouteError> {
     route(kind, &default_rules(), method, rest, query, auth, slot)
 }
 
 #[test]
 fn telegram_tokens_sit_where_the_bot_token_goes() {
     let mut slot = None;
-    let r = go(&ChannelKind::Telegram, "POST", "bot12:sgt_x/sendMessage", None, None, &mut slot).unwrap();
+    let r = go(
+        &ChannelKind::Telegram,
+        "POST",
+        "bot12:sgt_x/sendMessage",
+        None,
+        None,
+        &mut slot,
+    )
+    .unwrap();
     assert_eq!(r.token, "12:sgt_x");
     assert_eq!(r.action, Action::Send);
-    assert_eq!(r.inject, Inject::TelegramPath { before: "bot".into(), after: "/sendMessage".into() });
+    assert_eq!(
+        r.inject,
+        Inject::TelegramPath {
+            before: "bot".into(),
+            after: "/sendMessage".into()
+        }
+    );
 }
 
 #[test]
@@ -30,14 +51,40 @@ fn telegram_methods_map_to_actions_and_bot_admin_is_denied() {
 #[test]
 fn telegram_file_downloads_are_reads() {
     let mut slot = None;
-    let r = go(&ChannelKind::Telegram, "GET", "file/bot1:t/photos/a.jpg", None, None, &mut slot).unwrap();
+    let r = go(
+        &ChannelKind::Telegram,
+        "GET",
+        "file/bot1:t/photos/a.jpg",
+        None,
+        None,
+        &mut slot,
+    )
+    .unwrap();
     assert_eq!(r.action, Action::Read);
-    assert_eq!(r.inject, Inject::TelegramPath { before: "file/bot".into(), after: "/photos/a.jpg".into() });
+    assert_eq!(
+        r.inject,
+        Inject::TelegramPath {
+            before: "file/bot".into(),
+            after: "/photos/a.jpg".into()
+        }
+    );
 }
 
 #[test]
 fn traversal_and_encoded_separators_are_refused() {
-    for rest in ["a/../b", "..", "a/%2e%2e/b", "a%2Fb", "a%5cb", "a\\b", "a//b", "/etc/passwd", "a%00", "a b", "%252e"] {
+    for rest in [
+        "a/../b",
+        "..",
+        "a/%2e%2e/b",
+        "a%2Fb",
+        "a%5cb",
+        "a\\b",
+        "a//b",
+        "/etc/passwd",
+        "a%00",
+        "a b",
+        "%252e",
+    ] {
         assert_eq!(check_path(rest), Err(RouteError::BadPath), "{rest}");
     }
     assert!(check_path("v17.0/123/messages").is_ok());
@@ -46,17 +93,48 @@ fn traversal_and_encoded_separators_are_refused() {
 #[test]
 fn bearer_kinds_take_the_authorization_header() {
     let mut slot = None;
-    let r = go(&ChannelKind::Bearer, "GET", "v1/messages", Some("a=1"), Some("Bearer sgt_abc"), &mut slot).unwrap();
-    assert_eq!((r.token, r.action, r.query.as_deref()), ("sgt_abc", Action::Read, Some("a=1")));
+    let r = go(
+        &ChannelKind::Bearer,
+        "GET",
+        "v1/messages",
+        Some("a=1"),
+        Some("Bearer sgt_abc"),
+        &mut slot,
+    )
+    .unwrap();
+    assert_eq!(
+        (r.token, r.action, r.query.as_deref()),
+        ("sgt_abc", Action::Read, Some("a=1"))
+    );
     let mut slot = None;
-    assert_eq!(go(&ChannelKind::Bearer, "GET", "v1", None, Some("Basic x"), &mut slot), Err(RouteError::NoToken));
+    assert_eq!(
+        go(
+            &ChannelKind::Bearer,
+            "GET",
+            "v1",
+            None,
+            Some("Basic x"),
+            &mut slot
+        ),
+        Err(RouteError::NoToken)
+    );
 }
 
 #[test]
 fn query_kinds_strip_the_callers_parameter_even_when_encoded() {
-    let kind = ChannelKind::Query { param: "access_token".into() };
+    let kind = ChannelKind::Query {
+        param: "access_token".into(),
+    };
     let mut slot = None;
-    let r = go(&kind, "GET", "method/messages.get", Some("v=5&access%5Ftoken=sgt_q&x=y"), None, &mut slot).unwrap();
+    let r = go(
+        &kind,
+        "GET",
+        "method/messages.get",
+        Some("v=5&access%5Ftoken=sgt_q&x=y"),
+        None,
+        &mut slot,
+    )
+    .unwrap();
     assert_eq!(r.token, "sgt_q");
     assert_eq!(r.query.as_deref(), Some("v=5&x=y"));
 }
@@ -65,6 +143,14 @@ fn query_kinds_strip_the_callers_parameter_even_when_encoded() {
 fn unmatched_requests_are_unmapped() {
     let rules = vec![crate::domain::channel::Rule::parse("GET /messages read").unwrap()];
     let mut slot = None;
-    let r = route(&ChannelKind::Bearer, &rules, "POST", "messages", None, Some("Bearer t"), &mut slot);
+    let r = route(
+        &ChannelKind::Bearer,
+        &rules,
+        "POST",
+        "messages",
+        None,
+        Some("Bearer t"),
+        &mut slot,
+    );
     assert_eq!(r, Err(RouteError::Unmapped));
 }

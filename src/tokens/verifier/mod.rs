@@ -84,7 +84,10 @@ pub struct Verifier {
 
 impl Default for Verifier {
     fn default() -> Self {
-        Verifier { inner: RwLock::default(), changes: watch::Sender::new(0) }
+        Verifier {
+            inner: RwLock::default(),
+            changes: watch::Sender::new(0),
+        }
     }
 }
 
@@ -99,14 +102,20 @@ impl Verifier {
         if grant.expires_at <= now {
             return Err(Denial::Expired);
         }
-        let staff = inner.staff.get(&grant.staff_id).ok_or(Denial::StaffNotActive)?;
+        let staff = inner
+            .staff
+            .get(&grant.staff_id)
+            .ok_or(Denial::StaffNotActive)?;
         if staff.status != StaffStatus::Active {
             return Err(Denial::StaffNotActive);
         }
         if staff.epoch != grant.epoch {
             return Err(Denial::StaleEpoch);
         }
-        Ok(Verified { grant: grant.clone(), staff: staff.clone() })
+        Ok(Verified {
+            grant: grant.clone(),
+            staff: staff.clone(),
+        })
     }
 
     /// Ticks every time access may have been taken away.
@@ -119,7 +128,11 @@ impl Verifier {
     }
 
     pub fn add_token(&self, hash: CredentialHash, grant: Grant) {
-        self.inner.write().expect("verifier lock").tokens.insert(hash, Arc::new(grant));
+        self.inner
+            .write()
+            .expect("verifier lock")
+            .tokens
+            .insert(hash, Arc::new(grant));
     }
 
     /// Marks tokens revoked (kept until they expire, so callers get a precise answer).
@@ -128,7 +141,10 @@ impl Verifier {
             let mut inner = self.inner.write().expect("verifier lock");
             for hash in hashes {
                 if let Some(g) = inner.tokens.get_mut(&hash) {
-                    *g = Arc::new(Grant { revoked: true, ..(**g).clone() });
+                    *g = Arc::new(Grant {
+                        revoked: true,
+                        ..(**g).clone()
+                    });
                 }
             }
         }
@@ -139,23 +155,43 @@ impl Verifier {
     pub fn put_staff(&self, member: StaffMember) {
         {
             let mut inner = self.inner.write().expect("verifier lock");
-            let epoch = inner.staff.get(&member.id).map_or(member.epoch, |old| old.epoch.max(member.epoch));
-            inner.staff.insert(member.id, Arc::new(StaffMember { epoch, ..member }));
+            let epoch = inner
+                .staff
+                .get(&member.id)
+                .map_or(member.epoch, |old| old.epoch.max(member.epoch));
+            inner
+                .staff
+                .insert(member.id, Arc::new(StaffMember { epoch, ..member }));
         }
         self.tick();
     }
 
     /// Offboards in memory: status and epoch together, under one lock.
-    pub fn offboard(&self, staff: StaffId, epoch: i64, hashes: impl IntoIterator<Item = CredentialHash>) {
+    pub fn offboard(
+        &self,
+        staff: StaffId,
+        epoch: i64,
+        hashes: impl IntoIterator<Item = CredentialHash>,
+    ) {
         {
             let mut inner = self.inner.write().expect("verifier lock");
             if let Some(old) = inner.staff.get(&staff).cloned() {
                 let epoch = old.epoch.max(epoch);
-                inner.staff.insert(staff, Arc::new(StaffMember { status: StaffStatus::Offboarded, epoch, ..(*old).clone() }));
+                inner.staff.insert(
+                    staff,
+                    Arc::new(StaffMember {
+                        status: StaffStatus::Offboarded,
+                        epoch,
+                        ..(*old).clone()
+                    }),
+                );
             }
             for hash in hashes {
                 if let Some(g) = inner.tokens.get_mut(&hash) {
-                    *g = Arc::new(Grant { revoked: true, ..(**g).clone() });
+                    *g = Arc::new(Grant {
+                        revoked: true,
+                        ..(**g).clone()
+                    });
                 }
             }
         }
@@ -163,7 +199,12 @@ impl Verifier {
     }
 
     pub fn staff(&self, id: StaffId) -> Option<Arc<StaffMember>> {
-        self.inner.read().expect("verifier lock").staff.get(&id).cloned()
+        self.inner
+            .read()
+            .expect("verifier lock")
+            .staff
+            .get(&id)
+            .cloned()
     }
 
     /// Forgets tokens that expired before `now`; returns how many.

@@ -53,7 +53,7 @@ fn each_refusal_has_its_own_reason() {
 #[test]
 fn offboarding_kills_every_token_of_the_person_at_once() {
     let (v, hash) = setup();
-    let mut changes = v.subscribe();
+    let changes = v.subscribe();
     v.offboard(7, 4, []);
     assert_eq!(v.verify(&hash, 10).unwrap_err(), Denial::StaffNotActive);
     assert!(changes.has_changed().unwrap());

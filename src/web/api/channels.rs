@@ -28,21 +28,47 @@ pub struct PutChannel {
     tags: Vec<String>,
 }
 
-pub async fn put(State(s): State<Arc<AppState>>, caller: Caller, Path(id): Path<String>, ApiJson(b): ApiJson<PutChannel>) -> Result<Json<ChannelView>, ApiError> {
+pub async fn put(
+    State(s): State<Arc<AppState>>,
+    caller: Caller,
+    Path(id): Path<String>,
+    ApiJson(b): ApiJson<PutChannel>,
+) -> Result<Json<ChannelView>, ApiError> {
     let permit = caller.admin()?;
     let id = parse("id", ChannelId::parse(&id))?;
-    let spec = ChannelSpec::parse(id, &b.kind, b.header.as_deref(), b.param.as_deref(), &b.upstream, &b.rules, &b.tags)
-        .map_err(|e| ApiError::new(axum::http::StatusCode::BAD_REQUEST, "invalid_input", e.to_string()))?;
+    let spec = ChannelSpec::parse(
+        id,
+        &b.kind,
+        b.header.as_deref(),
+        b.param.as_deref(),
+        &b.upstream,
+        &b.rules,
+        &b.tags,
+    )
+    .map_err(|e| {
+        ApiError::new(
+            axum::http::StatusCode::BAD_REQUEST,
+            "invalid_input",
+            e.to_string(),
+        )
+    })?;
     Ok(Json(s.channels.upsert(&permit.actor, spec).await?))
 }
 
-pub async fn get(State(s): State<Arc<AppState>>, caller: Caller, Path(id): Path<String>) -> Result<Json<ChannelView>, ApiError> {
+pub async fn get(
+    State(s): State<Arc<AppState>>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Json<ChannelView>, ApiError> {
     caller.reader()?;
     let id = parse("id", ChannelId::parse(&id))?;
     Ok(Json(s.channels.get(&id).await?))
 }
 
-pub async fn list(State(s): State<Arc<AppState>>, caller: Caller) -> Result<Json<Vec<ChannelView>>, ApiError> {
+pub async fn list(
+    State(s): State<Arc<AppState>>,
+    caller: Caller,
+) -> Result<Json<Vec<ChannelView>>, ApiError> {
     caller.reader()?;
     Ok(Json(s.channels.list().await?))
 }
@@ -53,7 +79,12 @@ pub struct SetSecret {
     secret: SecretString,
 }
 
-pub async fn set_secret(State(s): State<Arc<AppState>>, caller: Caller, Path(id): Path<String>, ApiJson(b): ApiJson<SetSecret>) -> Result<Json<Value>, ApiError> {
+pub async fn set_secret(
+    State(s): State<Arc<AppState>>,
+    caller: Caller,
+    Path(id): Path<String>,
+    ApiJson(b): ApiJson<SetSecret>,
+) -> Result<Json<Value>, ApiError> {
     let permit = caller.admin()?;
     let id = parse("id", ChannelId::parse(&id))?;
     s.channels.set_secret(&permit.actor, &id, b.secret).await?;
@@ -66,10 +97,18 @@ pub struct Reason {
     reason: String,
 }
 
-pub async fn revoke_tokens(State(s): State<Arc<AppState>>, caller: Caller, Path(id): Path<String>, ApiJson(b): ApiJson<Reason>) -> Result<Json<Value>, ApiError> {
+pub async fn revoke_tokens(
+    State(s): State<Arc<AppState>>,
+    caller: Caller,
+    Path(id): Path<String>,
+    ApiJson(b): ApiJson<Reason>,
+) -> Result<Json<Value>, ApiError> {
     let permit = caller.admin()?;
     let id = parse("id", ChannelId::parse(&id))?;
     s.channels.get(&id).await?;
-    let revoked = s.tokens.revoke_channel(&permit.actor, &id, &b.reason).await?;
+    let revoked = s
+        .tokens
+        .revoke_channel(&permit.actor, &id, &b.reason)
+        .await?;
     Ok(Json(json!({ "revoked": revoked })))
 }

@@ -9,8 +9,8 @@ use serde_json::{Value, json};
 use super::parse;
 use crate::access::{self, AccessRow, Filter};
 use crate::apikeys::{self, KeyView, NewKey};
-use crate::audit::{self, Actor};
 use crate::audit::chain::Entry;
+use crate::audit::{self, Actor};
 use crate::domain::{ChannelId, Role, Username};
 use crate::web::AppState;
 use crate::web::auth::Caller;
@@ -23,13 +23,29 @@ pub struct AccessQuery {
     channel: Option<String>,
 }
 
-pub async fn access(State(s): State<Arc<AppState>>, caller: Caller, Query(q): Query<AccessQuery>) -> Result<Json<Vec<AccessRow>>, ApiError> {
+pub async fn access(
+    State(s): State<Arc<AppState>>,
+    caller: Caller,
+    Query(q): Query<AccessQuery>,
+) -> Result<Json<Vec<AccessRow>>, ApiError> {
     caller.reader()?;
     let filter = Filter {
-        staff: q.staff.as_deref().map(Username::parse).transpose().map_err(|e| ApiError::bad_request("staff", e))?,
-        channel: q.channel.as_deref().map(ChannelId::parse).transpose().map_err(|e| ApiError::bad_request("channel", e))?,
+        staff: q
+            .staff
+            .as_deref()
+            .map(Username::parse)
+            .transpose()
+            .map_err(|e| ApiError::bad_request("staff", e))?,
+        channel: q
+            .channel
+            .as_deref()
+            .map(ChannelId::parse)
+            .transpose()
+            .map_err(|e| ApiError::bad_request("channel", e))?,
     };
-    Ok(Json(access::review(&s.store, &s.engine, &s.registry, &filter).await?))
+    Ok(Json(
+        access::review(&s.store, &s.engine, &s.registry, &filter).await?,
+    ))
 }
 
 #[derive(Deserialize)]
@@ -39,18 +55,30 @@ pub struct AuditQuery {
     limit: Option<i64>,
 }
 
-pub async fn audit(State(s): State<Arc<AppState>>, caller: Caller, Query(q): Query<AuditQuery>) -> Result<Json<Vec<Entry>>, ApiError> {
+pub async fn audit(
+    State(s): State<Arc<AppState>>,
+    caller: Caller,
+    Query(q): Query<AuditQuery>,
+) -> Result<Json<Vec<Entry>>, ApiError> {
     caller.auditor()?;
     let limit = q.limit.unwrap_or(100).clamp(1, 1000);
-    Ok(Json(crate::store::audit::page(s.store.pool(), q.after, limit).await?))
+    Ok(Json(
+        crate::store::audit::page(s.store.pool(), q.after, limit).await?,
+    ))
 }
 
-pub async fn audit_verify(State(s): State<Arc<AppState>>, caller: Caller) -> Result<Json<audit::Verification>, ApiError> {
+pub async fn audit_verify(
+    State(s): State<Arc<AppState>>,
+    caller: Caller,
+) -> Result<Json<audit::Verification>, ApiError> {
     caller.auditor()?;
     Ok(Json(audit::verify(&s.store).await?))
 }
 
-pub async fn reload_policies(State(s): State<Arc<AppState>>, caller: Caller) -> Result<Json<Value>, ApiError> {
+pub async fn reload_policies(
+    State(s): State<Arc<AppState>>,
+    caller: Caller,
+) -> Result<Json<Value>, ApiError> {
     let permit = caller.admin()?;
     reload(&s, &permit.actor).await.map(Json)
 }
@@ -61,14 +89,32 @@ pub async fn reload(s: &AppState, actor: &Actor) -> Result<Value, ApiError> {
         Ok(bundle) => {
             let count = bundle.origin.len();
             s.engine.replace(bundle);
-            audit::record_alone(&s.store, actor, "policy.reload", "policies", json!({ "policies": count })).await?;
+            audit::record_alone(
+                &s.store,
+                actor,
+                "policy.reload",
+                "policies",
+                json!({ "policies": count }),
+            )
+            .await?;
             tracing::info!(policies = count, "policies reloaded");
             Ok(json!({ "reloaded": true, "policies": count }))
         }
         Err(e) => {
-            audit::record_alone(&s.store, actor, "policy.reload_refused", "policies", json!({ "problems": e.0 })).await?;
+            audit::record_alone(
+                &s.store,
+                actor,
+                "policy.reload_refused",
+                "policies",
+                json!({ "problems": e.0 }),
+            )
+            .await?;
             tracing::warn!(error = %e, "policy reload refused; keeping the previous policies");
-            Err(ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "policy_invalid", format!("{e}; the previous policies stay in force")))
+            Err(ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "policy_invalid",
+                format!("{e}; the previous policies stay in force"),
+            ))
         }
     }
 }
@@ -81,22 +127,42 @@ pub struct CreateKey {
     staff: Option<String>,
 }
 
-pub async fn create_key(State(s): State<Arc<AppState>>, caller: Caller, ApiJson(b): ApiJson<CreateKey>) -> Result<(StatusCode, Json<NewKey>), ApiError> {
+pub async fn create_key(
+    State(s): State<Arc<AppState>>,
+    caller: Caller,
+    ApiJson(b): ApiJson<CreateKey>,
+) -> Result<(StatusCode, Json<NewKey>), ApiError> {
     let permit = caller.admin()?;
-    let role = Role::parse(&b.role).ok_or_else(|| ApiError::bad_request("role", "must be admin, hr or auditor"))?;
+    let role = Role::parse(&b.role)
+        .ok_or_else(|| ApiError::bad_request("role", "must be admin, hr or auditor"))?;
     let staff = match b.staff {
-        Some(u) => Some(s.directory.get(&parse("staff", Username::parse(&u))?).await?.id),
+        Some(u) => Some(
+            s.directory
+                .get(&parse("staff", Username::parse(&u))?)
+                .await?
+                .id,
+        ),
         None => None,
     };
-    Ok((StatusCode::CREATED, Json(apikeys::create(&s.store, &permit.actor, &b.name, role, staff).await?)))
+    Ok((
+        StatusCode::CREATED,
+        Json(apikeys::create(&s.store, &permit.actor, &b.name, role, staff).await?),
+    ))
 }
 
-pub async fn list_keys(State(s): State<Arc<AppState>>, caller: Caller) -> Result<Json<Vec<KeyView>>, ApiError> {
+pub async fn list_keys(
+    State(s): State<Arc<AppState>>,
+    caller: Caller,
+) -> Result<Json<Vec<KeyView>>, ApiError> {
     caller.admin()?;
     Ok(Json(apikeys::list(&s.store).await?))
 }
 
-pub async fn revoke_key(State(s): State<Arc<AppState>>, caller: Caller, Path(id): Path<String>) -> Result<Json<Value>, ApiError> {
+pub async fn revoke_key(
+    State(s): State<Arc<AppState>>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
     let permit = caller.admin()?;
     let id: i64 = parse("id", id.parse::<i64>())?;
     apikeys::revoke(&s.store, &permit.actor, id).await?;

@@ -20,11 +20,17 @@ pub fn routes() -> Router<Arc<AppState>> {
         .route("/staff/{username}", put(staff::put).get(staff::get))
         .route("/staff/{username}/offboard", post(staff::offboard))
         .route("/staff/{username}/reinstate", post(staff::reinstate))
-        .route("/staff/{username}/revoke-tokens", post(staff::revoke_tokens))
+        .route(
+            "/staff/{username}/revoke-tokens",
+            post(staff::revoke_tokens),
+        )
         .route("/channels", get(channels::list))
         .route("/channels/{id}", put(channels::put).get(channels::get))
         .route("/channels/{id}/secret", put(channels::set_secret))
-        .route("/channels/{id}/revoke-tokens", post(channels::revoke_tokens))
+        .route(
+            "/channels/{id}/revoke-tokens",
+            post(channels::revoke_tokens),
+        )
         .route("/tokens", post(tokens::issue).get(tokens::list))
         .route("/tokens/{id}", delete(tokens::revoke))
         .route("/access", get(misc::access))

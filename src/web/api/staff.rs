@@ -25,25 +25,48 @@ pub struct PutStaff {
     status: Option<String>,
 }
 
-pub async fn put(State(s): State<Arc<AppState>>, caller: Caller, Path(username): Path<String>, ApiJson(body): ApiJson<PutStaff>) -> Result<Json<StaffMember>, ApiError> {
+pub async fn put(
+    State(s): State<Arc<AppState>>,
+    caller: Caller,
+    Path(username): Path<String>,
+    ApiJson(body): ApiJson<PutStaff>,
+) -> Result<Json<StaffMember>, ApiError> {
     let permit = caller.admin()?;
     let username = parse("username", Username::parse(&username))?;
-    let groups = body.groups.iter().map(|g| GroupName::parse(g)).collect::<Result<Vec<_>, _>>();
+    let groups = body
+        .groups
+        .iter()
+        .map(|g| GroupName::parse(g))
+        .collect::<Result<Vec<_>, _>>();
     let status = match body.status.as_deref() {
         None => StaffStatus::Active,
-        Some(raw) => StaffStatus::parse(raw).ok_or_else(|| ApiError::bad_request("status", "must be active or pending"))?,
+        Some(raw) => StaffStatus::parse(raw)
+            .ok_or_else(|| ApiError::bad_request("status", "must be active or pending"))?,
     };
-    let input = StaffInput { username, email: body.email, name: body.name, groups: parse("groups", groups)?, status };
+    let input = StaffInput {
+        username,
+        email: body.email,
+        name: body.name,
+        groups: parse("groups", groups)?,
+        status,
+    };
     Ok(Json(s.directory.put(&permit.actor, input).await?))
 }
 
-pub async fn get(State(s): State<Arc<AppState>>, caller: Caller, Path(username): Path<String>) -> Result<Json<StaffMember>, ApiError> {
+pub async fn get(
+    State(s): State<Arc<AppState>>,
+    caller: Caller,
+    Path(username): Path<String>,
+) -> Result<Json<StaffMember>, ApiError> {
     caller.reader()?;
     let username = parse("username", Username::parse(&username))?;
     Ok(Json(s.directory.get(&username).await?))
 }
 
-pub async fn list(State(s): State<Arc<AppState>>, caller: Caller) -> Result<Json<Vec<StaffMember>>, ApiError> {
+pub async fn list(
+    State(s): State<Arc<AppState>>,
+    caller: Caller,
+) -> Result<Json<Vec<StaffMember>>, ApiError> {
     caller.reader()?;
     Ok(Json(s.directory.list().await?))
 }
@@ -54,23 +77,47 @@ pub struct Reason {
     reason: String,
 }
 
-pub async fn offboard(State(s): State<Arc<AppState>>, caller: Caller, Path(username): Path<String>, ApiJson(body): ApiJson<Reason>) -> Result<Json<Receipt>, ApiError> {
+pub async fn offboard(
+    State(s): State<Arc<AppState>>,
+    caller: Caller,
+    Path(username): Path<String>,
+    ApiJson(body): ApiJson<Reason>,
+) -> Result<Json<Receipt>, ApiError> {
     let permit = caller.hr()?;
     let username = parse("username", Username::parse(&username))?;
-    Ok(Json(s.offboarding.offboard(&permit, &username, &body.reason).await?))
+    Ok(Json(
+        s.offboarding
+            .offboard(&permit, &username, &body.reason)
+            .await?,
+    ))
 }
 
-pub async fn reinstate(State(s): State<Arc<AppState>>, caller: Caller, Path(username): Path<String>, ApiJson(body): ApiJson<Reason>) -> Result<Json<Value>, ApiError> {
+pub async fn reinstate(
+    State(s): State<Arc<AppState>>,
+    caller: Caller,
+    Path(username): Path<String>,
+    ApiJson(body): ApiJson<Reason>,
+) -> Result<Json<Value>, ApiError> {
     let permit = caller.hr()?;
     let username = parse("username", Username::parse(&username))?;
-    s.offboarding.reinstate(&permit, &username, &body.reason).await?;
+    s.offboarding
+        .reinstate(&permit, &username, &body.reason)
+        .await?;
     Ok(Json(json!({ "staff": username, "status": "active" })))
 }
 
-pub async fn revoke_tokens(State(s): State<Arc<AppState>>, caller: Caller, Path(username): Path<String>, ApiJson(body): ApiJson<Reason>) -> Result<Json<Value>, ApiError> {
+pub async fn revoke_tokens(
+    State(s): State<Arc<AppState>>,
+    caller: Caller,
+    Path(username): Path<String>,
+    ApiJson(body): ApiJson<Reason>,
+) -> Result<Json<Value>, ApiError> {
     let permit = caller.hr()?;
     let username = parse("username", Username::parse(&username))?;
     let member = s.directory.get(&username).await?;
-    let revoked = s.tokens.revoke_staff(&permit.actor, &member, &body.reason).await?;
+    let revoked = s
+        .tokens
+        .revoke_staff(&permit.actor, &member, &body.reason)
+        .await?;
     Ok(Json(json!({ "revoked": revoked })))
 }

@@ -25,22 +25,45 @@ pub struct IssueBody {
     ttl: Option<String>,
 }
 
-pub async fn issue(State(s): State<Arc<AppState>>, caller: Caller, ApiJson(b): ApiJson<IssueBody>) -> Result<(StatusCode, Json<Issued>), ApiError> {
+pub async fn issue(
+    State(s): State<Arc<AppState>>,
+    caller: Caller,
+    ApiJson(b): ApiJson<IssueBody>,
+) -> Result<(StatusCode, Json<Issued>), ApiError> {
     let permit = caller.admin()?;
     let username = parse("staff", Username::parse(&b.staff))?;
     let channel_id = parse("channel", ChannelId::parse(&b.channel))?;
     let actions = match b.actions {
-        Some(list) => Some(parse("actions", ActionSet::parse_list(&list.join(",")))?).filter(|a| !a.is_empty()),
+        Some(list) => Some(parse("actions", ActionSet::parse_list(&list.join(",")))?)
+            .filter(|a| !a.is_empty()),
         None => None,
     };
-    let ttl = b.ttl.as_deref().map(humantime::parse_duration).transpose().map_err(|e| ApiError::bad_request("ttl", e))?;
+    let ttl = b
+        .ttl
+        .as_deref()
+        .map(humantime::parse_duration)
+        .transpose()
+        .map_err(|e| ApiError::bad_request("ttl", e))?;
     if ttl.is_some_and(|t| t.is_zero()) {
         return Err(ApiError::bad_request("ttl", "must be greater than zero"));
     }
     let staff = s.directory.get(&username).await?;
-    let channel = s.registry.get(&channel_id).ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, "channel_not_found", format!("no channel {channel_id}")))?;
+    let channel = s.registry.get(&channel_id).ok_or_else(|| {
+        ApiError::new(
+            StatusCode::NOT_FOUND,
+            "channel_not_found",
+            format!("no channel {channel_id}"),
+        )
+    })?;
     let cleared = compliance::clear(&staff)?;
-    let issued = compliance::issue_token(&s.tokens, &permit.actor, cleared, &channel, IssueRequest { actions, ttl }).await?;
+    let issued = compliance::issue_token(
+        &s.tokens,
+        &permit.actor,
+        cleared,
+        &channel,
+        IssueRequest { actions, ttl },
+    )
+    .await?;
     Ok((StatusCode::CREATED, Json(issued)))
 }
 
@@ -50,14 +73,29 @@ pub struct ListQuery {
     channel: Option<String>,
 }
 
-pub async fn list(State(s): State<Arc<AppState>>, caller: Caller, Query(q): Query<ListQuery>) -> Result<Json<Vec<TokenView>>, ApiError> {
+pub async fn list(
+    State(s): State<Arc<AppState>>,
+    caller: Caller,
+    Query(q): Query<ListQuery>,
+) -> Result<Json<Vec<TokenView>>, ApiError> {
     caller.reader()?;
-    Ok(Json(s.tokens.list(q.staff.as_deref(), q.channel.as_deref()).await?))
+    Ok(Json(
+        s.tokens
+            .list(q.staff.as_deref(), q.channel.as_deref())
+            .await?,
+    ))
 }
 
-pub async fn revoke(State(s): State<Arc<AppState>>, caller: Caller, Path(id): Path<String>) -> Result<Json<Value>, ApiError> {
+pub async fn revoke(
+    State(s): State<Arc<AppState>>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
     let permit = caller.admin()?;
     let id: i64 = parse("id", id.parse::<i64>())?;
-    let revoked = s.tokens.revoke_one(&permit.actor, id, "revoked by admin").await?;
+    let revoked = s
+        .tokens
+        .revoke_one(&permit.actor, id, "revoked by admin")
+        .await?;
     Ok(Json(json!({ "revoked": revoked })))
 }

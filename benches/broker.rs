@@ -1,0 +1,146 @@
+//! Broker overhead vs the same upstream called directly, side by side, at concurrency 1 and 16;
+//! and offboard latency with 1,000 live tokens for the person, with the zero-acceptance check.
+//! `cargo bench --bench broker` (SQLite by default; STAFFGATE_BENCH_DATABASE_URL for PostgreSQL)
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use axum::Router;
+use secrecy::{ExposeSecret, SecretString};
+use serde_json::{Value, json};
+use staffgate::app::Application;
+use staffgate::config::Config;
+
+fn pct(mut v: Vec<Duration>, p: f64) -> Duration {
+    v.sort_unstable();
+    v[((v.len() as f64 * p) as usize).min(v.len() - 1)]
+}
+
+async fn upstream() -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let app = Router::new().fallback(|| async { "{\"ok\":true,\"result\":[]}" });
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    base
+}
+
+async fn api(http: &reqwest::Client, base: &str, key: &str, method: reqwest::Method, path: &str, body: Value) -> Value {
+    let resp = http.request(method, format!("{base}/api/v1{path}")).bearer_auth(key).json(&body).send().await.unwrap();
+    assert!(resp.status().is_success(), "{path}: {}", resp.status());
+    resp.json().await.unwrap()
+}
+
+/// Runs `total` GETs at `concurrency`, returning each latency.
+async fn load(http: &reqwest::Client, url: &str, token: Option<&str>, concurrency: usize, total: usize) -> Vec<Duration> {
+    let per = total / concurrency;
+    let mut tasks = Vec::new();
+    for _ in 0..concurrency {
+        let (http, url, token) = (http.clone(), url.to_owned(), token.map(str::to_owned));
+        tasks.push(tokio::spawn(async move {
+            let mut out = Vec::with_capacity(per);
+            for _ in 0..per {
+                let mut req = http.get(&url);
+                if let Some(t) = &token {
+                    req = req.bearer_auth(t);
+                }
+                let t = Instant::now();
+                let resp = req.send().await.unwrap();
+                assert_eq!(resp.status(), 200);
+                resp.bytes().await.unwrap();
+                out.push(t.elapsed());
+            }
+            out
+        }));
+    }
+    let mut all = Vec::new();
+    for t in tasks {
+        all.extend(t.await.unwrap());
+    }
+    all
+}
+
+fn main() {
+    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+    rt.block_on(run());
+}
+
+async fn run() {
+    let dir = tempfile::tempdir().unwrap();
+    let key = staffgate::apikeys::generate_text().unwrap();
+    let key_text = key.expose_secret().to_owned();
+    let config = Config {
+        listen: "127.0.0.1:0".parse().unwrap(),
+        data_dir: dir.path().join("data"),
+        policies: concat!(env!("CARGO_MANIFEST_DIR"), "/policies").into(),
+        bootstrap_admin_key: Some(key),
+        database_url: std::env::var("STAFFGATE_BENCH_DATABASE_URL").ok().map(SecretString::from),
+        ..Config::default()
+    };
+    let app = Application::build(config).await.unwrap();
+    let base = format!("http://{}", app.local_addr());
+    tokio::spawn(app.run(std::future::pending()));
+    let up = upstream().await;
+    let http = reqwest::Client::builder().pool_max_idle_per_host(64).build().unwrap();
+    let admin = |m, p: &'static str, b| {
+        let (http, base, key) = (http.clone(), base.clone(), key_text.clone());
+        async move { api(&http, &base, &key, m, p, b).await }
+    };
+    use reqwest::Method;
+    api(&http, &base, &key_text, Method::PUT, "/staff/alice", json!({ "email": "a@x", "name": "A", "groups": ["support"] })).await;
+    api(&http, &base, &key_text, Method::PUT, "/channels/wa", json!({ "kind": "bearer", "upstream": up, "tags": ["support"] })).await;
+    api(&http, &base, &key_text, Method::PUT, "/channels/wa/secret", json!({ "secret": "bench-secret" })).await;
+    let token = admin(Method::POST, "/tokens", json!({ "staff": "alice", "channel": "wa" })).await["token"].as_str().unwrap().to_owned();
+
+    let direct_url = format!("{up}/messages");
+    let broker_url = format!("{base}/broker/wa/messages");
+    println!("broker overhead, GET through the broker vs the same upstream directly (loopback)");
+    for concurrency in [1usize, 16] {
+        let total = if concurrency == 1 { 4_000 } else { 16_000 };
+        // Warm both paths, then alternate rounds so noise hits both alike.
+        load(&http, &direct_url, None, concurrency, 800).await;
+        load(&http, &broker_url, Some(&token), concurrency, 800).await;
+        let (mut direct, mut brokered) = (Vec::new(), Vec::new());
+        for _ in 0..4 {
+            direct.extend(load(&http, &direct_url, None, concurrency, total / 4).await);
+            brokered.extend(load(&http, &broker_url, Some(&token), concurrency, total / 4).await);
+        }
+        let (d50, d99, b50, b99) = (pct(direct.clone(), 0.5), pct(direct, 0.99), pct(brokered.clone(), 0.5), pct(brokered, 0.99));
+        println!(
+            "  c={concurrency:>2}: direct p50 {d50:?} p99 {d99:?} | broker p50 {b50:?} p99 {b99:?} | added p50 {:?} p99 {:?}",
+            b50.saturating_sub(d50),
+            b99.saturating_sub(d99)
+        );
+    }
+
+    println!("offboard with 1,000 live tokens for the person (token rows inserted through the API)");
+    let mut latencies = Vec::new();
+    let rounds = 10;
+    for n in 0..rounds {
+        let user = format!("op{n}");
+        api(&http, &base, &key_text, Method::PUT, &format!("/staff/{user}"), json!({ "email": "o@x", "name": "O", "groups": ["support"] })).await;
+        let mut tokens = Vec::new();
+        for _ in 0..1_000 {
+            let v = api(&http, &base, &key_text, Method::POST, "/tokens", json!({ "staff": user, "channel": "wa" })).await;
+            tokens.push(v["token"].as_str().unwrap().to_owned());
+        }
+        let t = Instant::now();
+        let receipt = api(&http, &base, &key_text, Method::POST, &format!("/staff/{user}/offboard"), json!({ "reason": "bench" })).await;
+        latencies.push(t.elapsed());
+        assert_eq!(receipt["tokens_revoked"], 1_000);
+        let tokens = Arc::new(tokens);
+        let mut accepted = 0;
+        for tok in tokens.iter().step_by(10) {
+            let s = http.get(&broker_url).bearer_auth(tok).send().await.unwrap().status();
+            if s != 401 {
+                accepted += 1;
+            }
+        }
+        assert_eq!(accepted, 0, "calls accepted after the offboard returned");
+    }
+    println!(
+        "  {rounds} offboardings: p50 {:?}, p99 (max of {rounds}) {:?}; 0 of {} calls made right after each returned were accepted",
+        pct(latencies.clone(), 0.5),
+        pct(latencies, 0.99),
+        rounds * 100
+    );
+}
