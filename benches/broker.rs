@@ -24,14 +24,33 @@ async fn upstream() -> String {
     base
 }
 
-async fn api(http: &reqwest::Client, base: &str, key: &str, method: reqwest::Method, path: &str, body: Value) -> Value {
-    let resp = http.request(method, format!("{base}/api/v1{path}")).bearer_auth(key).json(&body).send().await.unwrap();
+async fn api(
+    http: &reqwest::Client,
+    base: &str,
+    key: &str,
+    method: reqwest::Method,
+    path: &str,
+    body: Value,
+) -> Value {
+    let resp = http
+        .request(method, format!("{base}/api/v1{path}"))
+        .bearer_auth(key)
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
     assert!(resp.status().is_success(), "{path}: {}", resp.status());
     resp.json().await.unwrap()
 }
 
 /// Runs `total` GETs at `concurrency`, returning each latency.
-async fn load(http: &reqwest::Client, url: &str, token: Option<&str>, concurrency: usize, total: usize) -> Vec<Duration> {
+async fn load(
+    http: &reqwest::Client,
+    url: &str,
+    token: Option<&str>,
+    concurrency: usize,
+    total: usize,
+) -> Vec<Duration> {
     let per = total / concurrency;
     let mut tasks = Vec::new();
     for _ in 0..concurrency {
@@ -60,7 +79,11 @@ async fn load(http: &reqwest::Client, url: &str, token: Option<&str>, concurrenc
 }
 
 fn main() {
-    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
     rt.block_on(run());
 }
 
@@ -73,23 +96,60 @@ async fn run() {
         data_dir: dir.path().join("data"),
         policies: concat!(env!("CARGO_MANIFEST_DIR"), "/policies").into(),
         bootstrap_admin_key: Some(key),
-        database_url: std::env::var("STAFFGATE_BENCH_DATABASE_URL").ok().map(SecretString::from),
+        database_url: std::env::var("STAFFGATE_BENCH_DATABASE_URL")
+            .ok()
+            .map(SecretString::from),
         ..Config::default()
     };
     let app = Application::build(config).await.unwrap();
     let base = format!("http://{}", app.local_addr());
     tokio::spawn(app.run(std::future::pending()));
     let up = upstream().await;
-    let http = reqwest::Client::builder().pool_max_idle_per_host(64).build().unwrap();
+    let http = reqwest::Client::builder()
+        .pool_max_idle_per_host(64)
+        .build()
+        .unwrap();
     let admin = |m, p: &'static str, b| {
         let (http, base, key) = (http.clone(), base.clone(), key_text.clone());
         async move { api(&http, &base, &key, m, p, b).await }
     };
     use reqwest::Method;
-    api(&http, &base, &key_text, Method::PUT, "/staff/alice", json!({ "email": "a@x", "name": "A", "groups": ["support"] })).await;
-    api(&http, &base, &key_text, Method::PUT, "/channels/wa", json!({ "kind": "bearer", "upstream": up, "tags": ["support"] })).await;
-    api(&http, &base, &key_text, Method::PUT, "/channels/wa/secret", json!({ "secret": "bench-secret" })).await;
-    let token = admin(Method::POST, "/tokens", json!({ "staff": "alice", "channel": "wa" })).await["token"].as_str().unwrap().to_owned();
+    api(
+        &http,
+        &base,
+        &key_text,
+        Method::PUT,
+        "/staff/alice",
+        json!({ "email": "a@x", "name": "A", "groups": ["support"] }),
+    )
+    .await;
+    api(
+        &http,
+        &base,
+        &key_text,
+        Method::PUT,
+        "/channels/wa",
+        json!({ "kind": "bearer", "upstream": up, "tags": ["support"] }),
+    )
+    .await;
+    api(
+        &http,
+        &base,
+        &key_text,
+        Method::PUT,
+        "/channels/wa/secret",
+        json!({ "secret": "bench-secret" }),
+    )
+    .await;
+    let token = admin(
+        Method::POST,
+        "/tokens",
+        json!({ "staff": "alice", "channel": "wa" }),
+    )
+    .await["token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
 
     let direct_url = format!("{up}/messages");
     let broker_url = format!("{base}/broker/wa/messages");
@@ -104,7 +164,12 @@ async fn run() {
             direct.extend(load(&http, &direct_url, None, concurrency, total / 4).await);
             brokered.extend(load(&http, &broker_url, Some(&token), concurrency, total / 4).await);
         }
-        let (d50, d99, b50, b99) = (pct(direct.clone(), 0.5), pct(direct, 0.99), pct(brokered.clone(), 0.5), pct(brokered, 0.99));
+        let (d50, d99, b50, b99) = (
+            pct(direct.clone(), 0.5),
+            pct(direct, 0.99),
+            pct(brokered.clone(), 0.5),
+            pct(brokered, 0.99),
+        );
         println!(
             "  c={concurrency:>2}: direct p50 {d50:?} p99 {d99:?} | broker p50 {b50:?} p99 {b99:?} | added p50 {:?} p99 {:?}",
             b50.saturating_sub(d50),
@@ -112,25 +177,57 @@ async fn run() {
         );
     }
 
-    println!("offboard with 1,000 live tokens for the person (token rows inserted through the API)");
+    println!(
+        "offboard with 1,000 live tokens for the person (token rows inserted through the API)"
+    );
     let mut latencies = Vec::new();
     let rounds = 10;
     for n in 0..rounds {
         let user = format!("op{n}");
-        api(&http, &base, &key_text, Method::PUT, &format!("/staff/{user}"), json!({ "email": "o@x", "name": "O", "groups": ["support"] })).await;
+        api(
+            &http,
+            &base,
+            &key_text,
+            Method::PUT,
+            &format!("/staff/{user}"),
+            json!({ "email": "o@x", "name": "O", "groups": ["support"] }),
+        )
+        .await;
         let mut tokens = Vec::new();
         for _ in 0..1_000 {
-            let v = api(&http, &base, &key_text, Method::POST, "/tokens", json!({ "staff": user, "channel": "wa" })).await;
+            let v = api(
+                &http,
+                &base,
+                &key_text,
+                Method::POST,
+                "/tokens",
+                json!({ "staff": user, "channel": "wa" }),
+            )
+            .await;
             tokens.push(v["token"].as_str().unwrap().to_owned());
         }
         let t = Instant::now();
-        let receipt = api(&http, &base, &key_text, Method::POST, &format!("/staff/{user}/offboard"), json!({ "reason": "bench" })).await;
+        let receipt = api(
+            &http,
+            &base,
+            &key_text,
+            Method::POST,
+            &format!("/staff/{user}/offboard"),
+            json!({ "reason": "bench" }),
+        )
+        .await;
         latencies.push(t.elapsed());
         assert_eq!(receipt["tokens_revoked"], 1_000);
         let tokens = Arc::new(tokens);
         let mut accepted = 0;
         for tok in tokens.iter().step_by(10) {
-            let s = http.get(&broker_url).bearer_auth(tok).send().await.unwrap().status();
+            let s = http
+                .get(&broker_url)
+                .bearer_auth(tok)
+                .send()
+                .await
+                .unwrap()
+                .status();
             if s != 401 {
                 accepted += 1;
             }

@@ -30,7 +30,15 @@ fn setup() -> (Verifier, Vec<String>) {
     let mut texts = Vec::with_capacity(LIVE);
     for i in 0..LIVE {
         let (text, hash) = credential::generate(CredentialKind::BrokeredToken).unwrap();
-        let grant = Grant { token_id: i as i64, staff_id: (i % 1_000) as i64, channel: channel.clone(), actions: ActionSet::of([Action::Read]), expires_at: i64::MAX, epoch: 1, revoked: false };
+        let grant = Grant {
+            token_id: i as i64,
+            staff_id: (i % 1_000) as i64,
+            channel: channel.clone(),
+            actions: ActionSet::of([Action::Read]),
+            expires_at: i64::MAX,
+            epoch: 1,
+            revoked: false,
+        };
         v.add_token(hash, grant);
         texts.push(text.expose_secret().to_owned());
     }
@@ -68,7 +76,12 @@ fn bench(c: &mut Criterion) {
         .collect();
     samples.sort_unstable();
     let pct = |p: f64| samples[((samples.len() as f64 * p) as usize).min(samples.len() - 1)];
-    println!("verify single-call latency over 1,000,000 calls: p50 {} ns, p99 {} ns, p99.9 {} ns", pct(0.50), pct(0.99), pct(0.999));
+    println!(
+        "verify single-call latency over 1,000,000 calls: p50 {} ns, p99 {} ns, p99.9 {} ns",
+        pct(0.50),
+        pct(0.99),
+        pct(0.999)
+    );
 }
 
 criterion_group!(benches, bench);
