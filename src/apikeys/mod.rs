@@ -37,12 +37,8 @@ pub struct NewKey {
     pub id: i64,
     pub name: String,
     pub role: Role,
-    #[serde(serialize_with = "expose")]
+    #[serde(serialize_with = "crate::secrets::show_once")]
     pub key: SecretString,
-}
-
-fn expose<S: serde::Serializer>(s: &SecretString, ser: S) -> Result<S::Ok, S::Error> {
-    ser.serialize_str(s.expose_secret())
 }
 
 /// A key as listed.

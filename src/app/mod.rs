@@ -46,7 +46,7 @@ pub enum StartError {
 pub struct Application {
     listener: TcpListener,
     pub state: Arc<AppState>,
-    activity_task: tokio::task::JoinHandle<()>,
+    activity: broker::activity::Writer,
 }
 
 impl Application {
@@ -95,8 +95,7 @@ impl Application {
             tracing::warn!(path = %path.display(), "created the bootstrap admin API key; it is in this file (mode 0600)");
         }
 
-        let (activity, activity_task) =
-            broker::activity::start(store.clone(), config.activity_flush);
+        let (activity, writer) = broker::activity::start(store.clone(), config.activity_flush);
         let broker = Broker {
             channels: registry.clone(),
             verifier: verifier.clone(),
@@ -135,7 +134,7 @@ impl Application {
         Ok(Application {
             listener,
             state,
-            activity_task,
+            activity: writer,
         })
     }
 
@@ -150,15 +149,15 @@ impl Application {
         self,
         shutdown: impl std::future::Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
-        let state = self.state.clone();
-        let forget = tokio::spawn(forget_expired(state.clone()));
-        let app = web::router(state.clone());
-        axum::serve(self.listener, app)
+        let forget = tokio::spawn(forget_expired(self.state.clone()));
+        let app = web::router(self.state);
+        let served = axum::serve(self.listener, app)
             .with_graceful_shutdown(shutdown)
-            .await?;
+            .await;
         forget.abort();
-        drop(state);
-        let _ = tokio::time::timeout(std::time::Duration::from_secs(5), self.activity_task).await;
+        // Write the last activity batch even if serving failed.
+        self.activity.stop().await;
+        served?;
         Ok(())
     }
 }

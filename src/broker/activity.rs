@@ -34,31 +34,63 @@ impl ActivityLog {
 
 const BATCH: usize = 1_000;
 
+/// The writer task; [`Writer::stop`] writes what is queued and ends it.
+pub struct Writer {
+    task: tokio::task::JoinHandle<()>,
+    stop: tokio::sync::oneshot::Sender<()>,
+}
+
+impl Writer {
+    /// Flushes everything reported so far and stops. Handles to the log may outlive this
+    /// (the router holds them), so stopping is a signal rather than waiting for them to drop.
+    pub async fn stop(self) {
+        let _ = self.stop.send(());
+        let _ = self.task.await;
+    }
+}
+
+fn take(
+    event: Event,
+    calls: &mut Vec<CallRecord>,
+    denied: &mut BTreeMap<(String, &'static str), u64>,
+) {
+    match event {
+        Event::Call(c) => calls.push(c),
+        Event::Denied { channel, code } => *denied.entry((channel, code)).or_default() += 1,
+    }
+}
+
 /// Starts the writer task.
-pub fn start(store: Store, every: Duration) -> (ActivityLog, tokio::task::JoinHandle<()>) {
+pub fn start(store: Store, every: Duration) -> (ActivityLog, Writer) {
     let (tx, mut rx) = mpsc::channel::<Event>(65_536);
+    let (stop, mut stopped) = tokio::sync::oneshot::channel::<()>();
     let task = tokio::spawn(async move {
         let mut calls = Vec::with_capacity(BATCH);
         let mut denied: BTreeMap<(String, &'static str), u64> = BTreeMap::new();
         let mut tick = tokio::time::interval(every);
         loop {
-            let (closed, due) = tokio::select! {
+            let (done, due) = tokio::select! {
                 event = rx.recv() => match event {
-                    Some(Event::Call(c)) => { calls.push(c); (false, false) }
-                    Some(Event::Denied { channel, code }) => { *denied.entry((channel, code)).or_default() += 1; (false, false) }
+                    Some(e) => { take(e, &mut calls, &mut denied); (false, false) }
                     None => (true, true),
                 },
                 _ = tick.tick() => (false, true),
+                _ = &mut stopped => {
+                    while let Ok(e) = rx.try_recv() {
+                        take(e, &mut calls, &mut denied);
+                    }
+                    (true, true)
+                }
             };
             if due || calls.len() >= BATCH {
                 flush(&store, &mut calls, &mut denied).await;
             }
-            if closed {
+            if done {
                 break;
             }
         }
     });
-    (ActivityLog { tx }, task)
+    (ActivityLog { tx }, Writer { task, stop })
 }
 
 async fn flush(
@@ -90,10 +122,4 @@ async fn flush(
         }
         denied.clear();
     }
-}
-
-/// Flushes what is queued and stops the writer (on shutdown and in tests).
-pub async fn stop(log: ActivityLog, task: tokio::task::JoinHandle<()>) {
-    drop(log);
-    let _ = task.await;
 }

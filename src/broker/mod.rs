@@ -14,9 +14,8 @@ use std::time::Instant;
 use axum::body::Body;
 use futures_util::TryStreamExt;
 use http::{HeaderMap, HeaderName, HeaderValue, Method, Request, Response};
-use secrecy::ExposeSecret;
 
-use crate::channels::{LiveChannel, Registry};
+use crate::channels::{ChannelSecret, LiveChannel, Registry};
 use crate::config::BrokerConfig;
 use crate::domain::credential::{self, CredentialHash, CredentialKind};
 use crate::domain::time::now_millis;
@@ -143,6 +142,86 @@ pub(crate) fn forwardable(headers: &HeaderMap, drop: &[&str]) -> HeaderMap {
     out
 }
 
+/// Every check a brokered call passes, on arrival and again while its response streams.
+pub(crate) fn check(
+    verifier: &Verifier,
+    engine: &Engine,
+    hash: &CredentialHash,
+    channel: &LiveChannel,
+    action: Action,
+) -> Result<Verified, BrokerError> {
+    let verified = verifier.verify(hash, now_millis())?;
+    if verified.grant.channel != channel.spec.id {
+        return Err(BrokerError::WrongChannel);
+    }
+    if !verified.grant.actions.contains(action) {
+        return Err(BrokerError::ActionNotInToken);
+    }
+    if !engine
+        .permitted(&verified.staff, &channel.facts)
+        .contains(action)
+    {
+        return Err(BrokerError::PolicyDenied);
+    }
+    Ok(verified)
+}
+
+/// Where the request goes, with the secret in place: the URL, and the header to set if the
+/// secret travels in one. The URL must stay under the channel's upstream base.
+fn upstream_target(
+    channel: &LiveChannel,
+    routed: &route::Routed<'_>,
+    secret: &ChannelSecret,
+) -> Result<(reqwest::Url, Option<(HeaderName, HeaderValue)>), BrokerError> {
+    let secret = secret.expose();
+    let mut url = channel.spec.upstream.as_str().to_owned();
+    match &routed.inject {
+        Inject::TelegramPath { before, after } => {
+            url.push_str(before);
+            url.push_str(secret);
+            url.push_str(after);
+        }
+        _ => url.push_str(routed.path),
+    }
+    let ours = match &routed.inject {
+        Inject::Query(param) => Some(
+            form_urlencoded::Serializer::new(String::new())
+                .append_pair(param, secret)
+                .finish(),
+        ),
+        _ => None,
+    };
+    let query: Vec<&str> = routed
+        .query
+        .iter()
+        .chain(&ours)
+        .map(String::as_str)
+        .collect();
+    if !query.is_empty() {
+        url.push('?');
+        url.push_str(&query.join("&"));
+    }
+    let url = reqwest::Url::parse(&url).map_err(|_| BrokerError::Route(RouteError::BadPath))?;
+    let base = channel.spec.upstream.url();
+    if url.origin() != base.origin() || !url.path().starts_with(base.path()) {
+        return Err(BrokerError::Route(RouteError::BadPath));
+    }
+    // A secret that is not a valid header value cannot be sent: say the channel is unusable.
+    let header = match &routed.inject {
+        Inject::Bearer => Some((
+            http::header::AUTHORIZATION,
+            HeaderValue::from_str(&format!("Bearer {secret}"))
+                .map_err(|_| BrokerError::SecretMissing)?,
+        )),
+        Inject::Header(name) => Some((
+            HeaderName::from_bytes(name.as_bytes()).map_err(|_| BrokerError::SecretMissing)?,
+            HeaderValue::from_str(secret).map_err(|_| BrokerError::SecretMissing)?,
+        )),
+        Inject::TelegramPath { .. } | Inject::Query(_) => None,
+    };
+    Ok((url, header))
+}
+
 impl Broker {
     /// Checks and forwards one request.
     pub async fn forward(
@@ -204,59 +283,15 @@ impl Broker {
             return Err(BrokerError::BodyTooLarge);
         }
 
-        let secret_text = secret.expose_secret();
-        let (path, mut headers) = match &routed.inject {
-            Inject::TelegramPath { before, after } => (
-                format!("{before}{secret_text}{after}"),
-                forwardable(&req.headers, &DROP_INBOUND),
-            ),
-            _ => (
-                routed.path.to_owned(),
-                forwardable(&req.headers, &DROP_INBOUND),
-            ),
-        };
-        let mut url = format!("{}{}", channel.spec.upstream.as_str(), path);
-        let query = match &routed.inject {
-            Inject::Query(param) => {
-                let ours: String = form_urlencoded::Serializer::new(String::new())
-                    .append_pair(param, secret_text)
-                    .finish();
-                Some(match &routed.query {
-                    Some(q) => format!("{q}&{ours}"),
-                    None => ours,
-                })
-            }
-            _ => routed.query.clone(),
-        };
-        if let Some(q) = &query {
-            url.push('?');
-            url.push_str(q);
-        }
-        let url = reqwest::Url::parse(&url).map_err(|_| BrokerError::Route(RouteError::BadPath))?;
-        let base = channel.spec.upstream.url();
-        if url.origin() != base.origin() || !url.path().starts_with(base.path()) {
-            return Err(BrokerError::Route(RouteError::BadPath));
-        }
-        match &routed.inject {
-            Inject::Bearer => {
-                let value = HeaderValue::from_str(&format!("Bearer {secret_text}"))
-                    .map_err(|_| BrokerError::SecretMissing)?;
-                headers.insert(http::header::AUTHORIZATION, value);
-            }
-            Inject::Header(name) => {
-                let name = HeaderName::from_bytes(name.as_bytes())
-                    .map_err(|_| BrokerError::SecretMissing)?;
-                let value =
-                    HeaderValue::from_str(secret_text).map_err(|_| BrokerError::SecretMissing)?;
-                headers.insert(name, value);
-            }
-            Inject::TelegramPath { .. } | Inject::Query(_) => {}
+        let (url, injected) = upstream_target(&channel, &routed, secret)?;
+        let mut headers = forwardable(&req.headers, &DROP_INBOUND);
+        if let Some((name, value)) = injected {
+            headers.insert(name, value);
         }
 
-        let limit = self.config.max_request_bytes;
-        let counted = stream::RequestBody::new(body, limit);
-        let too_large = counted.tripped();
-        let body = reqwest::Body::wrap_stream(counted.into_stream());
+        let meter = Arc::new(stream::BodyMeter::default());
+        let body = stream::request_body(body, self.config.max_request_bytes, meter.clone());
+        let body = reqwest::Body::wrap_stream(body);
         let send = self
             .client
             .request(method.clone(), url)
@@ -265,7 +300,7 @@ impl Broker {
             .send();
         let upstream = match tokio::time::timeout(self.config.upstream_timeout, send).await {
             Err(_) => return Err(BrokerError::UpstreamTimeout),
-            Ok(Err(_)) if too_large.load(std::sync::atomic::Ordering::SeqCst) => {
+            Ok(Err(_)) if meter.tripped() => {
                 return Err(BrokerError::BodyTooLarge);
             }
             Ok(Err(e)) => {
@@ -280,65 +315,13 @@ impl Broker {
             }
             Ok(Ok(r)) => r,
         };
-        Ok(self.respond(upstream, hash, verified, channel, routed.action, started))
-    }
-
-    /// The per-request checks after the token's hash is known.
-    pub fn check(
-        &self,
-        hash: &CredentialHash,
-        channel: &LiveChannel,
-        action: Action,
-    ) -> Result<Verified, BrokerError> {
-        let verified = self.verifier.verify(hash, now_millis())?;
-        if verified.grant.channel != channel.spec.id {
-            return Err(BrokerError::WrongChannel);
-        }
-        if !verified.grant.actions.contains(action) {
-            return Err(BrokerError::ActionNotInToken);
-        }
-        if !self
-            .engine
-            .permitted(&verified.staff, &channel.facts)
-            .contains(action)
-        {
-            return Err(BrokerError::PolicyDenied);
-        }
-        Ok(verified)
-    }
-
-    fn respond(
-        &self,
-        upstream: reqwest::Response,
-        hash: CredentialHash,
-        verified: Verified,
-        channel: Arc<LiveChannel>,
-        action: Action,
-        started: Instant,
-    ) -> Response<Body> {
-        let status = upstream.status();
-        let secret = channel
-            .secret
-            .as_ref()
-            .map(|s| s.expose_secret().as_bytes().to_vec())
-            .unwrap_or_default();
-        let scrubber = scrub::Scrubber::new(&secret);
-        let mut headers = forwardable(upstream.headers(), &["set-cookie"]);
-        for value in headers.values_mut() {
-            let mut bytes = value.as_bytes().to_vec();
-            scrubber.mask(&mut bytes);
-            if bytes != value.as_bytes() {
-                *value = HeaderValue::from_bytes(&bytes)
-                    .unwrap_or_else(|_| HeaderValue::from_static("[scrubbed]"));
-            }
-        }
         let record = crate::store::activity::CallRecord {
             at: now_millis(),
             token_id: verified.grant.token_id,
             staff_id: verified.staff.id,
             channel_id: channel.spec.id.to_string(),
-            action: action.as_str(),
-            status: status.as_u16(),
+            action: routed.action.as_str(),
+            status: upstream.status().as_u16(),
             latency_us: 0,
             bytes_in: 0,
             bytes_out: 0,
@@ -348,11 +331,44 @@ impl Broker {
             engine: self.engine.clone(),
             channel,
             hash,
-            action,
+            action: routed.action,
             activity: self.activity.clone(),
             record,
             started,
+            meter,
         };
+        Ok(self.respond(upstream, guard))
+    }
+
+    /// The per-request checks after the token's hash is known.
+    pub fn check(
+        &self,
+        hash: &CredentialHash,
+        channel: &LiveChannel,
+        action: Action,
+    ) -> Result<Verified, BrokerError> {
+        check(&self.verifier, &self.engine, hash, channel, action)
+    }
+
+    /// Streams the upstream's answer back, scrubbed, under the guard's watch.
+    fn respond(&self, upstream: reqwest::Response, guard: stream::Guard) -> Response<Body> {
+        let status = upstream.status();
+        let forms = guard
+            .channel
+            .secret
+            .as_ref()
+            .map(|s| s.forms())
+            .unwrap_or_else(|| Arc::from([]));
+        let scrubber = scrub::Scrubber::new(forms);
+        let mut headers = forwardable(upstream.headers(), &["set-cookie"]);
+        for value in headers.values_mut() {
+            let mut bytes = value.as_bytes().to_vec();
+            scrubber.mask(&mut bytes);
+            if bytes != value.as_bytes() {
+                *value = HeaderValue::from_bytes(&bytes)
+                    .unwrap_or_else(|_| HeaderValue::from_static("[scrubbed]"));
+            }
+        }
         let body = stream::response_body(
             upstream
                 .bytes_stream()

@@ -4,26 +4,27 @@
 //! The tail of a chunk that could be the start of a secret is held back until the next chunk
 //! (or the end) shows whether it is.
 
+use std::sync::Arc;
+
 use bytes::{Bytes, BytesMut};
 use memchr::memmem;
+use secrecy::{ExposeSecret, SecretBox};
 
 /// Streaming scrubber for one response.
 pub struct Scrubber {
-    needles: Vec<Vec<u8>>,
+    needles: Arc<[SecretBox<[u8]>]>,
     carry: BytesMut,
     longest: usize,
 }
 
 impl Scrubber {
-    /// Scrubs the secret as is and percent-encoded, when that differs.
-    pub fn new(secret: &[u8]) -> Scrubber {
-        let mut needles = vec![secret.to_vec()];
-        let encoded: String = form_urlencoded::byte_serialize(secret).collect();
-        if encoded.as_bytes() != secret {
-            needles.push(encoded.into_bytes());
-        }
-        needles.retain(|n| !n.is_empty());
-        let longest = needles.iter().map(Vec::len).max().unwrap_or(0);
+    /// Masks each of `needles` (a channel secret's forms, see `ChannelSecret::forms`).
+    pub fn new(needles: Arc<[SecretBox<[u8]>]>) -> Scrubber {
+        let longest = needles
+            .iter()
+            .map(|n| n.expose_secret().len())
+            .max()
+            .unwrap_or(0);
         Scrubber {
             needles,
             carry: BytesMut::new(),
@@ -33,7 +34,8 @@ impl Scrubber {
 
     /// Masks every needle in `buf` in place.
     pub fn mask(&self, buf: &mut [u8]) {
-        for needle in &self.needles {
+        for needle in self.needles.iter() {
+            let needle = needle.expose_secret();
             let finder = memmem::Finder::new(needle);
             let mut from = 0;
             while let Some(at) = finder.find(&buf[from..]) {
@@ -50,9 +52,10 @@ impl Scrubber {
         (1..=max)
             .rev()
             .find(|&k| {
-                self.needles
-                    .iter()
-                    .any(|n| n.len() > k && n.starts_with(&buf[buf.len() - k..]))
+                self.needles.iter().any(|n| {
+                    let n = n.expose_secret();
+                    n.len() > k && n.starts_with(&buf[buf.len() - k..])
+                })
             })
             .unwrap_or(0)
     }
@@ -77,10 +80,13 @@ impl Scrubber {
 
 #[cfg(test)]
 mod tests {
+    use secrecy::SecretString;
+
     use super::*;
+    use crate::channels::ChannelSecret;
 
     fn run(secret: &str, chunks: &[&str]) -> String {
-        let mut s = Scrubber::new(secret.as_bytes());
+        let mut s = Scrubber::new(ChannelSecret::new(SecretString::from(secret)).forms());
         let mut out = Vec::new();
         for c in chunks {
             out.extend_from_slice(&s.push(c.as_bytes()));

@@ -2,7 +2,7 @@
 //! body with scrubbing, a size cap, a gap timeout, and a cut when access is revoked.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use axum::body::Body;
@@ -15,45 +15,43 @@ use super::scrub::Scrubber;
 use crate::channels::LiveChannel;
 use crate::domain::Action;
 use crate::domain::credential::CredentialHash;
-use crate::domain::time::now_millis;
 use crate::policy::Engine;
 use crate::store::activity::CallRecord;
 use crate::tokens::Verifier;
 
-/// A request body that errors once it passes `limit` bytes.
-pub struct RequestBody {
-    body: Body,
-    limit: u64,
-    tripped: Arc<AtomicBool>,
+/// What flowed through a request body: bytes seen, and whether the cap was hit.
+#[derive(Default)]
+pub struct BodyMeter {
+    bytes: AtomicU64,
+    tripped: AtomicBool,
 }
 
-impl RequestBody {
-    pub fn new(body: Body, limit: u64) -> Self {
-        RequestBody {
-            body,
-            limit,
-            tripped: Arc::new(AtomicBool::new(false)),
+impl BodyMeter {
+    pub fn tripped(&self) -> bool {
+        self.tripped.load(Ordering::SeqCst)
+    }
+
+    pub fn bytes(&self) -> u64 {
+        self.bytes.load(Ordering::Relaxed)
+    }
+}
+
+/// The request body, erroring once it passes `limit` bytes.
+pub fn request_body(
+    body: Body,
+    limit: u64,
+    meter: Arc<BodyMeter>,
+) -> impl Stream<Item = Result<Bytes, std::io::Error>> + Send + 'static {
+    body.into_data_stream().map(move |chunk| {
+        let chunk = chunk.map_err(std::io::Error::other)?;
+        let seen =
+            meter.bytes.fetch_add(chunk.len() as u64, Ordering::Relaxed) + chunk.len() as u64;
+        if seen > limit {
+            meter.tripped.store(true, Ordering::SeqCst);
+            return Err(std::io::Error::other("request body too large"));
         }
-    }
-
-    pub fn tripped(&self) -> Arc<AtomicBool> {
-        self.tripped.clone()
-    }
-
-    pub fn into_stream(self) -> impl Stream<Item = Result<Bytes, std::io::Error>> + Send + 'static {
-        let limit = self.limit;
-        let tripped = self.tripped;
-        let mut seen = 0u64;
-        self.body.into_data_stream().map(move |chunk| {
-            let chunk = chunk.map_err(std::io::Error::other)?;
-            seen += chunk.len() as u64;
-            if seen > limit {
-                tripped.store(true, Ordering::SeqCst);
-                return Err(std::io::Error::other("request body too large"));
-            }
-            Ok(chunk)
-        })
-    }
+        Ok(chunk)
+    })
 }
 
 /// Rechecks access while a response streams, and records the call when it ends.
@@ -66,17 +64,19 @@ pub struct Guard {
     pub activity: ActivityLog,
     pub record: CallRecord,
     pub started: Instant,
+    pub meter: Arc<BodyMeter>,
 }
 
 impl Guard {
     fn still_allowed(&self) -> bool {
-        match self.verifier.verify(&self.hash, now_millis()) {
-            Ok(v) => self
-                .engine
-                .permitted(&v.staff, &self.channel.facts)
-                .contains(self.action),
-            Err(_) => false,
-        }
+        super::check(
+            &self.verifier,
+            &self.engine,
+            &self.hash,
+            &self.channel,
+            self.action,
+        )
+        .is_ok()
     }
 }
 
@@ -84,6 +84,7 @@ impl Drop for Guard {
     fn drop(&mut self) {
         let mut record = self.record.clone();
         record.latency_us = i64::try_from(self.started.elapsed().as_micros()).unwrap_or(i64::MAX);
+        record.bytes_in = i64::try_from(self.meter.bytes()).unwrap_or(i64::MAX);
         self.activity.report(Event::Call(record));
     }
 }

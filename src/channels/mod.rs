@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 
-use secrecy::{ExposeSecret, SecretString};
+use secrecy::{ExposeSecret, SecretBox, SecretString};
 use serde::Serialize;
 use serde_json::json;
 
@@ -36,7 +36,41 @@ pub enum ChannelError {
 pub struct LiveChannel {
     pub spec: ChannelSpec,
     pub facts: ChannelFacts,
-    pub secret: Option<SecretString>,
+    pub secret: Option<ChannelSecret>,
+}
+
+/// An opened channel secret with the forms it may take in transit, computed once so the
+/// broker's scrubber does no work per request to know what to mask.
+pub struct ChannelSecret {
+    text: SecretString,
+    forms: Arc<[SecretBox<[u8]>]>,
+}
+
+impl ChannelSecret {
+    pub fn new(text: SecretString) -> ChannelSecret {
+        let raw = text.expose_secret().as_bytes();
+        let mut forms = vec![raw.to_vec()];
+        // Upstreams echo query parameters and paths percent-encoded (`123:AB` as `123%3AAB`).
+        let encoded: String = form_urlencoded::byte_serialize(raw).collect();
+        if encoded.as_bytes() != raw {
+            forms.push(encoded.into_bytes());
+        }
+        let forms = forms
+            .into_iter()
+            .filter(|f| !f.is_empty())
+            .map(|f| SecretBox::new(f.into_boxed_slice()))
+            .collect();
+        ChannelSecret { text, forms }
+    }
+
+    pub fn expose(&self) -> &str {
+        self.text.expose_secret()
+    }
+
+    /// Every byte string that must never leave the broker.
+    pub fn forms(&self) -> Arc<[SecretBox<[u8]>]> {
+        self.forms.clone()
+    }
 }
 
 /// Channel id → live channel.
@@ -137,7 +171,9 @@ pub struct Channels {
 impl Channels {
     fn to_live(&self, r: &ChannelRecord) -> Result<LiveChannel, ChannelError> {
         let secret = match &r.secret_sealed {
-            Some(sealed) => Some(self.key.open_string(&context(&r.spec.id), sealed)?),
+            Some(sealed) => Some(ChannelSecret::new(
+                self.key.open_string(&context(&r.spec.id), sealed)?,
+            )),
             None => None,
         };
         Ok(LiveChannel {
@@ -203,10 +239,16 @@ impl Channels {
         )
         .await?;
         tx.commit().await?;
-        let record = crate::store::channels::find(self.store.pool(), id)
-            .await?
+        // The registry already holds the spec; only the secret changes.
+        let current = self
+            .registry
+            .get(id)
             .ok_or_else(|| ChannelError::NotFound(id.clone()))?;
-        self.registry.put(self.to_live(&record)?);
+        self.registry.put(LiveChannel {
+            spec: current.spec.clone(),
+            facts: current.facts.clone(),
+            secret: Some(ChannelSecret::new(secret)),
+        });
         Ok(())
     }
 

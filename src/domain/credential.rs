@@ -51,8 +51,17 @@ pub enum CredentialFormatError {
 }
 
 /// SHA-256 of a credential's canonical text: the only form ever stored.
-#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, PartialEq, Eq)]
 pub struct CredentialHash(pub [u8; 32]);
+
+impl std::hash::Hash for CredentialHash {
+    /// The value is already a uniform SHA-256 output: eight of its bytes are a good hash.
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        let mut first = [0u8; 8];
+        first.copy_from_slice(&self.0[..8]);
+        state.write_u64(u64::from_le_bytes(first));
+    }
+}
 
 impl CredentialHash {
     pub fn of(text: &str) -> Self {
@@ -75,8 +84,14 @@ impl std::fmt::Debug for CredentialHash {
     }
 }
 
-fn checksum(text: &str) -> String {
-    URL_SAFE_NO_PAD.encode(crc32fast::hash(text.as_bytes()).to_be_bytes())
+/// The CRC-32 of `text` in base64url, on the stack: `parse` runs on every brokered call.
+fn checksum(text: &str) -> [u8; CHECK_CHARS] {
+    let mut out = [0u8; CHECK_CHARS];
+    let written = URL_SAFE_NO_PAD
+        .encode_slice(crc32fast::hash(text.as_bytes()).to_be_bytes(), &mut out)
+        .expect("4 bytes encode to 6 characters");
+    debug_assert_eq!(written, CHECK_CHARS);
+    out
 }
 
 /// Makes a new credential from the operating system's random source.
@@ -87,7 +102,7 @@ pub fn generate(kind: CredentialKind) -> Result<(SecretString, CredentialHash), 
     text.push_str(kind.prefix());
     URL_SAFE_NO_PAD.encode_string(random, &mut text);
     let check = checksum(&text);
-    text.push_str(&check);
+    text.push_str(std::str::from_utf8(&check).expect("base64url is ASCII"));
     let hash = CredentialHash::of(&text);
     Ok((SecretString::from(text), hash))
 }
@@ -102,7 +117,7 @@ pub fn parse(kind: CredentialKind, text: &str) -> Result<CredentialHash, Credent
         return Err(CredentialFormatError::Alphabet);
     }
     let (head, check) = text.split_at(text.len() - CHECK_CHARS);
-    if checksum(head) != check {
+    if checksum(head) != check.as_bytes() {
         return Err(CredentialFormatError::Checksum);
     }
     Ok(CredentialHash::of(text))

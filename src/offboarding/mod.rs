@@ -102,11 +102,8 @@ impl Offboarding {
                 .tokens_revoked += 1;
         }
         let api_keys = crate::store::api_keys::revoke_for_staff(tx.conn(), staff.id, now).await?;
-        let sessions =
-            crate::store::api_keys::revoke_sessions_for_staff(tx.conn(), staff.id, now).await?;
-        for ((who, channel), at) in crate::store::activity::last_use_of(tx.conn(), staff.id).await?
-        {
-            debug_assert_eq!(who, staff.id);
+        let sessions = crate::store::sessions::revoke_for_staff(tx.conn(), staff.id, now).await?;
+        for (channel, at) in crate::store::activity::last_use_of(tx.conn(), staff.id).await? {
             if let Some(line) = lines.get_mut(&channel) {
                 line.last_used_at = Some(to_datetime(at));
             }

@@ -125,10 +125,6 @@ impl Engine {
         self.cache.write().expect("policy cache lock").clear();
     }
 
-    pub fn policy_count(&self) -> usize {
-        self.bundle.read().expect("policy lock").origin.len()
-    }
-
     /// Asks Cedar about every action (no cache): for access review and token issuance.
     pub fn reach(&self, staff: &StaffMember, channel: &ChannelFacts) -> Reach {
         let bundle = self.bundle.read().expect("policy lock").clone();

@@ -132,6 +132,12 @@ impl MasterKey {
     }
 }
 
+/// Serialises a secret into the one answer that hands it out (a new token or API key).
+/// Only fields that are shown exactly once use this.
+pub fn show_once<S: serde::Serializer>(secret: &SecretString, ser: S) -> Result<S::Ok, S::Error> {
+    ser.serialize_str(secret.expose_secret())
+}
+
 /// Writes a file only its owner can read, refusing to follow an existing file.
 pub fn write_private(path: &Path, contents: &[u8]) -> std::io::Result<()> {
     let mut options = std::fs::OpenOptions::new();

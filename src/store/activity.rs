@@ -76,17 +76,14 @@ pub async fn last_use(pool: &AnyPool) -> Result<HashMap<(StaffId, String), Milli
 pub async fn last_use_of(
     conn: &mut sqlx::AnyConnection,
     staff: StaffId,
-) -> Result<Vec<((StaffId, String), Millis)>, StoreError> {
-    let rows = sqlx::query("SELECT staff_id, channel_id, MAX(at) AS last FROM activity WHERE staff_id = $1 GROUP BY staff_id, channel_id")
-        .bind(staff)
-        .fetch_all(&mut *conn)
-        .await?;
+) -> Result<Vec<(String, Millis)>, StoreError> {
+    let rows = sqlx::query(
+        "SELECT channel_id, MAX(at) AS last FROM activity WHERE staff_id = $1 GROUP BY channel_id",
+    )
+    .bind(staff)
+    .fetch_all(&mut *conn)
+    .await?;
     rows.iter()
-        .map(|r| {
-            Ok((
-                (r.try_get("staff_id")?, r.try_get("channel_id")?),
-                r.try_get("last")?,
-            ))
-        })
+        .map(|r| Ok((r.try_get("channel_id")?, r.try_get("last")?)))
         .collect()
 }

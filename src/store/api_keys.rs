@@ -121,17 +121,3 @@ pub async fn revoke_for_staff(
     .await?;
     Ok(done.rows_affected())
 }
-
-/// Ends every open session of a staff member; returns how many.
-pub async fn revoke_sessions_for_staff(
-    conn: &mut AnyConnection,
-    staff: StaffId,
-    now: Millis,
-) -> Result<u64, StoreError> {
-    let done = sqlx::query("UPDATE sessions SET revoked_at = $2 WHERE staff_id = $1 AND revoked_at IS NULL AND expires_at > $2")
-        .bind(staff)
-        .bind(now)
-        .execute(&mut *conn)
-        .await?;
-    Ok(done.rows_affected())
-}

@@ -9,6 +9,7 @@ pub mod api_keys;
 pub mod audit;
 pub mod channels;
 pub mod offboardings;
+pub mod sessions;
 pub mod staff;
 pub mod tokens;
 

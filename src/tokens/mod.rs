@@ -57,16 +57,12 @@ pub struct IssueRequest {
 #[derive(Serialize)]
 pub struct Issued {
     pub id: i64,
-    #[serde(serialize_with = "expose")]
+    #[serde(serialize_with = "crate::secrets::show_once")]
     pub token: SecretString,
     pub staff: String,
     pub channel: ChannelId,
     pub actions: ActionSet,
     pub expires_at: chrono::DateTime<chrono::Utc>,
-}
-
-fn expose<S: serde::Serializer>(s: &SecretString, ser: S) -> Result<S::Ok, S::Error> {
-    ser.serialize_str(s.expose_secret())
 }
 
 /// A token as listed: metadata only.

@@ -72,15 +72,16 @@ async fn broker(State(state): State<Arc<AppState>>, req: Request<Body>) -> Respo
         .unwrap_or("")
         .to_owned();
     let (channel, rest) = raw.split_once('/').unwrap_or((raw.as_str(), ""));
-    let telegram = state
-        .registry
-        .get_str(channel)
-        .is_some_and(|c| c.spec.kind == crate::domain::channel::ChannelKind::Telegram);
     match state.broker.forward(channel, rest, req).await {
         Ok(response) => response,
         Err(e) => {
             state.broker.denied(channel, &e);
             let err = ApiError::from(e);
+            // Looked up only on refusal: the accepted path reads the registry once.
+            let telegram = state
+                .registry
+                .get_str(channel)
+                .is_some_and(|c| c.spec.kind == crate::domain::channel::ChannelKind::Telegram);
             if telegram {
                 // Telegram bot libraries read `ok`, `error_code` and `description`.
                 let body = serde_json::json!({

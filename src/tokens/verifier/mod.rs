@@ -59,11 +59,15 @@ impl Hasher for PrehashedHasher {
         self.0
     }
 
+    fn write_u64(&mut self, n: u64) {
+        self.0 = n;
+    }
+
+    // Only `CredentialHash` keys this map and it hashes through `write_u64`; anything else
+    // still gets a usable (if weak) hash rather than a panic.
     fn write(&mut self, bytes: &[u8]) {
-        for chunk in bytes.chunks(8).take(1) {
-            let mut buf = [0u8; 8];
-            buf[..chunk.len()].copy_from_slice(chunk);
-            self.0 ^= u64::from_le_bytes(buf);
+        for b in bytes {
+            self.0 = self.0.rotate_left(8) ^ u64::from(*b);
         }
     }
 }
@@ -74,6 +78,19 @@ type TokenMap = HashMap<CredentialHash, Arc<Grant>, BuildHasherDefault<Prehashed
 struct Inner {
     tokens: TokenMap,
     staff: HashMap<StaffId, Arc<StaffMember>>,
+}
+
+impl Inner {
+    fn mark_revoked(&mut self, hashes: impl IntoIterator<Item = CredentialHash>) {
+        for hash in hashes {
+            if let Some(g) = self.tokens.get_mut(&hash) {
+                *g = Arc::new(Grant {
+                    revoked: true,
+                    ..(**g).clone()
+                });
+            }
+        }
+    }
 }
 
 /// See the module docs.
@@ -137,17 +154,10 @@ impl Verifier {
 
     /// Marks tokens revoked (kept until they expire, so callers get a precise answer).
     pub fn revoke(&self, hashes: impl IntoIterator<Item = CredentialHash>) {
-        {
-            let mut inner = self.inner.write().expect("verifier lock");
-            for hash in hashes {
-                if let Some(g) = inner.tokens.get_mut(&hash) {
-                    *g = Arc::new(Grant {
-                        revoked: true,
-                        ..(**g).clone()
-                    });
-                }
-            }
-        }
+        self.inner
+            .write()
+            .expect("verifier lock")
+            .mark_revoked(hashes);
         self.tick();
     }
 
@@ -186,25 +196,9 @@ impl Verifier {
                     }),
                 );
             }
-            for hash in hashes {
-                if let Some(g) = inner.tokens.get_mut(&hash) {
-                    *g = Arc::new(Grant {
-                        revoked: true,
-                        ..(**g).clone()
-                    });
-                }
-            }
+            inner.mark_revoked(hashes);
         }
         self.tick();
-    }
-
-    pub fn staff(&self, id: StaffId) -> Option<Arc<StaffMember>> {
-        self.inner
-            .read()
-            .expect("verifier lock")
-            .staff
-            .get(&id)
-            .cloned()
     }
 
     /// Forgets tokens that expired before `now`; returns how many.
@@ -213,10 +207,6 @@ impl Verifier {
         let before = inner.tokens.len();
         inner.tokens.retain(|_, g| g.expires_at > now);
         before - inner.tokens.len()
-    }
-
-    pub fn token_count(&self) -> usize {
-        self.inner.read().expect("verifier lock").tokens.len()
     }
 }
 
