@@ -2,7 +2,6 @@
 //! and offboard latency with 1,000 live tokens for the person, with the zero-acceptance check.
 //! `cargo bench --bench broker` (SQLite by default; STAFFGATE_BENCH_DATABASE_URL for PostgreSQL)
 
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use axum::Router;
@@ -24,23 +23,26 @@ async fn upstream() -> String {
     base
 }
 
-async fn api(
-    http: &reqwest::Client,
-    base: &str,
-    key: &str,
-    method: reqwest::Method,
-    path: &str,
-    body: Value,
-) -> Value {
-    let resp = http
-        .request(method, format!("{base}/api/v1{path}"))
-        .bearer_auth(key)
-        .json(&body)
-        .send()
-        .await
-        .unwrap();
-    assert!(resp.status().is_success(), "{path}: {}", resp.status());
-    resp.json().await.unwrap()
+/// The daemon's admin API, with the bootstrap key.
+struct Admin {
+    http: reqwest::Client,
+    base: String,
+    key: String,
+}
+
+impl Admin {
+    async fn call(&self, method: reqwest::Method, path: &str, body: Value) -> Value {
+        let resp = self
+            .http
+            .request(method, format!("{}/api/v1{path}", self.base))
+            .bearer_auth(&self.key)
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        assert!(resp.status().is_success(), "{path}: {}", resp.status());
+        resp.json().await.unwrap()
+    }
 }
 
 /// Runs `total` GETs at `concurrency`, returning each latency.
@@ -109,44 +111,40 @@ async fn run() {
         .pool_max_idle_per_host(64)
         .build()
         .unwrap();
-    let admin = |m, p: &'static str, b| {
-        let (http, base, key) = (http.clone(), base.clone(), key_text.clone());
-        async move { api(&http, &base, &key, m, p, b).await }
+    let admin = Admin {
+        http: http.clone(),
+        base: base.clone(),
+        key: key_text,
     };
     use reqwest::Method;
-    api(
-        &http,
-        &base,
-        &key_text,
-        Method::PUT,
-        "/staff/alice",
-        json!({ "email": "a@x", "name": "A", "groups": ["support"] }),
-    )
-    .await;
-    api(
-        &http,
-        &base,
-        &key_text,
-        Method::PUT,
-        "/channels/wa",
-        json!({ "kind": "bearer", "upstream": up, "tags": ["support"] }),
-    )
-    .await;
-    api(
-        &http,
-        &base,
-        &key_text,
-        Method::PUT,
-        "/channels/wa/secret",
-        json!({ "secret": "bench-secret" }),
-    )
-    .await;
-    let token = admin(
-        Method::POST,
-        "/tokens",
-        json!({ "staff": "alice", "channel": "wa" }),
-    )
-    .await["token"]
+    admin
+        .call(
+            Method::PUT,
+            "/staff/alice",
+            json!({ "email": "a@x", "name": "A", "groups": ["support"] }),
+        )
+        .await;
+    admin
+        .call(
+            Method::PUT,
+            "/channels/wa",
+            json!({ "kind": "bearer", "upstream": up, "tags": ["support"] }),
+        )
+        .await;
+    admin
+        .call(
+            Method::PUT,
+            "/channels/wa/secret",
+            json!({ "secret": "bench-secret" }),
+        )
+        .await;
+    let token = admin
+        .call(
+            Method::POST,
+            "/tokens",
+            json!({ "staff": "alice", "channel": "wa" }),
+        )
+        .await["token"]
         .as_str()
         .unwrap()
         .to_owned();
@@ -184,41 +182,34 @@ async fn run() {
     let rounds = 10;
     for n in 0..rounds {
         let user = format!("op{n}");
-        api(
-            &http,
-            &base,
-            &key_text,
-            Method::PUT,
-            &format!("/staff/{user}"),
-            json!({ "email": "o@x", "name": "O", "groups": ["support"] }),
-        )
-        .await;
-        let mut tokens = Vec::new();
-        for _ in 0..1_000 {
-            let v = api(
-                &http,
-                &base,
-                &key_text,
-                Method::POST,
-                "/tokens",
-                json!({ "staff": user, "channel": "wa" }),
+        admin
+            .call(
+                Method::PUT,
+                &format!("/staff/{user}"),
+                json!({ "email": "o@x", "name": "O", "groups": ["support"] }),
             )
             .await;
+        let mut tokens = Vec::new();
+        for _ in 0..1_000 {
+            let v = admin
+                .call(
+                    Method::POST,
+                    "/tokens",
+                    json!({ "staff": user, "channel": "wa" }),
+                )
+                .await;
             tokens.push(v["token"].as_str().unwrap().to_owned());
         }
         let t = Instant::now();
-        let receipt = api(
-            &http,
-            &base,
-            &key_text,
-            Method::POST,
-            &format!("/staff/{user}/offboard"),
-            json!({ "reason": "bench" }),
-        )
-        .await;
+        let receipt = admin
+            .call(
+                Method::POST,
+                &format!("/staff/{user}/offboard"),
+                json!({ "reason": "bench" }),
+            )
+            .await;
         latencies.push(t.elapsed());
         assert_eq!(receipt["tokens_revoked"], 1_000);
-        let tokens = Arc::new(tokens);
         let mut accepted = 0;
         for tok in tokens.iter().step_by(10) {
             let s = http

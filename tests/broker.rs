@@ -244,28 +244,13 @@ async fn expired_tokens_fail(db: Db) {
         .issue("alice", "whatsapp-main", json!({ "ttl": "1s" }))
         .await;
     assert_eq!(
-        app.http
-            .get(app.broker("whatsapp-main", "x"))
-            .bearer_auth(&token)
-            .send()
-            .await
-            .unwrap()
-            .status(),
+        app.call(Method::GET, "whatsapp-main", "x", &token).await.0,
         200
     );
     tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
-    let resp = app
-        .http
-        .get(app.broker("whatsapp-main", "x"))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(resp.status(), 401);
-    assert_eq!(
-        resp.json::<serde_json::Value>().await.unwrap()["error"]["code"],
-        "token_expired"
-    );
+    let (status, code) = app.call(Method::GET, "whatsapp-main", "x", &token).await;
+    assert_eq!(status, 401);
+    assert_eq!(code.as_deref(), Some("token_expired"));
     assert_eq!(up.count(), 1);
     app.stop().await;
 }
@@ -274,13 +259,7 @@ async fn a_policy_reload_that_removes_a_permission_makes_the_next_call_fail(db: 
     let (app, _up) = setup(db).await;
     let (_, token) = app.issue("alice", "whatsapp-main", json!({})).await;
     assert_eq!(
-        app.http
-            .post(app.broker("whatsapp-main", "m"))
-            .bearer_auth(&token)
-            .send()
-            .await
-            .unwrap()
-            .status(),
+        app.call(Method::POST, "whatsapp-main", "m", &token).await.0,
         200
     );
 
@@ -303,13 +282,7 @@ async fn a_policy_reload_that_removes_a_permission_makes_the_next_call_fail(db: 
         "{v}"
     );
     assert_eq!(
-        app.http
-            .post(app.broker("whatsapp-main", "m"))
-            .bearer_auth(&token)
-            .send()
-            .await
-            .unwrap()
-            .status(),
+        app.call(Method::POST, "whatsapp-main", "m", &token).await.0,
         200
     );
 
@@ -325,26 +298,11 @@ async fn a_policy_reload_that_removes_a_permission_makes_the_next_call_fail(db: 
     .unwrap();
     let (status, v) = app.api(Method::POST, "/policies/reload", None).await;
     assert_eq!(status, 200, "{v}");
-    let resp = app
-        .http
-        .post(app.broker("whatsapp-main", "m"))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(resp.status(), 403);
+    let (status, code) = app.call(Method::POST, "whatsapp-main", "m", &token).await;
+    assert_eq!(status, 403);
+    assert_eq!(code.as_deref(), Some("policy_denied"));
     assert_eq!(
-        resp.json::<serde_json::Value>().await.unwrap()["error"]["code"],
-        "policy_denied"
-    );
-    assert_eq!(
-        app.http
-            .get(app.broker("whatsapp-main", "m"))
-            .bearer_auth(&token)
-            .send()
-            .await
-            .unwrap()
-            .status(),
+        app.call(Method::GET, "whatsapp-main", "m", &token).await.0,
         200
     );
     app.stop().await;

@@ -122,12 +122,8 @@ async fn no_call_is_accepted_after_the_offboard_returns_and_streams_are_cut(db: 
 async fn offboarding_is_idempotent_and_reinstating_revives_no_token(db: Db) {
     let (app, _up) = setup(db).await;
     let (_, token) = app.issue("alice", "whatsapp-main", json!({})).await;
-    app.http
-        .get(app.broker("whatsapp-main", "x"))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .unwrap();
+    let (status, _) = app.call(Method::GET, "whatsapp-main", "x", &token).await;
+    assert_eq!(status, 200);
     tokio::time::sleep(std::time::Duration::from_millis(200)).await;
     let first = app.offboard("alice").await;
     assert_eq!(first["channels"][0]["channel"], "whatsapp-main");
@@ -156,27 +152,14 @@ async fn offboarding_is_idempotent_and_reinstating_revives_no_token(db: Db) {
         )
         .await;
     assert_eq!(status, 200);
-    let resp = app
-        .http
-        .get(app.broker("whatsapp-main", "x"))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .unwrap();
+    let (status, _) = app.call(Method::GET, "whatsapp-main", "x", &token).await;
     assert_eq!(
-        resp.status(),
-        401,
+        status, 401,
         "an old token must stay dead after reinstatement"
     );
     let (_, fresh) = app.issue("alice", "whatsapp-main", json!({})).await;
     assert_eq!(
-        app.http
-            .get(app.broker("whatsapp-main", "x"))
-            .bearer_auth(&fresh)
-            .send()
-            .await
-            .unwrap()
-            .status(),
+        app.call(Method::GET, "whatsapp-main", "x", &fresh).await.0,
         200
     );
     app.stop().await;

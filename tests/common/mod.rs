@@ -227,6 +227,26 @@ impl TestApp {
         v
     }
 
+    /// One brokered call with a bearer token: the status and the error code, if refused.
+    pub async fn call(
+        &self,
+        method: reqwest::Method,
+        channel: &str,
+        rest: &str,
+        token: &str,
+    ) -> (u16, Option<String>) {
+        let resp = self
+            .http
+            .request(method, self.broker(channel, rest))
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap();
+        let status = resp.status().as_u16();
+        let body: Value = resp.json().await.unwrap_or(Value::Null);
+        (status, body["error"]["code"].as_str().map(str::to_owned))
+    }
+
     pub fn broker(&self, channel: &str, rest: &str) -> String {
         format!("{}/broker/{channel}/{rest}", self.base)
     }
