@@ -86,10 +86,13 @@ fn main() {
         .enable_all()
         .build()
         .unwrap();
-    rt.block_on(run());
+    // `cargo bench` passes --bench; under `cargo test` this runs as a small smoke test.
+    let full = std::env::args().any(|a| a == "--bench");
+    rt.block_on(run(if full { 1 } else { 100 }));
 }
 
-async fn run() {
+/// `shrink` divides every count: 1 for the real figures, larger for a smoke run.
+async fn run(shrink: usize) {
     let dir = tempfile::tempdir().unwrap();
     let key = staffgate::apikeys::generate_text().unwrap();
     let key_text = key.expose_secret().to_owned();
@@ -153,10 +156,10 @@ async fn run() {
     let broker_url = format!("{base}/broker/wa/messages");
     println!("broker overhead, GET through the broker vs the same upstream directly (loopback)");
     for concurrency in [1usize, 16] {
-        let total = if concurrency == 1 { 4_000 } else { 16_000 };
+        let total = if concurrency == 1 { 4_000 } else { 16_000 } / shrink;
         // Warm both paths, then alternate rounds so noise hits both alike.
-        load(&http, &direct_url, None, concurrency, 800).await;
-        load(&http, &broker_url, Some(&token), concurrency, 800).await;
+        load(&http, &direct_url, None, concurrency, 800 / shrink).await;
+        load(&http, &broker_url, Some(&token), concurrency, 800 / shrink).await;
         let (mut direct, mut brokered) = (Vec::new(), Vec::new());
         for _ in 0..4 {
             direct.extend(load(&http, &direct_url, None, concurrency, total / 4).await);
@@ -175,11 +178,10 @@ async fn run() {
         );
     }
 
-    println!(
-        "offboard with 1,000 live tokens for the person (token rows inserted through the API)"
-    );
     let mut latencies = Vec::new();
-    let rounds = 10;
+    let rounds = 10_usize.div_ceil(shrink);
+    let per_person = 1_000 / shrink;
+    println!("offboard with {per_person} live tokens for the person (issued through the API)");
     for n in 0..rounds {
         let user = format!("op{n}");
         admin
@@ -190,7 +192,7 @@ async fn run() {
             )
             .await;
         let mut tokens = Vec::new();
-        for _ in 0..1_000 {
+        for _ in 0..per_person {
             let v = admin
                 .call(
                     Method::POST,
@@ -209,7 +211,7 @@ async fn run() {
             )
             .await;
         latencies.push(t.elapsed());
-        assert_eq!(receipt["tokens_revoked"], 1_000);
+        assert_eq!(receipt["tokens_revoked"], per_person);
         let mut accepted = 0;
         for tok in tokens.iter().step_by(10) {
             let s = http
@@ -229,6 +231,6 @@ async fn run() {
         "  {rounds} offboardings: p50 {:?}, p99 (max of {rounds}) {:?}; 0 of {} calls made right after each returned were accepted",
         pct(latencies.clone(), 0.5),
         pct(latencies, 0.99),
-        rounds * 100
+        rounds * per_person.div_ceil(10)
     );
 }
