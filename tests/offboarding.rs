@@ -357,6 +357,25 @@ async fn bad_api_input_gets_a_precise_error_and_changes_nothing(db: Db) {
         (status, v["error"]["code"].as_str()),
         (400, Some("invalid_input"))
     );
+    // An empty action list is a mistake, not "everything".
+    let (status, v) = app
+        .api(
+            Method::POST,
+            "/tokens",
+            Some(json!({ "staff": "alice", "channel": "whatsapp-main", "actions": [] })),
+        )
+        .await;
+    assert_eq!(
+        (status, v["error"]["code"].as_str()),
+        (400, Some("invalid_input"))
+    );
+    assert!(
+        v["error"]["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("actions:"),
+        "{v}"
+    );
     let (status, _) = app.api_as("sgk_wrong", Method::GET, "/staff", None).await;
     assert_eq!(status, 401);
     let (_, staff) = app.api(Method::GET, "/staff", None).await;

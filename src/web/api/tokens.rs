@@ -7,8 +7,9 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::parse;
+use crate::channels::ChannelError;
 use crate::compliance;
-use crate::domain::{ActionSet, ChannelId, Username};
+use crate::domain::{Action, ActionSet, ChannelId, Username};
 use crate::tokens::{IssueRequest, Issued, TokenView};
 use crate::web::AppState;
 use crate::web::auth::Caller;
@@ -34,8 +35,16 @@ pub async fn issue(
     let username = parse("staff", Username::parse(&b.staff))?;
     let channel_id = parse("channel", ChannelId::parse(&b.channel))?;
     let actions = match b.actions {
-        Some(list) => Some(parse("actions", ActionSet::parse_list(&list.join(",")))?)
-            .filter(|a| !a.is_empty()),
+        Some(list) if list.is_empty() => {
+            return Err(ApiError::bad_request(
+                "actions",
+                "name at least one, or leave it out for everything policy permits",
+            ));
+        }
+        Some(list) => {
+            let parsed: Result<Vec<Action>, _> = list.iter().map(|a| Action::parse(a)).collect();
+            Some(ActionSet::of(parse("actions", parsed)?))
+        }
         None => None,
     };
     let ttl = b
@@ -48,13 +57,10 @@ pub async fn issue(
         return Err(ApiError::bad_request("ttl", "must be greater than zero"));
     }
     let staff = s.directory.get(&username).await?;
-    let channel = s.registry.get(&channel_id).ok_or_else(|| {
-        ApiError::new(
-            StatusCode::NOT_FOUND,
-            "channel_not_found",
-            format!("no channel {channel_id}"),
-        )
-    })?;
+    let channel = s
+        .registry
+        .get(&channel_id)
+        .ok_or(ChannelError::NotFound(channel_id))?;
     let cleared = compliance::clear(&staff)?;
     let issued = compliance::issue_token(
         &s.tokens,
