@@ -113,18 +113,19 @@ impl Verifier {
     pub fn verify(&self, hash: &CredentialHash, now: Millis) -> Result<Verified, Denial> {
         let inner = self.inner.read().expect("verifier lock");
         let grant = inner.tokens.get(hash).ok_or(Denial::Unknown)?;
-        if grant.revoked {
-            return Err(Denial::Revoked);
-        }
-        if grant.expires_at <= now {
-            return Err(Denial::Expired);
-        }
+        // The owner first: for a leaver, "not active" names the cause better than "revoked".
         let staff = inner
             .staff
             .get(&grant.staff_id)
             .ok_or(Denial::StaffNotActive)?;
         if staff.status != StaffStatus::Active {
             return Err(Denial::StaffNotActive);
+        }
+        if grant.revoked {
+            return Err(Denial::Revoked);
+        }
+        if grant.expires_at <= now {
+            return Err(Denial::Expired);
         }
         if staff.epoch != grant.epoch {
             return Err(Denial::StaleEpoch);
