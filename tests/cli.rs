@@ -28,7 +28,12 @@ impl Daemon {
             .unwrap()
             .port();
         let log = dir.join("daemon.log");
-        let child = Command::new(BIN)
+        let mut command = Command::new(BIN);
+        // The daemon refuses unknown STAFFGATE_* variables, and the test run sets its own.
+        for (name, _) in std::env::vars().filter(|(n, _)| n.starts_with("STAFFGATE_")) {
+            command.env_remove(name);
+        }
+        let child = command
             .arg("serve")
             .current_dir(dir)
             .env("STAFFGATE_LISTEN", format!("127.0.0.1:{port}"))
@@ -321,7 +326,11 @@ fn bad_configuration_is_reported_all_at_once_and_the_daemon_refuses_to_start() {
         "listen = \"nowhere\"\n[tokens]\nmax_ttl = \"forever\"\nsurprise = 1\n",
     )
     .unwrap();
-    let out = Command::new(BIN)
+    let mut command = Command::new(BIN);
+    for (name, _) in std::env::vars().filter(|(n, _)| n.starts_with("STAFFGATE_")) {
+        command.env_remove(name);
+    }
+    let out = command
         .args(["serve", "--config", "c.toml"])
         .current_dir(dir.path())
         .env("STAFFGATE_BROKER_MAX_REQUEST_BYTES", "lots")
