@@ -23,6 +23,7 @@ fn setup() -> (Verifier, Vec<String>) {
             name: String::new(),
             status: StaffStatus::Active,
             groups: vec![],
+            attributes: Default::default(),
             epoch: 1,
         });
     }

@@ -15,6 +15,7 @@ pub mod domain;
 pub mod offboarding;
 pub mod policy;
 pub mod secrets;
+pub mod signin;
 pub mod store;
 pub mod tokens;
 pub mod web;

@@ -10,9 +10,11 @@ use crate::broker::{self, Broker};
 use crate::channels::{Channels, Registry};
 use crate::config::Config;
 use crate::directory::Directory;
+use crate::directory::sync::Syncer;
 use crate::offboarding::Offboarding;
 use crate::policy::{self, Engine};
 use crate::secrets::MasterKey;
+use crate::signin::Signin;
 use crate::store::Store;
 use crate::tokens::{Tokens, Verifier};
 use crate::web::{self, AppState};
@@ -104,18 +106,35 @@ impl Application {
             client: broker::client(&config.broker),
             config: config.broker.clone(),
         };
+        let offboarding = || Offboarding {
+            store: store.clone(),
+            verifier: verifier.clone(),
+            engine: engine.clone(),
+            channels: registry.clone(),
+        };
+        let sync = Arc::new(Syncer::new(
+            store.clone(),
+            verifier.clone(),
+            engine.clone(),
+            registry.clone(),
+            offboarding(),
+            config.ldap.clone(),
+        ));
+        for source in &config.ldap {
+            tracing::info!(source = %source.name, url = %source.url, base = %source.base_dn, "directory source configured");
+        }
+        let signin = Signin {
+            store: store.clone(),
+            syncer: sync.clone(),
+            config: config.signin.clone(),
+        };
         let state = Arc::new(AppState {
             directory: Directory {
                 store: store.clone(),
                 verifier: verifier.clone(),
                 engine: engine.clone(),
             },
-            offboarding: Offboarding {
-                store: store.clone(),
-                verifier: verifier.clone(),
-                engine: engine.clone(),
-                channels: registry.clone(),
-            },
+            offboarding: offboarding(),
             channels,
             tokens,
             broker,
@@ -123,6 +142,8 @@ impl Application {
             registry,
             store,
             policies_dir: config.policies.clone(),
+            sync,
+            signin,
         });
         let listener =
             TcpListener::bind(config.listen)
@@ -150,11 +171,18 @@ impl Application {
         shutdown: impl std::future::Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
         let forget = tokio::spawn(forget_expired(self.state.clone()));
+        let sources = self.state.sync.spawn_all();
         let app = web::router(self.state);
-        let served = axum::serve(self.listener, app)
-            .with_graceful_shutdown(shutdown)
-            .await;
+        let served = axum::serve(
+            self.listener,
+            app.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(shutdown)
+        .await;
         forget.abort();
+        for s in sources {
+            s.abort();
+        }
         // Write the last activity batch even if serving failed.
         self.activity.stop().await;
         served?;

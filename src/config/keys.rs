@@ -46,6 +46,13 @@ fn bytes(raw: &str) -> Result<u64, String> {
     }
 }
 
+fn count(raw: &str) -> Result<u32, String> {
+    match raw.trim().parse::<u32>() {
+        Ok(n) if n > 0 => Ok(n),
+        _ => Err("must be a whole number greater than zero".into()),
+    }
+}
+
 fn non_empty(raw: &str) -> Result<&str, String> {
     if raw.trim().is_empty() {
         Err("must not be empty".into())
@@ -199,6 +206,42 @@ pub static KEYS: &[Key] = &[
         help: "how often per-call activity is written in one batch (default 1s)",
         set: |c, v| {
             c.activity_flush = duration(v)?;
+            Ok(())
+        },
+    },
+    Key {
+        file: "signin.session_ttl",
+        env: "STAFFGATE_SIGNIN_SESSION_TTL",
+        help: "how long a sign-in session lasts (default 12h)",
+        set: |c, v| {
+            c.signin.session_ttl = duration(v)?;
+            Ok(())
+        },
+    },
+    Key {
+        file: "signin.max_failures_per_account",
+        env: "STAFFGATE_SIGNIN_MAX_FAILURES_PER_ACCOUNT",
+        help: "failed sign-ins allowed per account within signin.window (default 5)",
+        set: |c, v| {
+            c.signin.max_failures_per_account = count(v)?;
+            Ok(())
+        },
+    },
+    Key {
+        file: "signin.max_failures_per_address",
+        env: "STAFFGATE_SIGNIN_MAX_FAILURES_PER_ADDRESS",
+        help: "failed sign-ins allowed per client address within signin.window (default 20)",
+        set: |c, v| {
+            c.signin.max_failures_per_address = count(v)?;
+            Ok(())
+        },
+    },
+    Key {
+        file: "signin.window",
+        env: "STAFFGATE_SIGNIN_WINDOW",
+        help: "the window failed sign-ins are counted in (default 15m)",
+        set: |c, v| {
+            c.signin.window = duration(v)?;
             Ok(())
         },
     },

@@ -12,6 +12,8 @@ use secrecy::SecretString;
 
 pub use keys::KEYS;
 
+use crate::directory::ldap::LdapSource;
+
 /// Log line format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum LogFormat {
@@ -33,6 +35,19 @@ pub struct Config {
     pub tokens: TokenConfig,
     pub broker: BrokerConfig,
     pub activity_flush: Duration,
+    /// Directory sources, from `[ldap.<name>]` tables in the file.
+    pub ldap: Vec<LdapSource>,
+    pub signin: SigninConfig,
+}
+
+/// Sign-in sessions and failed-attempt limits.
+#[derive(Debug, Clone)]
+pub struct SigninConfig {
+    pub session_ttl: Duration,
+    /// Failed sign-ins allowed per account, and per client address, within `window`.
+    pub max_failures_per_account: u32,
+    pub max_failures_per_address: u32,
+    pub window: Duration,
 }
 
 #[derive(Debug, Clone)]
@@ -70,6 +85,13 @@ impl Default for Config {
                 upstream_timeout: Duration::from_secs(30),
             },
             activity_flush: Duration::from_secs(1),
+            ldap: Vec::new(),
+            signin: SigninConfig {
+                session_ttl: Duration::from_secs(12 * 60 * 60),
+                max_failures_per_account: 5,
+                max_failures_per_address: 20,
+                window: Duration::from_secs(15 * 60),
+            },
         }
     }
 }
@@ -154,7 +176,7 @@ impl Config {
 }
 
 fn apply_toml(config: &mut Config, text: &str, problems: &mut Vec<ConfigProblem>) {
-    let table: toml::Table = match text.parse() {
+    let mut table: toml::Table = match text.parse() {
         Ok(t) => t,
         Err(e) => {
             problems.push(ConfigProblem {
@@ -164,6 +186,16 @@ fn apply_toml(config: &mut Config, text: &str, problems: &mut Vec<ConfigProblem>
             return;
         }
     };
+    if let Some(ldap) = table.remove("ldap") {
+        match crate::directory::ldap::config::parse_sources(&ldap) {
+            Ok(sources) => config.ldap = sources,
+            Err(found) => problems.extend(
+                found
+                    .into_iter()
+                    .map(|(key, message)| ConfigProblem { key, message }),
+            ),
+        }
+    }
     let mut flat = Vec::new();
     flatten("", &table, &mut flat);
     for (name, value) in flat {

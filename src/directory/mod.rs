@@ -1,5 +1,12 @@
-//! Staff from directory sources. For now the manual source: admins put staff by hand.
-//! LDAP, OIDC and SCIM sources will reconcile into the same calls.
+//! Staff from directory sources: by hand (this file), and from LDAP / Active Directory
+//! (`ldap`), all reconciled by one pure function (`reconcile`) behind one guard (`guard`)
+//! and applied atomically (`sync`).
+
+pub mod guard;
+pub mod ldap;
+pub mod person;
+pub mod reconcile;
+pub mod sync;
 
 use std::sync::Arc;
 
@@ -10,9 +17,12 @@ use crate::domain::staff::{StaffMember, StaffStatus};
 use crate::domain::time::now_millis;
 use crate::domain::{GroupName, Username};
 use crate::policy::Engine;
-use crate::store::staff::StaffFields;
+use crate::store::staff::{Origin, StaffFields};
 use crate::store::{Store, StoreError};
 use crate::tokens::Verifier;
+
+/// The source name of staff put by hand.
+pub const MANUAL: &str = "manual";
 
 /// Why a directory change was refused.
 #[derive(Debug, thiserror::Error)]
@@ -23,6 +33,9 @@ pub enum DirectoryError {
     /// Offboarded people change only through reinstatement.
     #[error("{0} is offboarded; reinstate them first")]
     Offboarded(Username),
+    /// The person is kept by a directory source; change them there.
+    #[error("{username} is managed by {origin}; change them in that directory")]
+    Managed { username: Username, origin: String },
     /// `offboarded` cannot be set by a plain update.
     #[error("status: use the offboard call to offboard someone")]
     StatusNotSettable,
@@ -88,10 +101,17 @@ impl Directory {
     ) -> Result<StaffMember, DirectoryError> {
         input.check()?;
         let mut tx = self.store.begin().await?;
-        if let Some(existing) = crate::store::staff::find(tx.conn(), &input.username).await?
-            && existing.status == StaffStatus::Offboarded
-        {
-            return Err(DirectoryError::Offboarded(input.username));
+        if let Some(existing) = crate::store::staff::find(tx.conn(), &input.username).await? {
+            if existing.status == StaffStatus::Offboarded {
+                return Err(DirectoryError::Offboarded(input.username));
+            }
+            let origin = crate::store::staff::origin(tx.conn(), existing.id).await?;
+            if origin.source != MANUAL {
+                return Err(DirectoryError::Managed {
+                    username: input.username,
+                    origin: origin.source,
+                });
+            }
         }
         let fields = StaffFields {
             username: &input.username,
@@ -99,7 +119,12 @@ impl Directory {
             name: &input.name,
             status: input.status,
             groups: &input.groups,
-            source: "manual",
+            attributes: &Default::default(),
+            origin: &Origin {
+                source: MANUAL.into(),
+                dn: None,
+                external_id: None,
+            },
         };
         let member = crate::store::staff::upsert(tx.conn(), &fields, now_millis()).await?;
         let groups: Vec<&str> = member.groups.iter().map(|g| g.as_str()).collect();

@@ -1,4 +1,5 @@
-//! Opaque bearer credentials: brokered channel tokens (`sgt_…`) and admin API keys (`sgk_…`).
+//! Opaque bearer credentials: brokered channel tokens (`sgt_…`), admin API keys (`sgk_…`)
+//! and sign-in sessions (`sgs_…`).
 //!
 //! Layout: `<prefix>_<43 chars: 256 random bits, base64url><6 chars: CRC-32 of what precedes>`.
 //! The fixed prefix and the checksum let secret scanners find leaked credentials with no false
@@ -21,6 +22,8 @@ pub enum CredentialKind {
     BrokeredToken,
     /// An admin API key, presented to `/api/v1/…`.
     ApiKey,
+    /// A sign-in session id, as a cookie or a bearer for staff API clients.
+    Session,
 }
 
 impl CredentialKind {
@@ -28,6 +31,7 @@ impl CredentialKind {
         match self {
             CredentialKind::BrokeredToken => "sgt_",
             CredentialKind::ApiKey => "sgk_",
+            CredentialKind::Session => "sgs_",
         }
     }
 

@@ -1,5 +1,7 @@
 //! Staff members as the rest of staffgate sees them.
 
+use std::collections::BTreeMap;
+
 use serde::{Deserialize, Serialize};
 
 use super::{GroupName, Username};
@@ -48,6 +50,11 @@ pub struct StaffMember {
     pub name: String,
     pub status: StaffStatus,
     pub groups: Vec<GroupName>,
+    /// Extra directory attributes (manager, department…), which policies see as tags.
+    pub attributes: Attributes,
     /// Revocation epoch: every token remembers the epoch it was issued at.
     pub epoch: i64,
 }
+
+/// Extra directory attributes by name, each with its values.
+pub type Attributes = BTreeMap<String, Vec<String>>;

@@ -7,13 +7,15 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use serde_json::json;
+use sqlx::AnyConnection;
 
 pub use receipt::{ChannelLine, Receipt};
 
 use crate::audit::{self, Actor};
 use crate::channels::Registry;
 use crate::domain::Username;
-use crate::domain::staff::StaffStatus;
+use crate::domain::credential::CredentialHash;
+use crate::domain::staff::{StaffId, StaffStatus};
 use crate::domain::time::{now_millis, to_datetime};
 use crate::policy::Engine;
 use crate::store::{Store, StoreError};
@@ -35,6 +37,14 @@ pub enum OffboardError {
     ReceiptCorrupt,
     #[error(transparent)]
     Store(#[from] StoreError),
+}
+
+/// An offboarding written in a transaction, waiting to be published once it commits.
+pub struct Offboarded {
+    pub receipt: Receipt,
+    staff_id: StaffId,
+    epoch: i64,
+    revoked: Vec<CredentialHash>,
 }
 
 /// Proof that the caller may offboard people (HR or admin). Made by the web layer's checks.
@@ -68,17 +78,41 @@ impl Offboarding {
         username: &Username,
         reason: &str,
     ) -> Result<Receipt, OffboardError> {
+        let mut tx = self.store.begin().await?;
+        let done = self
+            .offboard_in(tx.conn(), &permit.actor, username, reason)
+            .await?;
+        tx.commit().await?;
+        self.publish(&done);
+        Ok(done.receipt)
+    }
+
+    /// Offboards inside the caller's transaction; once it commits, [`Self::publish`] the
+    /// result. The directory sync offboards its leavers this way, all in one transaction.
+    pub async fn offboard_in(
+        &self,
+        conn: &mut AnyConnection,
+        actor: &Actor,
+        username: &Username,
+        reason: &str,
+    ) -> Result<Offboarded, OffboardError> {
         check_reason(reason)?;
         let now = now_millis();
-        let mut tx = self.store.begin().await?;
-        let staff = crate::store::staff::find(tx.conn(), username)
+        let staff = crate::store::staff::find(conn, username)
             .await?
             .ok_or_else(|| OffboardError::NotFound(username.clone()))?;
-        let (status, _) = crate::store::staff::lock_state(tx.conn(), staff.id).await?;
+        let (status, epoch) = crate::store::staff::lock_state(conn, staff.id).await?;
         if status == StaffStatus::Offboarded
-            && let Some(first) = crate::store::offboardings::latest(tx.conn(), staff.id).await?
+            && let Some(first) = crate::store::offboardings::latest(conn, staff.id).await?
         {
-            return serde_json::from_str(&first).map_err(|_| OffboardError::ReceiptCorrupt);
+            let receipt =
+                serde_json::from_str(&first).map_err(|_| OffboardError::ReceiptCorrupt)?;
+            return Ok(Offboarded {
+                receipt,
+                staff_id: staff.id,
+                epoch,
+                revoked: Vec::new(),
+            });
         }
 
         let mut lines: BTreeMap<String, ChannelLine> = BTreeMap::new();
@@ -91,19 +125,18 @@ impl Offboarding {
                 );
             }
         }
-        let epoch = crate::store::staff::mark_offboarded(tx.conn(), staff.id, now).await?;
+        let epoch = crate::store::staff::mark_offboarded(conn, staff.id, now).await?;
         let why = format!("offboarded: {reason}");
-        let revoked =
-            crate::store::tokens::revoke_for_staff(tx.conn(), staff.id, now, &why).await?;
+        let revoked = crate::store::tokens::revoke_for_staff(conn, staff.id, now, &why).await?;
         for r in &revoked {
             lines
                 .entry(r.channel_id.clone())
                 .or_insert_with(|| ChannelLine::new(&r.channel_id, Default::default()))
                 .tokens_revoked += 1;
         }
-        let api_keys = crate::store::api_keys::revoke_for_staff(tx.conn(), staff.id, now).await?;
-        let sessions = crate::store::sessions::revoke_for_staff(tx.conn(), staff.id, now).await?;
-        for (channel, at) in crate::store::activity::last_use_of(tx.conn(), staff.id).await? {
+        let api_keys = crate::store::api_keys::revoke_for_staff(conn, staff.id, now).await?;
+        let sessions = crate::store::sessions::revoke_for_staff(conn, staff.id, now).await?;
+        for (channel, at) in crate::store::activity::last_use_of(conn, staff.id).await? {
             if let Some(line) = lines.get_mut(&channel) {
                 line.last_used_at = Some(to_datetime(at));
             }
@@ -113,7 +146,7 @@ impl Offboarding {
             name: staff.name.clone(),
             email: staff.email.clone(),
             offboarded_at: to_datetime(now),
-            by: permit.actor.0.clone(),
+            by: actor.0.clone(),
             reason: reason.to_owned(),
             tokens_revoked: revoked.len(),
             sessions_ended: sessions,
@@ -122,20 +155,28 @@ impl Offboarding {
             audit_seq: 0,
         };
         receipt.audit_seq = audit::record(
-            tx.conn(),
-            &permit.actor,
+            conn,
+            actor,
             "staff.offboard",
             staff.username.as_str(),
             json!(receipt),
         )
         .await?;
         let text = serde_json::to_string(&receipt).map_err(|_| OffboardError::ReceiptCorrupt)?;
-        crate::store::offboardings::insert(tx.conn(), staff.id, now, &text).await?;
-        tx.commit().await?;
+        crate::store::offboardings::insert(conn, staff.id, now, &text).await?;
+        Ok(Offboarded {
+            receipt,
+            staff_id: staff.id,
+            epoch,
+            revoked: revoked.iter().map(|r| r.hash).collect(),
+        })
+    }
+
+    /// Applies a committed offboarding to the verifier and the policy cache.
+    pub fn publish(&self, done: &Offboarded) {
         self.verifier
-            .offboard(staff.id, epoch, revoked.iter().map(|r| r.hash));
+            .offboard(done.staff_id, done.epoch, done.revoked.iter().copied());
         self.engine.invalidate();
-        Ok(receipt)
     }
 
     /// Makes an offboarded person active again. Their old tokens stay dead: they were revoked

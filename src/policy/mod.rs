@@ -82,10 +82,20 @@ fn entities(staff: &StaffMember, channel: &ChannelFacts) -> Entities {
         ),
     ]);
     let mut list = vec![
-        Entity::new(
+        Entity::new_with_tags(
             uid("Staff", staff.username.as_str()),
             staff_attrs,
             parents.clone(),
+            staff.attributes.iter().map(|(name, values)| {
+                (
+                    name.clone(),
+                    RestrictedExpression::new_set(
+                        values
+                            .iter()
+                            .map(|v| RestrictedExpression::new_string(v.clone())),
+                    ),
+                )
+            }),
         )
         .expect("string attributes"),
         Entity::new(

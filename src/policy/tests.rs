@@ -15,6 +15,7 @@ fn member(groups: &[&str]) -> StaffMember {
             .iter()
             .map(|g| GroupName::parse(g).unwrap())
             .collect(),
+        attributes: Default::default(),
         epoch: 0,
     }
 }

@@ -11,6 +11,7 @@ pub mod channels;
 pub mod offboardings;
 pub mod sessions;
 pub mod staff;
+pub mod sync;
 pub mod tokens;
 
 use std::path::Path;

@@ -1,9 +1,10 @@
-//! Sign-in sessions. Sign-in itself comes with the LDAP and first-login work; offboarding
-//! already ends every session.
+//! Sign-in sessions (hashes only) and failed sign-in attempts.
 
 use sqlx::AnyConnection;
+use sqlx::{AnyPool, Row};
 
 use super::StoreError;
+use crate::domain::credential::CredentialHash;
 use crate::domain::staff::StaffId;
 use crate::domain::time::Millis;
 
@@ -19,4 +20,121 @@ pub async fn revoke_for_staff(
         .execute(&mut *conn)
         .await?;
     Ok(done.rows_affected())
+}
+
+/// What is written for a new session.
+pub struct NewSession<'a> {
+    pub hash: CredentialHash,
+    pub staff_id: StaffId,
+    pub now: Millis,
+    pub expires_at: Millis,
+    pub address: &'a str,
+    pub user_agent: &'a str,
+}
+
+pub async fn insert(conn: &mut AnyConnection, s: &NewSession<'_>) -> Result<i64, StoreError> {
+    let row = sqlx::query(
+        "INSERT INTO sessions (hash, staff_id, created_at, expires_at, last_seen_at, address, user_agent) \
+         VALUES ($1, $2, $3, $4, $3, $5, $6) RETURNING id",
+    )
+    .bind(s.hash.to_vec())
+    .bind(s.staff_id)
+    .bind(s.now)
+    .bind(s.expires_at)
+    .bind(s.address)
+    .bind(s.user_agent)
+    .fetch_one(&mut *conn)
+    .await?;
+    Ok(row.try_get("id")?)
+}
+
+/// A live session found by its hash.
+#[derive(Debug, Clone)]
+pub struct LiveSession {
+    pub id: i64,
+    pub staff_id: StaffId,
+    pub expires_at: Millis,
+    pub last_seen_at: Option<Millis>,
+}
+
+pub async fn find_live(
+    pool: &AnyPool,
+    hash: CredentialHash,
+    now: Millis,
+) -> Result<Option<LiveSession>, StoreError> {
+    let row = sqlx::query(
+        "SELECT id, staff_id, expires_at, last_seen_at FROM sessions \
+         WHERE hash = $1 AND revoked_at IS NULL AND expires_at > $2",
+    )
+    .bind(hash.to_vec())
+    .bind(now)
+    .fetch_optional(pool)
+    .await?;
+    row.map(|r| {
+        Ok(LiveSession {
+            id: r.try_get("id")?,
+            staff_id: r.try_get("staff_id")?,
+            expires_at: r.try_get("expires_at")?,
+            last_seen_at: r.try_get("last_seen_at")?,
+        })
+    })
+    .transpose()
+}
+
+pub async fn touch(pool: &AnyPool, id: i64, now: Millis) -> Result<(), StoreError> {
+    sqlx::query("UPDATE sessions SET last_seen_at = $2 WHERE id = $1")
+        .bind(id)
+        .bind(now)
+        .execute(pool)
+        .await?;
+    Ok(())
+}
+
+pub async fn revoke(conn: &mut AnyConnection, id: i64, now: Millis) -> Result<(), StoreError> {
+    sqlx::query("UPDATE sessions SET revoked_at = $2 WHERE id = $1 AND revoked_at IS NULL")
+        .bind(id)
+        .bind(now)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
+/// Failed sign-ins since `since`: (for this account, from this address).
+pub async fn failures(
+    pool: &AnyPool,
+    account: &str,
+    address: &str,
+    since: Millis,
+) -> Result<(i64, i64), StoreError> {
+    let row = sqlx::query(
+        "SELECT (SELECT COUNT(*) FROM login_failures WHERE account = $1 AND at > $3) AS by_account, \
+                (SELECT COUNT(*) FROM login_failures WHERE address = $2 AND at > $3) AS by_address",
+    )
+    .bind(account)
+    .bind(address)
+    .bind(since)
+    .fetch_one(pool)
+    .await?;
+    Ok((row.try_get("by_account")?, row.try_get("by_address")?))
+}
+
+/// Records a failed sign-in, and drops records older than `forget_before`.
+pub async fn record_failure(
+    conn: &mut AnyConnection,
+    account: &str,
+    address: &str,
+    now: Millis,
+    forget_before: Millis,
+) -> Result<(), StoreError> {
+    sqlx::query("DELETE FROM login_failures WHERE at < $1")
+        .bind(forget_before)
+        .execute(&mut *conn)
+        .await?;
+    sqlx::query("INSERT INTO login_failures (at, account, address) VALUES ($1, $2, $3)")
+        .bind(now)
+        .bind(account)
+        .bind(address)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
 }

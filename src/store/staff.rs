@@ -7,15 +7,16 @@ use sqlx::any::AnyRow;
 use sqlx::{AnyPool, Row};
 
 use super::StoreError;
-use crate::domain::staff::{StaffId, StaffMember, StaffStatus};
+use crate::domain::staff::{Attributes, StaffId, StaffMember, StaffStatus};
 use crate::domain::time::Millis;
 use crate::domain::{GroupName, Username};
 
-const COLUMNS: &str = "id, username, email, display_name, status, epoch";
+const COLUMNS: &str = "id, username, email, display_name, status, epoch, attributes, source, external_dn, external_id";
 
 fn from_row(row: &AnyRow, groups: Vec<GroupName>) -> Result<StaffMember, StoreError> {
     let username: String = row.try_get("username")?;
     let status: String = row.try_get("status")?;
+    let attributes: String = row.try_get("attributes")?;
     Ok(StaffMember {
         id: row.try_get("id")?,
         username: Username::parse(&username).map_err(|e| StoreError::Corrupt(e.to_string()))?,
@@ -24,7 +25,25 @@ fn from_row(row: &AnyRow, groups: Vec<GroupName>) -> Result<StaffMember, StoreEr
         status: StaffStatus::parse(&status)
             .ok_or_else(|| StoreError::Corrupt(format!("staff status {status}")))?,
         groups,
+        attributes: serde_json::from_str(&attributes)
+            .map_err(|_| StoreError::Corrupt("staff attributes".into()))?,
         epoch: row.try_get("epoch")?,
+    })
+}
+
+/// Where a staff member came from: `manual`, or `ldap:<source>` with their entry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Origin {
+    pub source: String,
+    pub dn: Option<String>,
+    pub external_id: Option<String>,
+}
+
+fn origin_of(row: &AnyRow) -> Result<Origin, StoreError> {
+    Ok(Origin {
+        source: row.try_get("source")?,
+        dn: row.try_get("external_dn")?,
+        external_id: row.try_get("external_id")?,
     })
 }
 
@@ -45,7 +64,8 @@ pub struct StaffFields<'a> {
     pub name: &'a str,
     pub status: StaffStatus,
     pub groups: &'a [GroupName],
-    pub source: &'a str,
+    pub attributes: &'a Attributes,
+    pub origin: &'a Origin,
 }
 
 /// Creates or updates a staff member and replaces their groups.
@@ -55,18 +75,23 @@ pub async fn upsert(
     now: Millis,
 ) -> Result<StaffMember, StoreError> {
     let row = sqlx::query(
-        "INSERT INTO staff (username, email, display_name, status, source, created_at, updated_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $6) \
+        "INSERT INTO staff (username, email, display_name, status, source, created_at, updated_at, \
+         attributes, external_dn, external_id) \
+         VALUES ($1, $2, $3, $4, $5, $6, $6, $7, $8, $9) \
          ON CONFLICT (username) DO UPDATE SET email = excluded.email, display_name = excluded.display_name, \
-         status = excluded.status, source = excluded.source, updated_at = excluded.updated_at \
-         RETURNING id, username, email, display_name, status, epoch",
+         status = excluded.status, source = excluded.source, updated_at = excluded.updated_at, \
+         attributes = excluded.attributes, external_dn = excluded.external_dn, external_id = excluded.external_id \
+         RETURNING id, username, email, display_name, status, epoch, attributes",
     )
     .bind(f.username.as_str())
     .bind(f.email)
     .bind(f.name)
     .bind(f.status.as_str())
-    .bind(f.source)
+    .bind(&f.origin.source)
     .bind(now)
+    .bind(serde_json::to_string(f.attributes).map_err(|e| StoreError::Corrupt(e.to_string()))?)
+    .bind(f.origin.dn.as_deref())
+    .bind(f.origin.external_id.as_deref())
     .fetch_one(&mut *conn)
     .await?;
     let id: StaffId = row.try_get("id")?;
@@ -113,6 +138,15 @@ pub async fn find(
 
 /// Every staff member with groups, ordered by username.
 pub async fn list(pool: &AnyPool) -> Result<Vec<StaffMember>, StoreError> {
+    Ok(list_with_origin(pool)
+        .await?
+        .into_iter()
+        .map(|(m, _)| m)
+        .collect())
+}
+
+/// Every staff member with groups and where they came from, ordered by username.
+pub async fn list_with_origin(pool: &AnyPool) -> Result<Vec<(StaffMember, Origin)>, StoreError> {
     let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
         "SELECT {COLUMNS} FROM staff ORDER BY username"
     )))
@@ -125,7 +159,10 @@ pub async fn list(pool: &AnyPool) -> Result<Vec<StaffMember>, StoreError> {
     rows.iter()
         .map(|row| {
             let id: StaffId = row.try_get("id")?;
-            from_row(row, groups.remove(&id).unwrap_or_default())
+            Ok((
+                from_row(row, groups.remove(&id).unwrap_or_default())?,
+                origin_of(row)?,
+            ))
         })
         .collect()
 }
@@ -174,4 +211,26 @@ pub async fn lock_state(
     let status = StaffStatus::parse(&status)
         .ok_or_else(|| StoreError::Corrupt(format!("staff status {status}")))?;
     Ok((status, row.try_get("epoch")?))
+}
+
+/// Where one staff member came from.
+pub async fn origin(conn: &mut AnyConnection, id: StaffId) -> Result<Origin, StoreError> {
+    let row = sqlx::query("SELECT source, external_dn, external_id FROM staff WHERE id = $1")
+        .bind(id)
+        .fetch_one(&mut *conn)
+        .await?;
+    origin_of(&row)
+}
+
+/// The username of a staff member by id.
+pub async fn username_of(pool: &AnyPool, id: StaffId) -> Result<Option<Username>, StoreError> {
+    let row = sqlx::query("SELECT username FROM staff WHERE id = $1")
+        .bind(id)
+        .fetch_optional(pool)
+        .await?;
+    row.map(|r| {
+        let name: String = r.try_get("username")?;
+        Username::parse(&name).map_err(|e| StoreError::Corrupt(e.to_string()))
+    })
+    .transpose()
 }

@@ -219,3 +219,19 @@ pub async fn live_counts(
         })
         .collect()
 }
+
+/// Live (unrevoked, unexpired) tokens of one staff member.
+pub async fn live_for_staff(
+    conn: &mut AnyConnection,
+    staff: StaffId,
+    now: Millis,
+) -> Result<Vec<TokenRow>, StoreError> {
+    let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "{SELECT} WHERE t.staff_id = $1 AND t.revoked_at IS NULL AND t.expires_at > $2"
+    )))
+    .bind(staff)
+    .bind(now)
+    .fetch_all(&mut *conn)
+    .await?;
+    rows.iter().map(from_row).collect()
+}

@@ -77,6 +77,7 @@ impl From<DirectoryError> for ApiError {
         match e {
             NotFound(_) => Self::new(StatusCode::NOT_FOUND, "staff_not_found", msg),
             Offboarded(_) => Self::new(StatusCode::CONFLICT, "staff_offboarded", msg),
+            Managed { .. } => Self::new(StatusCode::CONFLICT, "staff_managed_by_directory", msg),
             StatusNotSettable => Self::new(StatusCode::BAD_REQUEST, "invalid_input", msg),
             Field { .. } => Self::new(StatusCode::BAD_REQUEST, "invalid_input", msg),
             Store(s) => s.into(),
@@ -132,6 +133,51 @@ impl From<OffboardError> for ApiError {
             Reason(_) => Self::new(StatusCode::BAD_REQUEST, "invalid_input", msg),
             NotOffboarded(_) => Self::new(StatusCode::CONFLICT, "staff_not_offboarded", msg),
             ReceiptCorrupt => ApiError::internal(&e),
+            Store(s) => s.into(),
+        }
+    }
+}
+
+impl From<crate::directory::sync::SyncError> for ApiError {
+    fn from(e: crate::directory::sync::SyncError) -> Self {
+        use crate::directory::sync::SyncError::*;
+        let msg = e.to_string();
+        match e {
+            UnknownSource(_) => Self::new(StatusCode::NOT_FOUND, "sync_source_not_found", msg),
+            Busy(_) => Self::new(StatusCode::CONFLICT, "sync_running", msg),
+            PlanNotFound(_) => Self::new(StatusCode::NOT_FOUND, "sync_plan_not_found", msg),
+            PlanNotHeld { .. } => Self::new(StatusCode::CONFLICT, "sync_plan_not_held", msg),
+            Ldap(_) => {
+                tracing::warn!(error = %msg, "directory sync failed");
+                Self::new(StatusCode::BAD_GATEWAY, "directory_unavailable", msg)
+            }
+            Offboard(o) => o.into(),
+            Corrupt(_) => ApiError::internal(&e),
+            Store(s) => s.into(),
+        }
+    }
+}
+
+impl From<crate::signin::SigninError> for ApiError {
+    fn from(e: crate::signin::SigninError) -> Self {
+        use crate::signin::SigninError::*;
+        let msg = e.to_string();
+        match e {
+            RateLimited { .. } => {
+                Self::new(StatusCode::TOO_MANY_REQUESTS, "signin_rate_limited", msg)
+            }
+            Refused => Self::new(StatusCode::UNAUTHORIZED, "invalid_credentials", msg),
+            Offboarded(_) => Self::new(StatusCode::FORBIDDEN, "staff_offboarded", msg),
+            Directory(ref cause) => {
+                tracing::warn!(error = %cause, "sign-in: directory unavailable");
+                Self::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "directory_unavailable",
+                    msg,
+                )
+            }
+            NoSession => Self::new(StatusCode::UNAUTHORIZED, "session_invalid", msg),
+            Random => ApiError::internal(&e),
             Store(s) => s.into(),
         }
     }

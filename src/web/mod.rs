@@ -5,6 +5,7 @@ mod api;
 mod auth;
 pub mod error;
 mod json;
+pub mod session;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -36,6 +37,8 @@ pub struct AppState {
     pub engine: Arc<Engine>,
     pub registry: Arc<Registry>,
     pub policies_dir: PathBuf,
+    pub sync: Arc<crate::directory::sync::Syncer>,
+    pub signin: crate::signin::Signin,
 }
 
 pub fn router(state: Arc<AppState>) -> Router {

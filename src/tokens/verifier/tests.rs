@@ -10,6 +10,7 @@ fn staff(id: StaffId, status: StaffStatus, epoch: i64) -> StaffMember {
         name: String::new(),
         status,
         groups: vec![],
+        attributes: Default::default(),
         epoch,
     }
 }

@@ -1,9 +1,11 @@
 //! `/api/v1` routes.
 
 mod channels;
+mod me;
 mod misc;
 pub use misc::reload;
 mod staff;
+mod sync;
 mod tokens;
 
 use std::sync::Arc;
@@ -39,6 +41,14 @@ pub fn routes() -> Router<Arc<AppState>> {
         .route("/policies/reload", post(misc::reload_policies))
         .route("/keys", post(misc::create_key).get(misc::list_keys))
         .route("/keys/{id}", delete(misc::revoke_key))
+        .route("/sync/status", get(sync::status))
+        .route("/sync/plans/{id}", get(sync::show_plan))
+        .route("/sync/plans/{id}/confirm", post(sync::confirm))
+        .route("/sync/{source}", post(sync::run))
+        .route("/login", post(me::login))
+        .route("/logout", post(me::logout))
+        .route("/me", get(me::me))
+        .route("/me/tokens", post(me::issue).get(me::tokens))
 }
 
 /// Parses a path or body field into a domain type, naming the field on failure.

@@ -34,7 +34,23 @@ pub async fn issue(
     let permit = caller.admin()?;
     let username = parse("staff", Username::parse(&b.staff))?;
     let channel_id = parse("channel", ChannelId::parse(&b.channel))?;
-    let actions = match b.actions {
+    let req = parse_request(b.actions, b.ttl)?;
+    let staff = s.directory.get(&username).await?;
+    let channel = s
+        .registry
+        .get(&channel_id)
+        .ok_or(ChannelError::NotFound(channel_id))?;
+    let cleared = compliance::clear(&staff)?;
+    let issued = compliance::issue_token(&s.tokens, &permit.actor, cleared, &channel, req).await?;
+    Ok((StatusCode::CREATED, Json(issued)))
+}
+
+/// Parses the optional action list and lifetime of an issue request.
+pub fn parse_request(
+    actions: Option<Vec<String>>,
+    ttl: Option<String>,
+) -> Result<IssueRequest, ApiError> {
+    let actions = match actions {
         Some(list) if list.is_empty() => {
             return Err(ApiError::bad_request(
                 "actions",
@@ -47,8 +63,7 @@ pub async fn issue(
         }
         None => None,
     };
-    let ttl = b
-        .ttl
+    let ttl = ttl
         .as_deref()
         .map(humantime::parse_duration)
         .transpose()
@@ -56,21 +71,7 @@ pub async fn issue(
     if ttl.is_some_and(|t| t.is_zero()) {
         return Err(ApiError::bad_request("ttl", "must be greater than zero"));
     }
-    let staff = s.directory.get(&username).await?;
-    let channel = s
-        .registry
-        .get(&channel_id)
-        .ok_or(ChannelError::NotFound(channel_id))?;
-    let cleared = compliance::clear(&staff)?;
-    let issued = compliance::issue_token(
-        &s.tokens,
-        &permit.actor,
-        cleared,
-        &channel,
-        IssueRequest { actions, ttl },
-    )
-    .await?;
-    Ok((StatusCode::CREATED, Json(issued)))
+    Ok(IssueRequest { actions, ttl })
 }
 
 #[derive(Deserialize)]

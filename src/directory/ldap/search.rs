@@ -1,0 +1,181 @@
+//! Full sync: paged searches on one connection, entries mapped as they stream in.
+
+use std::collections::HashSet;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use ldap3::adapters::{Adapter, EntriesOnly, PagedResults};
+use ldap3::{Ldap, LdapError, Scope, SearchEntry};
+
+use super::config::{GroupSource, LdapSource};
+use super::conn::{LdapSyncError, connect};
+use super::entry::{GroupIndex, MapContext, normalize_dn, person, user_attributes};
+use crate::directory::person::{DirectoryPerson, Skipped};
+
+/// RFC 4533's Sync Request control, as listed in the root DSE's supportedControl.
+const SYNC_REQUEST_OID: &str = "1.3.6.1.4.1.4203.1.9.1.1";
+
+/// Everything a full search returned.
+#[derive(Debug, Default)]
+pub struct Snapshot {
+    pub people: Vec<DirectoryPerson>,
+    pub skipped: Vec<Skipped>,
+}
+
+fn stream_error(source: &LdapSource, base: &str, e: LdapError) -> LdapSyncError {
+    match e {
+        LdapError::Timeout { .. } => LdapSyncError::Timeout(source.timeout),
+        other => LdapSyncError::search(base, other),
+    }
+}
+
+/// Runs one paged search, handing each entry to `each`. A search that ends in an error
+/// (time limit, server gone mid-page) is an error: a partial answer is never a snapshot.
+async fn paged(
+    ldap: &mut Ldap,
+    source: &LdapSource,
+    base: &str,
+    filter: &str,
+    attrs: Vec<String>,
+    mut each: impl FnMut(SearchEntry),
+) -> Result<(), LdapSyncError> {
+    let adapters: Vec<Box<dyn Adapter<String, Vec<String>>>> = vec![
+        Box::new(EntriesOnly::new()),
+        Box::new(PagedResults::new(source.page_size)),
+    ];
+    let mut search = ldap
+        .with_timeout(source.timeout)
+        .streaming_search_with(adapters, base, Scope::Subtree, filter, attrs)
+        .await
+        .map_err(|e| stream_error(source, base, e))?;
+    loop {
+        match search.next().await {
+            Ok(Some(entry)) => each(SearchEntry::construct(entry)),
+            Ok(None) => break,
+            Err(e) => return Err(stream_error(source, base, e)),
+        }
+    }
+    let done = search.finish().await;
+    if done.rc != 0 {
+        return Err(LdapSyncError::search(
+            base,
+            format!("result code {} {}", done.rc, done.text),
+        ));
+    }
+    Ok(())
+}
+
+/// Reads group entries into an index of memberships.
+pub async fn groups(
+    ldap: &mut Ldap,
+    source: &LdapSource,
+) -> Result<Option<GroupIndex>, LdapSyncError> {
+    let GroupSource::Entries {
+        base_dn,
+        filter,
+        member_attribute,
+        name_attribute,
+        nested,
+    } = &source.groups
+    else {
+        return Ok(None);
+    };
+    let mut found = Vec::new();
+    paged(
+        ldap,
+        source,
+        base_dn,
+        filter,
+        vec![name_attribute.clone(), member_attribute.clone()],
+        |e| {
+            let pick = |name: &str| {
+                e.attrs
+                    .iter()
+                    .find(|(k, _)| k.eq_ignore_ascii_case(name))
+                    .map(|(_, v)| v.clone())
+                    .unwrap_or_default()
+            };
+            let name = pick(name_attribute).into_iter().next().unwrap_or_default();
+            found.push((e.dn.clone(), name, pick(member_attribute)));
+        },
+    )
+    .await?;
+    Ok(Some(GroupIndex::build(found, *nested)))
+}
+
+/// Normalized DNs of users the source's `disabled_filter` matches.
+pub async fn disabled(
+    ldap: &mut Ldap,
+    source: &LdapSource,
+) -> Result<HashSet<String>, LdapSyncError> {
+    let Some(extra) = &source.disabled_filter else {
+        return Ok(HashSet::new());
+    };
+    let filter = format!("(&{}{extra})", source.user_filter);
+    let mut dns = HashSet::new();
+    paged(
+        ldap,
+        source,
+        &source.base_dn,
+        &filter,
+        vec!["1.1".into()],
+        |e| {
+            dns.insert(normalize_dn(&e.dn));
+        },
+    )
+    .await?;
+    Ok(dns)
+}
+
+/// A full sync's search. `progress` counts user entries as they arrive.
+pub async fn full(source: &LdapSource, progress: &AtomicUsize) -> Result<Snapshot, LdapSyncError> {
+    let mut ldap = connect(source).await?;
+    let groups = groups(&mut ldap, source).await?;
+    let disabled = disabled(&mut ldap, source).await?;
+    let cx = MapContext {
+        source,
+        groups: groups.as_ref(),
+        disabled: &disabled,
+        now: chrono::Utc::now().timestamp(),
+    };
+    let mut snapshot = Snapshot::default();
+    if let Some(g) = &groups {
+        snapshot.skipped.extend(g.skipped.iter().cloned());
+    }
+    paged(
+        &mut ldap,
+        source,
+        &source.base_dn,
+        &source.user_filter,
+        user_attributes(source),
+        |entry| {
+            progress.fetch_add(1, Ordering::Relaxed);
+            match person(&cx, &entry) {
+                Ok(p) => snapshot.people.push(p),
+                Err(s) => snapshot.skipped.push(s),
+            }
+        },
+    )
+    .await?;
+    let _ = ldap.unbind().await;
+    Ok(snapshot)
+}
+
+/// Whether the server offers RFC 4533 content synchronisation.
+pub async fn offers_sync(source: &LdapSource) -> Result<bool, LdapSyncError> {
+    let mut ldap = connect(source).await?;
+    let result = ldap
+        .with_timeout(source.timeout)
+        .search("", Scope::Base, "(objectClass=*)", vec!["supportedControl"])
+        .await
+        .map_err(|e| stream_error(source, "(root DSE)", e))?;
+    let (entries, _) = result
+        .success()
+        .map_err(|e| stream_error(source, "(root DSE)", e))?;
+    let _ = ldap.unbind().await;
+    Ok(entries.into_iter().any(|e| {
+        SearchEntry::construct(e)
+            .attrs
+            .get("supportedControl")
+            .is_some_and(|v| v.iter().any(|c| c == SYNC_REQUEST_OID))
+    }))
+}

@@ -1,0 +1,197 @@
+//! Reconciliation as a pure function: what a directory says, against who staffgate knows,
+//! gives a plan of joiners, movers and leavers. Nothing here touches the database.
+
+use std::collections::{HashMap, HashSet};
+
+use serde::{Deserialize, Serialize};
+
+use super::MANUAL;
+use super::person::{DirectoryPerson, Gone, Skipped};
+use crate::domain::staff::{StaffMember, StaffStatus};
+use crate::store::staff::Origin;
+
+/// Which people a source's answer covers.
+pub enum Coverage {
+    /// Everyone in scope: a person of this source who is not in the answer has left.
+    Full,
+    /// Only these changes: the people listed, and those reported gone.
+    Changes(Vec<Gone>),
+}
+
+/// A person whose directory facts changed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Mover {
+    pub person: DirectoryPerson,
+    /// What changed: `groups`, `email`, `name`, `attributes`, `entry`, or `source` when a
+    /// person put by hand is taken over by the directory.
+    pub changed: Vec<String>,
+}
+
+/// A person to offboard, with the rule that fired.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Leaver {
+    pub username: String,
+    pub rule: String,
+}
+
+/// What applying a directory answer would do.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Plan {
+    pub source: String,
+    /// New people, created `pending`.
+    pub joiners: Vec<DirectoryPerson>,
+    pub movers: Vec<Mover>,
+    pub leavers: Vec<Leaver>,
+    pub skipped: Vec<Skipped>,
+    /// How many entries the source returned.
+    pub entries: usize,
+    /// How many of the source's people were not offboarded before the plan.
+    pub active_before: usize,
+}
+
+impl Plan {
+    pub fn is_empty(&self) -> bool {
+        self.joiners.is_empty() && self.movers.is_empty() && self.leavers.is_empty()
+    }
+}
+
+/// The source name stored on staff rows for an LDAP source.
+pub fn origin_name(source: &str) -> String {
+    format!("ldap:{source}")
+}
+
+fn changes(member: &StaffMember, origin: &Origin, person: &DirectoryPerson) -> Vec<String> {
+    let mut changed = Vec::new();
+    let mut groups = person.groups.clone();
+    groups.sort();
+    groups.dedup();
+    if member.groups != groups {
+        changed.push("groups".into());
+    }
+    if member.email != person.email {
+        changed.push("email".into());
+    }
+    if member.name != person.name {
+        changed.push("name".into());
+    }
+    if member.attributes != person.attributes {
+        changed.push("attributes".into());
+    }
+    if origin.source == MANUAL {
+        changed.push("source".into());
+    } else if origin.dn.as_deref() != Some(&person.dn) || origin.external_id != person.external_id {
+        changed.push("entry".into());
+    }
+    changed
+}
+
+/// Builds the plan for one source. `known` is every staff member staffgate has, from every
+/// source, so that a username held by another source is refused rather than taken over.
+pub fn reconcile(
+    source: &str,
+    people: Vec<DirectoryPerson>,
+    mut skipped: Vec<Skipped>,
+    coverage: Coverage,
+    known: &[(StaffMember, Origin)],
+) -> Plan {
+    let mine = origin_name(source);
+    let by_name: HashMap<&str, &(StaffMember, Origin)> =
+        known.iter().map(|k| (k.0.username.as_str(), k)).collect();
+    let mut plan = Plan {
+        source: source.to_owned(),
+        entries: people.len() + skipped.len(),
+        active_before: known
+            .iter()
+            .filter(|(m, o)| o.source == mine && m.status != StaffStatus::Offboarded)
+            .count(),
+        ..Plan::default()
+    };
+    let mut seen: HashSet<String> = HashSet::new();
+    for person in people {
+        let name = person.username.as_str();
+        if !seen.insert(name.to_owned()) {
+            skipped.push(Skipped {
+                dn: person.dn,
+                reason: format!("username {name} appears twice in this source"),
+            });
+            continue;
+        }
+        let Some((member, origin)) = by_name.get(name) else {
+            match person.disabled {
+                Some(rule) => skipped.push(Skipped {
+                    dn: person.dn,
+                    reason: format!("disabled in the directory ({rule}); not imported"),
+                }),
+                None => plan.joiners.push(person),
+            }
+            continue;
+        };
+        if origin.source != mine && origin.source != MANUAL {
+            skipped.push(Skipped {
+                dn: person.dn,
+                reason: format!("username {name} belongs to {}", origin.source),
+            });
+            continue;
+        }
+        if member.status == StaffStatus::Offboarded {
+            // A rehire is HR's decision (reinstate), never a side effect of a sync.
+            if person.disabled.is_none() {
+                skipped.push(Skipped {
+                    dn: person.dn,
+                    reason: format!("{name} is offboarded; HR reinstates rehires"),
+                });
+            }
+            continue;
+        }
+        if let Some(rule) = person.disabled {
+            plan.leavers.push(Leaver {
+                username: name.to_owned(),
+                rule,
+            });
+            continue;
+        }
+        let changed = changes(member, origin, &person);
+        if !changed.is_empty() {
+            plan.movers.push(Mover { person, changed });
+        }
+    }
+    let still_here = |m: &StaffMember, o: &Origin| {
+        o.source == mine
+            && m.status != StaffStatus::Offboarded
+            && !seen.contains(m.username.as_str())
+    };
+    match coverage {
+        Coverage::Full => {
+            for (member, origin) in known {
+                if still_here(member, origin) {
+                    plan.leavers.push(Leaver {
+                        username: member.username.to_string(),
+                        rule: "entry no longer in the directory".into(),
+                    });
+                }
+            }
+        }
+        Coverage::Changes(gone) => {
+            for g in gone {
+                let hit = known.iter().find(|(m, o)| {
+                    still_here(m, o)
+                        && ((g.external_id.is_some() && o.external_id == g.external_id)
+                            || (g.dn.is_some() && o.dn == g.dn))
+                });
+                if let Some((member, _)) = hit {
+                    plan.leavers.push(Leaver {
+                        username: member.username.to_string(),
+                        rule: "entry deleted from the directory".into(),
+                    });
+                }
+            }
+        }
+    }
+    let mut leaving = HashSet::new();
+    plan.leavers.retain(|l| leaving.insert(l.username.clone()));
+    plan.skipped = skipped;
+    plan
+}
+
+#[cfg(test)]
+mod tests;

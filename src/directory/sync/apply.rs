@@ -1,0 +1,136 @@
+//! Applying a plan: one transaction for all of it, then the verifier and policy cache.
+
+use serde::Serialize;
+use serde_json::json;
+
+use super::{SyncError, Syncer};
+use crate::audit::{self, Actor};
+use crate::directory::reconcile::{Plan, origin_name};
+use crate::domain::ActionSet;
+use crate::domain::credential::CredentialHash;
+use crate::domain::staff::{StaffMember, StaffStatus};
+use crate::domain::time::now_millis;
+use crate::offboarding::Offboarded;
+use crate::store::staff::{Origin, StaffFields};
+
+/// What applying a plan did.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Applied {
+    pub joined: usize,
+    pub moved: usize,
+    pub offboarded: Vec<String>,
+    /// Tokens of movers that policy no longer permits.
+    pub tokens_revoked: usize,
+}
+
+impl Syncer {
+    /// Applies `plan` atomically: either every joiner, mover and leaver, or none.
+    pub async fn apply(&self, plan: &Plan, actor: &Actor) -> Result<Applied, SyncError> {
+        let now = now_millis();
+        let origin_source = origin_name(&plan.source);
+        let mut tx = self.store.begin().await?;
+        let mut members: Vec<StaffMember> = Vec::new();
+        let mut revoked: Vec<CredentialHash> = Vec::new();
+        for person in &plan.joiners {
+            let fields = StaffFields {
+                username: &person.username,
+                email: &person.email,
+                name: &person.name,
+                status: StaffStatus::Pending,
+                groups: &person.groups,
+                attributes: &person.attributes,
+                origin: &Origin {
+                    source: origin_source.clone(),
+                    dn: Some(person.dn.clone()),
+                    external_id: person.external_id.clone(),
+                },
+            };
+            members.push(crate::store::staff::upsert(tx.conn(), &fields, now).await?);
+        }
+        for mover in &plan.movers {
+            let person = &mover.person;
+            let Some(before) = crate::store::staff::find(tx.conn(), &person.username).await? else {
+                continue;
+            };
+            if before.status == StaffStatus::Offboarded {
+                continue; // offboarded since the plan was made: nothing to move
+            }
+            let fields = StaffFields {
+                username: &person.username,
+                email: &person.email,
+                name: &person.name,
+                status: before.status,
+                groups: &person.groups,
+                attributes: &person.attributes,
+                origin: &Origin {
+                    source: origin_source.clone(),
+                    dn: Some(person.dn.clone()),
+                    external_id: person.external_id.clone(),
+                },
+            };
+            let after = crate::store::staff::upsert(tx.conn(), &fields, now).await?;
+            // A token whose scope policy no longer fully permits dies now.
+            for token in crate::store::tokens::live_for_staff(tx.conn(), after.id, now).await? {
+                let permitted = self
+                    .registry
+                    .get(&token.channel_id)
+                    .map_or(ActionSet::EMPTY, |c| {
+                        self.engine.reach(&after, &c.facts).actions
+                    });
+                if !token.actions.is_subset(permitted) {
+                    let why = format!(
+                        "directory {}: moved ({}); policy no longer permits this token",
+                        plan.source,
+                        mover.changed.join(", ")
+                    );
+                    let gone =
+                        crate::store::tokens::revoke_one(tx.conn(), token.id, now, &why).await?;
+                    revoked.extend(gone.iter().map(|r| r.hash));
+                }
+            }
+            members.push(after);
+        }
+        let mut left: Vec<Offboarded> = Vec::new();
+        for leaver in &plan.leavers {
+            let username = crate::domain::Username::parse(&leaver.username)
+                .map_err(|e| SyncError::Corrupt(e.to_string()))?;
+            let reason = format!("directory {}: {}", plan.source, leaver.rule);
+            left.push(
+                self.offboarding
+                    .offboard_in(tx.conn(), actor, &username, &reason)
+                    .await?,
+            );
+        }
+        let applied = Applied {
+            joined: plan.joiners.len(),
+            moved: members.len() - plan.joiners.len(),
+            offboarded: plan.leavers.iter().map(|l| l.username.clone()).collect(),
+            tokens_revoked: revoked.len(),
+        };
+        if !plan.is_empty() {
+            audit::record(
+                tx.conn(),
+                actor,
+                "directory.sync",
+                &plan.source,
+                json!({
+                    "joiners": plan.joiners.iter().map(|p| p.username.as_str()).collect::<Vec<_>>(),
+                    "movers": plan.movers.iter().map(|m| json!({"username": m.person.username.as_str(), "changed": m.changed})).collect::<Vec<_>>(),
+                    "leavers": plan.leavers,
+                    "tokens_revoked": revoked.len(),
+                }),
+            )
+            .await?;
+        }
+        tx.commit().await?;
+        for member in members {
+            self.verifier.put_staff(member);
+        }
+        self.verifier.revoke(revoked);
+        for done in &left {
+            self.offboarding.publish(done);
+        }
+        self.engine.invalidate();
+        Ok(applied)
+    }
+}

@@ -1,0 +1,340 @@
+//! The directory sync service: runs each LDAP source (full syncs, persist streams), puts
+//! every answer through reconcile and the guard, applies or holds the plan.
+
+mod apply;
+mod persist;
+pub mod status;
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use serde::Serialize;
+use serde_json::json;
+
+pub use apply::Applied;
+use status::{Board, RunSummary};
+
+use crate::audit::{self, Actor};
+use crate::channels::Registry;
+use crate::directory::guard::{self, Context, Verdict};
+use crate::directory::ldap::config::Mode;
+use crate::directory::ldap::{LdapSource, LdapSyncError, search};
+use crate::directory::reconcile::{Coverage, Plan, reconcile};
+use crate::domain::time::{Millis, now_millis};
+use crate::offboarding::{OffboardError, Offboarding};
+use crate::policy::Engine;
+use crate::store::{Store, StoreError};
+use crate::tokens::Verifier;
+
+/// How long streamed leavers count towards the guard.
+const GUARD_WINDOW: Millis = 10 * 60 * 1000;
+
+/// Why a sync call failed.
+#[derive(Debug, thiserror::Error)]
+pub enum SyncError {
+    /// No source by that name is configured.
+    #[error("no LDAP source named {0:?} is configured")]
+    UnknownSource(String),
+    /// A full sync of this source is already running.
+    #[error("a sync of {0} is already running")]
+    Busy(String),
+    /// No held plan has that id.
+    #[error("no plan {0}")]
+    PlanNotFound(i64),
+    /// The plan was applied or superseded already.
+    #[error("plan {id} is {state}, not held")]
+    PlanNotHeld { id: i64, state: String },
+    #[error(transparent)]
+    Ldap(#[from] LdapSyncError),
+    #[error(transparent)]
+    Offboard(#[from] OffboardError),
+    #[error("stored plan is unreadable: {0}")]
+    Corrupt(String),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// What a sync run answers: the plan, the guard's verdict, and what was applied.
+#[derive(Debug, Serialize)]
+pub struct Outcome {
+    pub plan: Plan,
+    pub verdict: Verdict,
+    /// Set when the guard held the plan: confirm it with this id.
+    pub plan_id: Option<i64>,
+    pub applied: Option<Applied>,
+    pub dry_run: bool,
+}
+
+/// The sync service.
+pub struct Syncer {
+    pub store: Store,
+    pub verifier: Arc<Verifier>,
+    pub engine: Arc<Engine>,
+    pub registry: Arc<Registry>,
+    pub offboarding: Offboarding,
+    pub sources: Vec<Arc<LdapSource>>,
+    pub board: Board,
+    /// Times of leavers applied per source, for the guard's window.
+    recent: Mutex<HashMap<String, VecDeque<Millis>>>,
+    /// One full sync per source at a time.
+    running: Mutex<std::collections::HashSet<String>>,
+}
+
+struct RunningGuard<'a>(&'a Syncer, String);
+
+impl Drop for RunningGuard<'_> {
+    fn drop(&mut self) {
+        self.0.running.lock().expect("running lock").remove(&self.1);
+        self.0.board.end_progress(&self.1);
+    }
+}
+
+impl Syncer {
+    pub fn new(
+        store: Store,
+        verifier: Arc<Verifier>,
+        engine: Arc<Engine>,
+        registry: Arc<Registry>,
+        offboarding: Offboarding,
+        sources: Vec<LdapSource>,
+    ) -> Syncer {
+        let board = Board::default();
+        for s in &sources {
+            let mode = match s.mode {
+                Mode::Poll => "poll",
+                Mode::Persist | Mode::Auto => "persist",
+            };
+            board.register(&s.name, &s.url, mode);
+        }
+        Syncer {
+            store,
+            verifier,
+            engine,
+            registry,
+            offboarding,
+            sources: sources.into_iter().map(Arc::new).collect(),
+            board,
+            recent: Mutex::default(),
+            running: Mutex::default(),
+        }
+    }
+
+    pub fn source(&self, name: &str) -> Result<Arc<LdapSource>, SyncError> {
+        self.sources
+            .iter()
+            .find(|s| s.name == name)
+            .cloned()
+            .ok_or_else(|| SyncError::UnknownSource(name.to_owned()))
+    }
+
+    fn recent_leavers(&self, source: &str, now: Millis) -> usize {
+        let mut recent = self.recent.lock().expect("recent lock");
+        let q = recent.entry(source.to_owned()).or_default();
+        while q.front().is_some_and(|t| now - t > GUARD_WINDOW) {
+            q.pop_front();
+        }
+        q.len()
+    }
+
+    fn note_leavers(&self, source: &str, n: usize, now: Millis) {
+        let mut recent = self.recent.lock().expect("recent lock");
+        recent
+            .entry(source.to_owned())
+            .or_default()
+            .extend(std::iter::repeat_n(now, n));
+    }
+
+    /// Judges a plan; applies it, or holds it with an audit entry and an alert.
+    pub async fn decide(
+        &self,
+        plan: Plan,
+        full: bool,
+        dry_run: bool,
+        actor: &Actor,
+    ) -> Result<Outcome, SyncError> {
+        let now = now_millis();
+        let source = self.source(&plan.source)?;
+        let cx = Context {
+            full,
+            recent_leavers: if full {
+                0
+            } else {
+                self.recent_leavers(&plan.source, now)
+            },
+        };
+        let verdict = guard::judge(&plan, source.guard, &cx);
+        if dry_run {
+            return Ok(Outcome {
+                plan,
+                verdict,
+                plan_id: None,
+                applied: None,
+                dry_run,
+            });
+        }
+        if let Verdict::Hold(reason) = &verdict {
+            let text =
+                serde_json::to_string(&plan).map_err(|e| SyncError::Corrupt(e.to_string()))?;
+            let mut tx = self.store.begin().await?;
+            let id =
+                crate::store::sync::hold(tx.conn(), &plan.source, &text, reason, full, now).await?;
+            audit::record(
+                tx.conn(),
+                actor,
+                "directory.plan_held",
+                &plan.source,
+                json!({ "plan_id": id, "reason": reason, "leavers": plan.leavers.len(),
+                        "joiners": plan.joiners.len(), "movers": plan.movers.len() }),
+            )
+            .await?;
+            tx.commit().await?;
+            tracing::error!(
+                alert = "mass_deprovisioning_guard",
+                source = %plan.source,
+                plan_id = id,
+                leavers = plan.leavers.len(),
+                %reason,
+                "sync plan held: nobody was offboarded; inspect and confirm with `staffgate sync --confirm {id}`"
+            );
+            return Ok(Outcome {
+                plan,
+                verdict,
+                plan_id: Some(id),
+                applied: None,
+                dry_run,
+            });
+        }
+        let applied = self.apply(&plan, actor).await?;
+        self.note_leavers(&plan.source, applied.offboarded.len(), now);
+        Ok(Outcome {
+            plan,
+            verdict,
+            plan_id: None,
+            applied: Some(applied),
+            dry_run,
+        })
+    }
+
+    /// One full sync of `name`: paged search, reconcile, guard, apply or hold.
+    pub async fn full_sync(
+        &self,
+        name: &str,
+        dry_run: bool,
+        actor: &Actor,
+    ) -> Result<Outcome, SyncError> {
+        let source = self.source(name)?;
+        if !self
+            .running
+            .lock()
+            .expect("running lock")
+            .insert(name.to_owned())
+        {
+            return Err(SyncError::Busy(name.to_owned()));
+        }
+        let _running = RunningGuard(self, name.to_owned());
+        let started = Instant::now();
+        let progress = self.board.start_progress(name);
+        let snapshot = match search::full(&source, &progress).await {
+            Ok(s) => s,
+            Err(e) => {
+                self.board.error(name, e.to_string());
+                return Err(e.into());
+            }
+        };
+        let known = crate::store::staff::list_with_origin(self.store.pool()).await?;
+        let plan = reconcile(
+            name,
+            snapshot.people,
+            snapshot.skipped,
+            Coverage::Full,
+            &known,
+        );
+        let outcome = self.decide(plan, true, dry_run, actor).await?;
+        self.record_run(name, &outcome, started.elapsed());
+        Ok(outcome)
+    }
+
+    fn record_run(&self, name: &str, outcome: &Outcome, took: Duration) {
+        let verdict = match (&outcome.verdict, outcome.dry_run) {
+            (_, true) => "dry-run",
+            (Verdict::Apply, _) => "apply",
+            (Verdict::Hold(_), _) => "hold",
+        };
+        let summary = RunSummary {
+            at: chrono::Utc::now(),
+            duration_ms: took.as_millis() as u64,
+            entries: outcome.plan.entries,
+            joiners: outcome.plan.joiners.len(),
+            movers: outcome.plan.movers.len(),
+            leavers: outcome.plan.leavers.len(),
+            skipped: outcome.plan.skipped.len(),
+            verdict: verdict.into(),
+            plan_id: outcome.plan_id,
+        };
+        tracing::info!(
+            source = name,
+            entries = summary.entries,
+            joiners = summary.joiners,
+            movers = summary.movers,
+            leavers = summary.leavers,
+            skipped = summary.skipped,
+            verdict,
+            ms = summary.duration_ms,
+            "directory sync"
+        );
+        self.board.update(name, |s| s.last_sync = Some(summary));
+        self.board.ok(name);
+    }
+
+    /// Applies a held plan an admin has inspected.
+    pub async fn confirm(&self, id: i64, actor: &Actor) -> Result<Outcome, SyncError> {
+        let row = {
+            let mut conn = self
+                .store
+                .pool()
+                .acquire()
+                .await
+                .map_err(StoreError::from)?;
+            crate::store::sync::find_plan(&mut conn, id)
+                .await?
+                .ok_or(SyncError::PlanNotFound(id))?
+        };
+        if row.state != "held" {
+            return Err(SyncError::PlanNotHeld {
+                id,
+                state: row.state,
+            });
+        }
+        let plan: Plan =
+            serde_json::from_str(&row.plan).map_err(|e| SyncError::Corrupt(e.to_string()))?;
+        self.source(&plan.source)?;
+        let applied = self.apply(&plan, actor).await?;
+        let mut tx = self.store.begin().await?;
+        crate::store::sync::mark_applied(tx.conn(), id, &actor.0, now_millis()).await?;
+        audit::record(
+            tx.conn(),
+            actor,
+            "directory.plan_confirmed",
+            &plan.source,
+            json!({ "plan_id": id, "offboarded": applied.offboarded }),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(Outcome {
+            plan,
+            verdict: Verdict::Apply,
+            plan_id: Some(id),
+            applied: Some(applied),
+            dry_run: false,
+        })
+    }
+
+    /// Runs every source on its schedule until the daemon stops.
+    pub fn spawn_all(self: &Arc<Self>) -> Vec<tokio::task::JoinHandle<()>> {
+        self.sources
+            .iter()
+            .map(|s| tokio::spawn(persist::run_source(self.clone(), s.clone())))
+            .collect()
+    }
+}

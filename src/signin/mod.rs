@@ -1,0 +1,264 @@
+//! Sign-in by LDAP bind: rate limits, the password check against the person's own source,
+//! and server-side sessions (a cookie for browsers, a bearer `sgs_…` for API clients).
+
+use std::sync::Arc;
+
+use secrecy::SecretString;
+use serde::Serialize;
+use serde_json::json;
+
+use crate::audit::{self, Actor};
+use crate::config::SigninConfig;
+use crate::directory::ldap::{self, LdapSyncError, PasswordCheck};
+use crate::directory::sync::Syncer;
+use crate::domain::Username;
+use crate::domain::credential::{self, CredentialKind};
+use crate::domain::staff::{StaffMember, StaffStatus};
+use crate::domain::time::{Millis, now_millis, to_datetime};
+use crate::store::sessions::NewSession;
+use crate::store::{Store, StoreError};
+
+/// Why a sign-in or a session was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum SigninError {
+    /// Too many failed attempts for this account or from this address.
+    #[error("too many failed sign-ins; try again in {retry_after_secs} s")]
+    RateLimited { retry_after_secs: u64 },
+    /// Wrong password, unknown person, or a malformed username: deliberately one answer.
+    #[error("the username or password is wrong")]
+    Refused,
+    /// The password was right, but the person has left.
+    #[error("{0} is offboarded")]
+    Offboarded(Username),
+    /// The directory did not answer; nothing was decided.
+    #[error("the directory is unavailable; try again shortly")]
+    Directory(#[source] LdapSyncError),
+    /// No session, or it ended.
+    #[error("no live session; sign in again")]
+    NoSession,
+    #[error("could not create a session id")]
+    Random,
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// A new session, shown once.
+#[derive(Debug, Serialize)]
+pub struct Opened {
+    #[serde(serialize_with = "crate::secrets::show_once")]
+    pub session: SecretString,
+    pub staff: String,
+    pub status: StaffStatus,
+    pub expires_at: chrono::DateTime<chrono::Utc>,
+    #[serde(skip)]
+    pub ttl_secs: u64,
+}
+
+/// A checked session and the person behind it.
+#[derive(Debug, Clone)]
+pub struct StaffSession {
+    pub id: i64,
+    pub staff: StaffMember,
+    pub expires_at: Millis,
+}
+
+/// The sign-in service.
+pub struct Signin {
+    pub store: Store,
+    pub syncer: Arc<Syncer>,
+    pub config: SigninConfig,
+}
+
+/// The account key failed attempts are counted under, even for unparsable usernames.
+fn account_key(raw: &str) -> String {
+    raw.chars().take(64).collect::<String>().to_lowercase()
+}
+
+impl Signin {
+    async fn check_limits(&self, account: &str, address: &str) -> Result<(), SigninError> {
+        let window = self.config.window.as_millis() as Millis;
+        let (by_account, by_address) = crate::store::sessions::failures(
+            self.store.pool(),
+            account,
+            address,
+            now_millis() - window,
+        )
+        .await?;
+        if by_account >= i64::from(self.config.max_failures_per_account)
+            || by_address >= i64::from(self.config.max_failures_per_address)
+        {
+            return Err(SigninError::RateLimited {
+                retry_after_secs: self.config.window.as_secs(),
+            });
+        }
+        Ok(())
+    }
+
+    async fn failed(&self, account: &str, address: &str, why: &str) -> Result<(), SigninError> {
+        let now = now_millis();
+        let mut tx = self.store.begin().await?;
+        let window = self.config.window.as_millis() as Millis;
+        crate::store::sessions::record_failure(tx.conn(), account, address, now, now - 2 * window)
+            .await?;
+        audit::record(
+            tx.conn(),
+            &Actor(format!("address:{address}")),
+            "signin.failed",
+            account,
+            json!({ "why": why }),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Signs a person in with their directory password.
+    pub async fn login(
+        &self,
+        raw_username: &str,
+        password: &SecretString,
+        address: &str,
+        user_agent: &str,
+    ) -> Result<Opened, SigninError> {
+        let account = account_key(raw_username);
+        self.check_limits(&account, address).await?;
+        let Ok(username) = Username::parse(raw_username) else {
+            self.failed(&account, address, "malformed username").await?;
+            return Err(SigninError::Refused);
+        };
+        let found = {
+            let mut conn = self
+                .store
+                .pool()
+                .acquire()
+                .await
+                .map_err(StoreError::from)?;
+            match crate::store::staff::find(&mut conn, &username).await? {
+                Some(m) => {
+                    let origin = crate::store::staff::origin(&mut conn, m.id).await?;
+                    Some((m, origin))
+                }
+                None => None,
+            }
+        };
+        let source = found.as_ref().and_then(|(_, o)| {
+            o.source
+                .strip_prefix("ldap:")
+                .and_then(|name| self.syncer.source(name).ok())
+        });
+        let (Some((member, _)), Some(source)) = (found, source) else {
+            self.failed(&account, address, "no such directory account")
+                .await?;
+            return Err(SigninError::Refused);
+        };
+        match ldap::check_password(&source, &username, password).await {
+            Ok(PasswordCheck::Correct) => {}
+            Ok(PasswordCheck::Refused) => {
+                self.failed(&account, address, "wrong password").await?;
+                return Err(SigninError::Refused);
+            }
+            Err(e) => return Err(SigninError::Directory(e)),
+        }
+        if member.status == StaffStatus::Offboarded {
+            self.failed(&account, address, "offboarded").await?;
+            return Err(SigninError::Offboarded(username));
+        }
+        self.open(&member, address, user_agent).await
+    }
+
+    async fn open(
+        &self,
+        member: &StaffMember,
+        address: &str,
+        user_agent: &str,
+    ) -> Result<Opened, SigninError> {
+        let (text, hash) =
+            credential::generate(CredentialKind::Session).map_err(|_| SigninError::Random)?;
+        let now = now_millis();
+        let expires_at = now + self.config.session_ttl.as_millis() as Millis;
+        let ua: String = user_agent.chars().take(256).collect();
+        let mut tx = self.store.begin().await?;
+        // The row lock orders this against a concurrent offboarding.
+        let (status, _) = crate::store::staff::lock_state(tx.conn(), member.id).await?;
+        if status == StaffStatus::Offboarded {
+            return Err(SigninError::Offboarded(member.username.clone()));
+        }
+        let id = crate::store::sessions::insert(
+            tx.conn(),
+            &NewSession {
+                hash,
+                staff_id: member.id,
+                now,
+                expires_at,
+                address,
+                user_agent: &ua,
+            },
+        )
+        .await?;
+        audit::record(
+            tx.conn(),
+            &Actor(format!("staff:{}", member.username)),
+            "signin",
+            member.username.as_str(),
+            json!({ "session_id": id, "address": address, "status": status }),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(Opened {
+            session: text,
+            staff: member.username.to_string(),
+            status,
+            expires_at: to_datetime(expires_at),
+            ttl_secs: self.config.session_ttl.as_secs(),
+        })
+    }
+
+    /// Checks a presented session id.
+    pub async fn authenticate(&self, presented: &str) -> Result<StaffSession, SigninError> {
+        let hash = credential::parse(CredentialKind::Session, presented)
+            .map_err(|_| SigninError::NoSession)?;
+        let now = now_millis();
+        let row = crate::store::sessions::find_live(self.store.pool(), hash, now)
+            .await?
+            .ok_or(SigninError::NoSession)?;
+        let username = crate::store::staff::username_of(self.store.pool(), row.staff_id)
+            .await?
+            .ok_or(SigninError::NoSession)?;
+        let mut conn = self
+            .store
+            .pool()
+            .acquire()
+            .await
+            .map_err(StoreError::from)?;
+        let staff = crate::store::staff::find(&mut conn, &username)
+            .await?
+            .ok_or(SigninError::NoSession)?;
+        if staff.status == StaffStatus::Offboarded {
+            return Err(SigninError::NoSession);
+        }
+        if row.last_seen_at.is_none_or(|t| now - t > 60_000) {
+            crate::store::sessions::touch(self.store.pool(), row.id, now).await?;
+        }
+        Ok(StaffSession {
+            id: row.id,
+            staff,
+            expires_at: row.expires_at,
+        })
+    }
+
+    /// Ends one session.
+    pub async fn logout(&self, session: &StaffSession) -> Result<(), SigninError> {
+        let mut tx = self.store.begin().await?;
+        crate::store::sessions::revoke(tx.conn(), session.id, now_millis()).await?;
+        audit::record(
+            tx.conn(),
+            &Actor(format!("staff:{}", session.staff.username)),
+            "signout",
+            session.staff.username.as_str(),
+            json!({ "session_id": session.id }),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+}

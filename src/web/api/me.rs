@@ -1,0 +1,120 @@
+//! Staff self-service: sign in and out, who am I, my tokens.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use axum::Json;
+use axum::extract::{ConnectInfo, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use secrecy::SecretString;
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::parse;
+use super::tokens::parse_request;
+use crate::audit::Actor;
+use crate::channels::ChannelError;
+use crate::compliance;
+use crate::domain::ChannelId;
+use crate::tokens::{Issued, TokenView};
+use crate::web::AppState;
+use crate::web::error::ApiError;
+use crate::web::json::ApiJson;
+use crate::web::session::{self, Staff};
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LoginBody {
+    username: String,
+    password: SecretString,
+}
+
+pub async fn login(
+    State(s): State<Arc<AppState>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    ApiJson(b): ApiJson<LoginBody>,
+) -> Result<Response, ApiError> {
+    if b.username.len() > 256 {
+        return Err(ApiError::bad_request("username", "at most 256 bytes"));
+    }
+    let agent = headers
+        .get(header::USER_AGENT)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let opened = s
+        .signin
+        .login(&b.username, &b.password, &peer.ip().to_string(), agent)
+        .await?;
+    let cookie = session::set_cookie(
+        secrecy::ExposeSecret::expose_secret(&opened.session),
+        opened.ttl_secs,
+    );
+    Ok(([(header::SET_COOKIE, cookie)], Json(opened)).into_response())
+}
+
+pub async fn logout(
+    State(s): State<Arc<AppState>>,
+    Staff(me): Staff,
+) -> Result<Response, ApiError> {
+    s.signin.logout(&me).await?;
+    Ok((
+        [(header::SET_COOKIE, session::clear_cookie())],
+        Json(json!({ "signed_out": true })),
+    )
+        .into_response())
+}
+
+pub async fn me(State(s): State<Arc<AppState>>, Staff(me): Staff) -> Result<Json<Value>, ApiError> {
+    let reach: Vec<Value> = s
+        .registry
+        .all()
+        .iter()
+        .filter_map(|c| {
+            let r = s.engine.reach(&me.staff, &c.facts);
+            (!r.actions.is_empty()).then(|| json!({ "channel": c.spec.id, "actions": r.actions }))
+        })
+        .collect();
+    Ok(Json(json!({
+        "staff": me.staff,
+        "session_expires_at": crate::domain::time::to_datetime(me.expires_at),
+        "channels": reach,
+    })))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MyIssueBody {
+    channel: String,
+    actions: Option<Vec<String>>,
+    ttl: Option<String>,
+}
+
+pub async fn issue(
+    State(s): State<Arc<AppState>>,
+    Staff(me): Staff,
+    ApiJson(b): ApiJson<MyIssueBody>,
+) -> Result<(StatusCode, Json<Issued>), ApiError> {
+    let channel_id = parse("channel", ChannelId::parse(&b.channel))?;
+    let req = parse_request(b.actions, b.ttl)?;
+    let channel = s
+        .registry
+        .get(&channel_id)
+        .ok_or(ChannelError::NotFound(channel_id))?;
+    let cleared = compliance::clear(&me.staff)?;
+    let actor = Actor(format!("staff:{}", me.staff.username));
+    let issued = compliance::issue_token(&s.tokens, &actor, cleared, &channel, req).await?;
+    Ok((StatusCode::CREATED, Json(issued)))
+}
+
+pub async fn tokens(
+    State(s): State<Arc<AppState>>,
+    Staff(me): Staff,
+) -> Result<Json<Vec<TokenView>>, ApiError> {
+    Ok(Json(
+        s.tokens
+            .list(Some(me.staff.username.as_str()), None)
+            .await?,
+    ))
+}
