@@ -142,6 +142,43 @@ impl Directory {
         Ok(member)
     }
 
+    /// Marks a pending person's first login done by hand (admin), e.g. where a deployment
+    /// turned first-login requirements off. Audited; the compliance gate still applies.
+    pub async fn activate(
+        &self,
+        actor: &Actor,
+        username: &Username,
+        reason: &str,
+    ) -> Result<StaffMember, DirectoryError> {
+        let mut tx = self.store.begin().await?;
+        let member = crate::store::staff::find(tx.conn(), username)
+            .await?
+            .ok_or_else(|| DirectoryError::NotFound(username.clone()))?;
+        let (status, _) = crate::store::staff::lock_state(tx.conn(), member.id).await?;
+        match status {
+            StaffStatus::Offboarded => return Err(DirectoryError::Offboarded(username.clone())),
+            StaffStatus::Active => return Ok(member),
+            StaffStatus::Pending => {}
+        }
+        crate::store::staff::mark_active(tx.conn(), member.id, now_millis()).await?;
+        audit::record(
+            tx.conn(),
+            actor,
+            "staff.activate",
+            username.as_str(),
+            json!({ "reason": reason }),
+        )
+        .await?;
+        tx.commit().await?;
+        let member = StaffMember {
+            status: StaffStatus::Active,
+            ..member
+        };
+        self.verifier.put_staff(member.clone());
+        self.engine.invalidate();
+        Ok(member)
+    }
+
     pub async fn get(&self, username: &Username) -> Result<StaffMember, DirectoryError> {
         let mut conn = self
             .store

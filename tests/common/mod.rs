@@ -3,6 +3,7 @@
 
 #![allow(dead_code)] // Each test binary uses a different part of the harness.
 
+pub mod slapd;
 pub mod upstream;
 
 use std::path::PathBuf;
@@ -27,6 +28,7 @@ pub struct TestApp {
     pub dir: tempfile::TempDir,
     pub db: Db,
     pub pg_name: Option<String>,
+    pub config: Config,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
     server: Option<tokio::task::JoinHandle<()>>,
 }
@@ -120,6 +122,27 @@ impl TestApp {
             pg_name = Some(name);
         }
         tweak(&mut config);
+        let (base, tx, server) = Self::serve(config.clone()).await;
+        TestApp {
+            base,
+            key: key_text,
+            http: reqwest::Client::new(),
+            dir,
+            db,
+            pg_name,
+            config,
+            shutdown: Some(tx),
+            server: Some(server),
+        }
+    }
+
+    async fn serve(
+        config: Config,
+    ) -> (
+        String,
+        tokio::sync::oneshot::Sender<()>,
+        tokio::task::JoinHandle<()>,
+    ) {
         let app = Application::build(config).await.expect("daemon builds");
         let base = format!("http://{}", app.local_addr());
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
@@ -130,15 +153,25 @@ impl TestApp {
             .await
             .unwrap();
         });
-        TestApp {
-            base,
-            key: key_text,
-            http: reqwest::Client::new(),
-            dir,
-            db,
-            pg_name,
-            shutdown: Some(tx),
-            server: Some(server),
+        (base, tx, server)
+    }
+
+    /// Stops the daemon and starts it again on the same data and database.
+    pub async fn restart(&mut self) {
+        self.halt().await;
+        let (base, tx, server) = Self::serve(self.config.clone()).await;
+        self.base = base;
+        self.shutdown = Some(tx);
+        self.server = Some(server);
+    }
+
+    /// Stops the daemon, keeping its data, until `restart`.
+    pub async fn halt(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(s) = self.server.take() {
+            let _ = tokio::time::timeout(std::time::Duration::from_secs(10), s).await;
         }
     }
 
@@ -280,6 +313,9 @@ impl TestApp {
                     "activity",
                     "audit_log",
                     "audit_head",
+                    "sync_sources",
+                    "sync_plans",
+                    "login_failures",
                 ];
                 for t in tables {
                     let rows: Vec<(String,)> = sqlx::query_as(sqlx::AssertSqlSafe(format!(

@@ -1,6 +1,5 @@
 //! LDAP sources as configured under `[ldap.<name>]`, with flavour presets filling the rest.
 
-use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -24,14 +23,19 @@ pub enum GroupSource {
     /// The user entry's `memberOf` values (OpenLDAP `memberof` overlay, FreeIPA, AD).
     MemberOf,
     /// Group entries listing their members; `nested` follows groups inside groups.
-    Entries {
-        base_dn: String,
-        filter: String,
-        /// `member` / `uniqueMember` hold DNs; `memberUid` holds usernames.
-        member_attribute: String,
-        name_attribute: String,
-        nested: bool,
-    },
+    Entries { nested: bool },
+}
+
+/// Where group entries live. Read for [`GroupSource::Entries`], and watched in persist mode
+/// either way: OpenLDAP's memberof overlay rewrites `memberOf` behind syncprov's back, so a
+/// membership change shows up only on the group entry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GroupEntries {
+    pub base_dn: String,
+    pub filter: String,
+    /// `member` / `uniqueMember` hold DNs; `memberUid` holds usernames.
+    pub member_attribute: String,
+    pub name_attribute: String,
 }
 
 /// How changes are followed between full syncs.
@@ -72,6 +76,7 @@ pub struct LdapSource {
     pub disabled_filter: Option<String>,
     pub attributes: AttributeMap,
     pub groups: GroupSource,
+    pub group_entries: GroupEntries,
     pub mode: Mode,
     pub poll_interval: Duration,
     pub page_size: i32,
@@ -116,17 +121,24 @@ struct RawAttributes {
     extra: Vec<String>,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, Default)]
 #[serde(deny_unknown_fields)]
 struct RawGroups {
     /// `memberOf`, or `entries` to read group entries.
-    from: String,
+    from: Option<String>,
     base_dn: Option<String>,
     filter: Option<String>,
     member_attribute: Option<String>,
     name_attribute: Option<String>,
-    #[serde(default)]
-    nested: bool,
+    nested: Option<bool>,
+}
+
+/// `ou=people,dc=example,dc=org` → `dc=example,dc=org`; a DN with one RDN stays itself.
+fn parent_dn(dn: &str) -> String {
+    match dn.split_once(',') {
+        Some((_, parent)) if !parent.trim().is_empty() => parent.trim().to_owned(),
+        _ => dn.to_owned(),
+    }
 }
 
 impl Flavour {
@@ -254,41 +266,50 @@ fn source(name: &str, raw: RawSource) -> Result<LdapSource, Vec<(String, String)
         id: raw.attributes.id.unwrap_or(preset.id),
         extra: raw.attributes.extra,
     };
-    let groups = match (raw.groups, flavour) {
-        (None, Flavour::ActiveDirectory) => GroupSource::Entries {
-            // AD nests groups; memberOf lists only direct ones.
-            base_dn: raw.base_dn.clone(),
-            filter: "(objectClass=group)".into(),
-            member_attribute: "member".into(),
-            name_attribute: "cn".into(),
-            nested: true,
-        },
+    let raw_groups = raw.groups.unwrap_or_default();
+    let groups = match (raw_groups.from.as_deref(), flavour) {
+        // AD nests groups; memberOf lists only direct ones.
+        (None, Flavour::ActiveDirectory) => GroupSource::Entries { nested: true },
         (None, _) => GroupSource::MemberOf,
-        (Some(g), _) if g.from.eq_ignore_ascii_case("memberOf") => GroupSource::MemberOf,
-        (Some(g), _) if g.from == "entries" => {
-            let member_attribute = g.member_attribute.unwrap_or_else(|| "member".into());
-            if !["member", "uniqueMember", "memberUid"].contains(&member_attribute.as_str()) {
-                problem(
-                    "groups.member_attribute",
-                    "must be member, uniqueMember or memberUid".into(),
-                );
-            }
-            GroupSource::Entries {
-                base_dn: g.base_dn.unwrap_or_else(|| raw.base_dn.clone()),
-                filter: filter(g.filter.as_deref().unwrap_or("(|(objectClass=groupOfNames)(objectClass=groupOfUniqueNames)(objectClass=posixGroup)(objectClass=group))"))
-                    .unwrap_or_else(|e| {
-                        problem("groups.filter", e);
-                        String::new()
-                    }),
-                member_attribute,
-                name_attribute: g.name_attribute.unwrap_or_else(|| "cn".into()),
-                nested: g.nested,
-            }
-        }
+        (Some(f), _) if f.eq_ignore_ascii_case("memberOf") => GroupSource::MemberOf,
+        (Some("entries"), _) => GroupSource::Entries {
+            nested: raw_groups
+                .nested
+                .unwrap_or(flavour == Flavour::ActiveDirectory),
+        },
         (Some(_), _) => {
             problem("groups.from", "must be memberOf or entries".into());
             GroupSource::MemberOf
         }
+    };
+    let member_attribute = raw_groups
+        .member_attribute
+        .unwrap_or_else(|| "member".into());
+    if !["member", "uniqueMember", "memberUid"].contains(&member_attribute.as_str()) {
+        problem(
+            "groups.member_attribute",
+            "must be member, uniqueMember or memberUid".into(),
+        );
+    }
+    let default_filter = match flavour {
+        Flavour::ActiveDirectory => "(objectClass=group)",
+        _ => {
+            "(|(objectClass=groupOfNames)(objectClass=groupOfUniqueNames)(objectClass=posixGroup))"
+        }
+    };
+    let group_entries = GroupEntries {
+        // By default groups sit beside the people: the parent of base_dn.
+        base_dn: raw_groups
+            .base_dn
+            .unwrap_or_else(|| parent_dn(&raw.base_dn)),
+        filter: filter(raw_groups.filter.as_deref().unwrap_or(default_filter)).unwrap_or_else(
+            |e| {
+                problem("groups.filter", e);
+                String::new()
+            },
+        ),
+        member_attribute,
+        name_attribute: raw_groups.name_attribute.unwrap_or_else(|| "cn".into()),
     };
     let page_size = raw.page_size.unwrap_or(500);
     if !(1..=1000).contains(&page_size) {
@@ -340,6 +361,7 @@ fn source(name: &str, raw: RawSource) -> Result<LdapSource, Vec<(String, String)
         disabled_filter,
         attributes,
         groups,
+        group_entries,
         mode,
         poll_interval,
         page_size: page_size as i32,
@@ -390,6 +412,3 @@ pub fn parse_sources(table: &toml::Value) -> Result<Vec<LdapSource>, Vec<(String
         Err(problems)
     }
 }
-
-/// Names and values of a source's extra attributes, as read from an entry.
-pub type Extra = BTreeMap<String, Vec<String>>;

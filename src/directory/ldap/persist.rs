@@ -34,6 +34,17 @@ pub enum Event {
     RefreshDone,
     /// A new cookie: store it once everything before it is applied.
     Cookie(Vec<u8>),
+    /// A group entry was added or changed: its DN and its member values now.
+    Group { dn: String, members: Vec<String> },
+    /// A group entry was deleted.
+    GroupGone { dn: String },
+}
+
+/// Which entries a sync search follows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Watch {
+    Users,
+    Groups,
 }
 
 /// entryUUID as the directory prints it, from the 16 raw bytes the sync control carries.
@@ -71,27 +82,39 @@ async fn disabled_now(ldap: &mut Ldap, source: &LdapSource, dn: &str) -> HashSet
 /// the search cleanly (it should not in persist mode), so the caller reconnects either way.
 pub async fn run(
     source: &LdapSource,
+    watch: Watch,
     cookie: Option<Vec<u8>>,
     events: mpsc::Sender<Event>,
 ) -> Result<(), LdapSyncError> {
     let mut ldap = connect(source).await?;
-    let groups: Option<GroupIndex> = search::groups(&mut ldap, source).await?;
+    let groups: Option<GroupIndex> = match watch {
+        Watch::Users => search::groups(&mut ldap, source).await?,
+        Watch::Groups => None,
+    };
     let mut lookups = ldap.clone();
     let request = SyncRequest {
         mode: RefreshMode::RefreshAndPersist,
         cookie,
         reload_hint: false,
     };
-    let mut stream = ldap
-        .with_controls(request)
-        .streaming_search(
+    let g = &source.group_entries;
+    let (base, filter, attrs) = match watch {
+        Watch::Users => (
             &source.base_dn,
-            Scope::Subtree,
             &source.user_filter,
             user_attributes(source),
-        )
+        ),
+        Watch::Groups => (
+            &g.base_dn,
+            &g.filter,
+            vec![g.name_attribute.clone(), g.member_attribute.clone()],
+        ),
+    };
+    let mut stream = ldap
+        .with_controls(request)
+        .streaming_search(base, Scope::Subtree, filter, attrs)
         .await
-        .map_err(|e| LdapSyncError::search(&source.base_dn, e))?;
+        .map_err(|e| LdapSyncError::search(base, e))?;
     let send = |event: Event| {
         let events = events.clone();
         async move { events.send(event).await.is_ok() }
@@ -100,7 +123,7 @@ pub async fn run(
         let item = stream
             .next()
             .await
-            .map_err(|e| LdapSyncError::search(&source.base_dn, e))?;
+            .map_err(|e| LdapSyncError::search(base, e))?;
         let Some(entry) = item else { break };
         if entry.is_intermediate() {
             let ok = match parse_syncinfo(entry) {
@@ -155,13 +178,24 @@ pub async fn run(
         let entry = SearchEntry::construct(entry);
         let Some(state) = state else { continue };
         let id = uuid_text(&state.entry_uuid);
-        let event = match state.state {
-            EntryState::Delete => Event::Gone(Gone {
+        let event = match (watch, state.state) {
+            (Watch::Groups, EntryState::Delete) => Event::GroupGone { dn: entry.dn },
+            (Watch::Groups, _) if entry.attrs.is_empty() => continue,
+            (Watch::Groups, _) => Event::Group {
+                members: entry
+                    .attrs
+                    .iter()
+                    .find(|(k, _)| k.eq_ignore_ascii_case(&g.member_attribute))
+                    .map(|(_, v)| v.clone())
+                    .unwrap_or_default(),
+                dn: entry.dn,
+            },
+            (Watch::Users, EntryState::Delete) => Event::Gone(Gone {
                 dn: Some(entry.dn.clone()),
                 external_id: Some(id),
             }),
-            EntryState::Present if entry.attrs.is_empty() => Event::Present(id),
-            EntryState::Present | EntryState::Add | EntryState::Modify => {
+            (Watch::Users, EntryState::Present) if entry.attrs.is_empty() => Event::Present(id),
+            (Watch::Users, _) => {
                 let disabled = disabled_now(&mut lookups, source, &entry.dn).await;
                 let cx = MapContext {
                     source,

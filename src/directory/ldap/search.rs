@@ -69,16 +69,16 @@ pub async fn groups(
     ldap: &mut Ldap,
     source: &LdapSource,
 ) -> Result<Option<GroupIndex>, LdapSyncError> {
-    let GroupSource::Entries {
-        base_dn,
-        filter,
-        member_attribute,
-        name_attribute,
-        nested,
-    } = &source.groups
-    else {
+    let GroupSource::Entries { nested } = &source.groups else {
         return Ok(None);
     };
+    let g = &source.group_entries;
+    let (base_dn, filter, member_attribute, name_attribute) = (
+        &g.base_dn,
+        &g.filter,
+        &g.member_attribute,
+        &g.name_attribute,
+    );
     let mut found = Vec::new();
     paged(
         ldap,
@@ -178,4 +178,60 @@ pub async fn offers_sync(source: &LdapSource) -> Result<bool, LdapSyncError> {
             .get("supportedControl")
             .is_some_and(|v| v.iter().any(|c| c == SYNC_REQUEST_OID))
     }))
+}
+
+/// Reads the given user entries afresh (after a group change touched them). Entries that no
+/// longer exist or no longer match the user filter are left out: deletions arrive on their own.
+pub async fn fetch(
+    source: &LdapSource,
+    dns: &[String],
+) -> Result<Vec<Result<DirectoryPerson, Skipped>>, LdapSyncError> {
+    let mut ldap = connect(source).await?;
+    let groups = groups(&mut ldap, source).await?;
+    let mut out = Vec::new();
+    for dn in dns {
+        let found = ldap
+            .with_timeout(source.timeout)
+            .search(
+                dn,
+                Scope::Base,
+                &source.user_filter,
+                user_attributes(source),
+            )
+            .await
+            .map_err(|e| stream_error(source, dn, e))?;
+        // 32 noSuchObject: deleted meanwhile.
+        if found.1.rc == 32 {
+            continue;
+        }
+        let (entries, _) = found.success().map_err(|e| stream_error(source, dn, e))?;
+        for entry in entries {
+            let entry = SearchEntry::construct(entry);
+            let disabled = match &source.disabled_filter {
+                None => HashSet::new(),
+                Some(extra) => {
+                    let filter = format!("(&{}{extra})", source.user_filter);
+                    let hit = ldap
+                        .with_timeout(source.timeout)
+                        .search(dn, Scope::Base, &filter, vec!["1.1"])
+                        .await
+                        .map_err(|e| stream_error(source, dn, e))?;
+                    if hit.0.is_empty() {
+                        HashSet::new()
+                    } else {
+                        HashSet::from([normalize_dn(dn)])
+                    }
+                }
+            };
+            let cx = MapContext {
+                source,
+                groups: groups.as_ref(),
+                disabled: &disabled,
+                now: chrono::Utc::now().timestamp(),
+            };
+            out.push(person(&cx, &entry));
+        }
+    }
+    let _ = ldap.unbind().await;
+    Ok(out)
 }

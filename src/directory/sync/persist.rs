@@ -1,7 +1,7 @@
 //! Running a source for as long as the daemon runs: a persist stream where the server
 //! offers one, polling otherwise, reconnecting with backoff when the directory goes away.
 
-use std::collections::HashSet;
+use std::collections::{BTreeSet, HashSet};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -10,10 +10,12 @@ use tokio::sync::mpsc;
 use super::{SyncError, Syncer};
 use crate::audit::Actor;
 use crate::directory::ldap::config::Mode;
-use crate::directory::ldap::persist::{self, Event};
+use crate::directory::ldap::entry::{first_rdn_value, normalize_dn};
+use crate::directory::ldap::persist::{self, Event, Watch};
 use crate::directory::ldap::{LdapSource, LdapSyncError, search};
 use crate::directory::person::{DirectoryPerson, Gone, Skipped};
 use crate::directory::reconcile::{Coverage, origin_name, reconcile};
+use crate::domain::GroupName;
 use crate::domain::time::now_millis;
 
 const MAX_BACKOFF: Duration = Duration::from_secs(60);
@@ -64,6 +66,15 @@ pub async fn run_source(syncer: Arc<Syncer>, source: Arc<LdapSource>) {
     }
 }
 
+/// Ends the search task (and its connection) when the runner itself is stopped.
+struct AbortOnDrop<T>(tokio::task::JoinHandle<T>);
+
+impl<T> Drop for AbortOnDrop<T> {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
 /// What the catch-up phase of a sync search collected.
 #[derive(Default)]
 struct Refresh {
@@ -78,12 +89,17 @@ struct Refresh {
 async fn save_cookie(
     syncer: &Syncer,
     source: &str,
+    watch: Watch,
     cookie: Option<&[u8]>,
 ) -> Result<(), SyncError> {
+    let key = match watch {
+        Watch::Users => source.to_owned(),
+        Watch::Groups => format!("{source}#groups"),
+    };
     let mut tx = syncer.store.begin().await?;
     crate::store::sync::save(
         tx.conn(),
-        source,
+        &key,
         cookie,
         &syncer.board.json(source),
         now_millis(),
@@ -93,46 +109,31 @@ async fn save_cookie(
     Ok(())
 }
 
-/// One sync search, from connect until the connection ends.
-async fn stream(syncer: &Arc<Syncer>, source: &Arc<LdapSource>) -> Result<(), SyncError> {
-    let name = source.name.as_str();
-    let cookie = crate::store::sync::cookie(syncer.store.pool(), name).await?;
-    let resumed = cookie.is_some();
-    let (tx, mut rx) = mpsc::channel(1024);
-    let search_source = source.clone();
-    let search = tokio::spawn(async move { persist::run(&search_source, cookie, tx).await });
-    let started = Instant::now();
-    let mut refresh = Some(Refresh::default());
-    while let Some(event) = rx.recv().await {
-        let Some(r) = refresh.as_mut() else {
-            live(syncer, name, event).await?;
-            continue;
-        };
-        match event {
-            Event::Entry(Ok(p)) => r.people.push(p),
-            Event::Entry(Err(s)) => r.skipped.push(s),
-            Event::Present(id) => {
-                r.present_phase = true;
-                r.present.insert(id);
-            }
-            Event::Gone(g) => r.gone.push(g),
-            Event::GoneIds(ids) => r.gone.extend(ids.into_iter().map(|id| Gone {
-                dn: None,
-                external_id: Some(id),
-            })),
-            Event::Cookie(c) => r.cookie = Some(c),
-            Event::RefreshDone => {
-                let r = refresh.take().expect("in refresh");
-                finish_refresh(syncer, name, resumed, r, started).await?;
-            }
-        }
-    }
-    syncer.board.update(name, |s| s.connected = false);
-    match search.await {
+fn spawn_search(
+    source: &Arc<LdapSource>,
+    watch: Watch,
+    cookie: Option<Vec<u8>>,
+) -> (
+    AbortOnDrop<Result<(), LdapSyncError>>,
+    mpsc::Receiver<Event>,
+) {
+    let (tx, rx) = mpsc::channel(1024);
+    let source = source.clone();
+    let task = tokio::spawn(async move { persist::run(&source, watch, cookie, tx).await });
+    (AbortOnDrop(task), rx)
+}
+
+async fn ended(
+    syncer: &Syncer,
+    source: &LdapSource,
+    watch: Watch,
+    search: &mut AbortOnDrop<Result<(), LdapSyncError>>,
+) -> Result<(), SyncError> {
+    match (&mut search.0).await {
         Ok(Ok(())) => Ok(()),
         Ok(Err(LdapSyncError::RefreshRequired)) => {
             // The cookie is too old: forget it, the next connection reloads everything.
-            save_cookie(syncer, name, None).await?;
+            save_cookie(syncer, &source.name, watch, None).await?;
             Err(LdapSyncError::RefreshRequired.into())
         }
         Ok(Err(e)) => Err(e.into()),
@@ -142,6 +143,142 @@ async fn stream(syncer: &Arc<Syncer>, source: &Arc<LdapSource>) -> Result<(), Sy
         }
         .into()),
     }
+}
+
+/// The two sync searches of a source (users, and groups: see `GroupEntries`), from
+/// connect until either connection ends.
+async fn stream(syncer: &Arc<Syncer>, source: &Arc<LdapSource>) -> Result<(), SyncError> {
+    let name = source.name.as_str();
+    let cookie = crate::store::sync::cookie(syncer.store.pool(), name).await?;
+    let group_cookie =
+        crate::store::sync::cookie(syncer.store.pool(), &format!("{name}#groups")).await?;
+    let resumed = cookie.is_some();
+    // Without a cookie, the users' refresh already carries every membership: the groups'
+    // own catch-up is skipped. With one, group changes missed while away are applied.
+    let mut groups_live = group_cookie.is_some();
+    let mut group_cookie_pending: Option<Vec<u8>> = None;
+    let (mut users, mut user_events) = spawn_search(source, Watch::Users, cookie);
+    let (mut groups, mut group_events) = spawn_search(source, Watch::Groups, group_cookie);
+    let started = Instant::now();
+    let mut refresh = Some(Refresh::default());
+    loop {
+        tokio::select! {
+            event = user_events.recv() => {
+                let Some(event) = event else { break };
+                let Some(r) = refresh.as_mut() else {
+                    live(syncer, source, event).await?;
+                    continue;
+                };
+                match event {
+                    Event::Entry(Ok(p)) => r.people.push(p),
+                    Event::Entry(Err(s)) => r.skipped.push(s),
+                    Event::Present(id) => {
+                        r.present_phase = true;
+                        r.present.insert(id);
+                    }
+                    Event::Gone(g) => r.gone.push(g),
+                    Event::GoneIds(ids) => r.gone.extend(ids.into_iter().map(|id| Gone {
+                        dn: None,
+                        external_id: Some(id),
+                    })),
+                    Event::Cookie(c) => r.cookie = Some(c),
+                    Event::RefreshDone => {
+                        let r = refresh.take().expect("in refresh");
+                        finish_refresh(syncer, name, resumed, r, started).await?;
+                    }
+                    Event::Group { .. } | Event::GroupGone { .. } => {}
+                }
+            }
+            event = group_events.recv() => {
+                let Some(event) = event else { break };
+                match event {
+                    Event::RefreshDone => {
+                        groups_live = true;
+                        if let Some(c) = group_cookie_pending.take() {
+                            save_cookie(syncer, name, Watch::Groups, Some(&c)).await?;
+                        }
+                    }
+                    Event::Cookie(c) if groups_live => {
+                        save_cookie(syncer, name, Watch::Groups, Some(&c)).await?;
+                    }
+                    Event::Cookie(c) => group_cookie_pending = Some(c),
+                    Event::Group { dn, members } if groups_live => {
+                        group_changed(syncer, source, &dn, &members).await?;
+                    }
+                    Event::GroupGone { dn } if groups_live => {
+                        group_changed(syncer, source, &dn, &[]).await?;
+                    }
+                    _ => {}
+                }
+            }
+        }
+    }
+    syncer.board.update(name, |s| s.connected = false);
+    // Whichever search ended first says why; the other is dropped (and aborted) with it.
+    if users.0.is_finished() {
+        ended(syncer, source, Watch::Users, &mut users).await
+    } else {
+        ended(syncer, source, Watch::Groups, &mut groups).await
+    }
+}
+
+/// A group entry changed: the people it lists now, and those staffgate has in it, are read
+/// afresh and reconciled.
+async fn group_changed(
+    syncer: &Syncer,
+    source: &LdapSource,
+    dn: &str,
+    members: &[String],
+) -> Result<(), SyncError> {
+    let known = crate::store::staff::list_with_origin(syncer.store.pool()).await?;
+    let mine = origin_name(&source.name);
+    let group = first_rdn_value(dn).and_then(|g| GroupName::parse(&g).ok());
+    let mut dns: BTreeSet<String> = BTreeSet::new();
+    for (member, origin) in known.iter().filter(|(_, o)| o.source == mine) {
+        let listed = members.iter().any(|m| {
+            normalize_dn(m) == origin.dn.as_deref().map(normalize_dn).unwrap_or_default()
+                || m == member.username.as_str()
+        });
+        let had = group.as_ref().is_some_and(|g| member.groups.contains(g));
+        if (listed || had)
+            && let Some(d) = &origin.dn
+        {
+            dns.insert(d.clone());
+        }
+    }
+    for m in members.iter().filter(|m| m.contains('=')) {
+        if !dns.iter().any(|d| normalize_dn(d) == normalize_dn(m)) {
+            dns.insert(m.clone());
+        }
+    }
+    let dns: Vec<String> = dns.into_iter().collect();
+    let fetched = search::fetch(source, &dns).await?;
+    let (people, skipped): (Vec<_>, Vec<_>) = fetched.into_iter().partition(Result::is_ok);
+    let people = people.into_iter().filter_map(Result::ok).collect();
+    let skipped = skipped.into_iter().filter_map(Result::err).collect();
+    let plan = reconcile(
+        &source.name,
+        people,
+        skipped,
+        Coverage::Changes(vec![]),
+        &known,
+    );
+    if plan.is_empty() {
+        return Ok(());
+    }
+    syncer
+        .decide(plan, false, false, &actor(&source.name))
+        .await?;
+    note_change(syncer, &source.name);
+    Ok(())
+}
+
+fn note_change(syncer: &Syncer, name: &str) {
+    syncer.board.update(name, |s| {
+        s.changes_applied += 1;
+        s.last_change_at = Some(chrono::Utc::now());
+    });
+    syncer.board.ok(name);
 }
 
 async fn finish_refresh(
@@ -182,20 +319,20 @@ async fn finish_refresh(
     let outcome = syncer.decide(plan, full, false, &actor(name)).await?;
     syncer.record_run(name, &outcome, started.elapsed());
     syncer.board.update(name, |s| s.connected = true);
-    save_cookie(syncer, name, r.cookie.as_deref()).await
+    save_cookie(syncer, name, Watch::Users, r.cookie.as_deref()).await
 }
 
 /// Applies one live change as soon as it arrives.
-async fn live(syncer: &Syncer, name: &str, event: Event) -> Result<(), SyncError> {
-    let (people, skipped, gone) = match event {
-        Event::Entry(Ok(p)) => (vec![p], vec![], vec![]),
+async fn live(syncer: &Syncer, source: &LdapSource, event: Event) -> Result<(), SyncError> {
+    let name = source.name.as_str();
+    let (people, gone) = match event {
+        Event::Entry(Ok(p)) => (vec![p], vec![]),
         Event::Entry(Err(s)) => {
             tracing::warn!(source = name, dn = %s.dn, reason = %s.reason, "directory entry skipped");
             return Ok(());
         }
-        Event::Gone(g) => (vec![], vec![], vec![g]),
+        Event::Gone(g) => (vec![], vec![g]),
         Event::GoneIds(ids) => (
-            vec![],
             vec![],
             ids.into_iter()
                 .map(|id| Gone {
@@ -204,20 +341,18 @@ async fn live(syncer: &Syncer, name: &str, event: Event) -> Result<(), SyncError
                 })
                 .collect(),
         ),
-        Event::Cookie(c) => return save_cookie(syncer, name, Some(&c)).await,
-        Event::Present(_) | Event::RefreshDone => return Ok(()),
+        Event::Cookie(c) => return save_cookie(syncer, name, Watch::Users, Some(&c)).await,
+        Event::Present(_) | Event::RefreshDone | Event::Group { .. } | Event::GroupGone { .. } => {
+            return Ok(());
+        }
     };
     let known = crate::store::staff::list_with_origin(syncer.store.pool()).await?;
-    let plan = reconcile(name, people, skipped, Coverage::Changes(gone), &known);
+    let plan = reconcile(name, people, vec![], Coverage::Changes(gone), &known);
     if plan.is_empty() {
         return Ok(());
     }
     let outcome = syncer.decide(plan, false, false, &actor(name)).await?;
-    syncer.board.update(name, |s| {
-        s.changes_applied += 1;
-        s.last_change_at = Some(chrono::Utc::now());
-    });
-    syncer.board.ok(name);
+    note_change(syncer, name);
     tracing::info!(
         source = name,
         leavers = outcome.plan.leavers.len(),

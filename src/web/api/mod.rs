@@ -22,6 +22,7 @@ pub fn routes() -> Router<Arc<AppState>> {
         .route("/staff/{username}", put(staff::put).get(staff::get))
         .route("/staff/{username}/offboard", post(staff::offboard))
         .route("/staff/{username}/reinstate", post(staff::reinstate))
+        .route("/staff/{username}/activate", post(staff::activate))
         .route(
             "/staff/{username}/revoke-tokens",
             post(staff::revoke_tokens),

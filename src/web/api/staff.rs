@@ -106,6 +106,24 @@ pub async fn reinstate(
     Ok(Json(json!({ "staff": username, "status": "active" })))
 }
 
+pub async fn activate(
+    State(s): State<Arc<AppState>>,
+    caller: Caller,
+    Path(username): Path<String>,
+    ApiJson(body): ApiJson<Reason>,
+) -> Result<Json<StaffMember>, ApiError> {
+    let permit = caller.admin()?;
+    let username = parse("username", Username::parse(&username))?;
+    if body.reason.trim().is_empty() || body.reason.chars().count() > 500 {
+        return Err(ApiError::bad_request("reason", "1–500 characters"));
+    }
+    Ok(Json(
+        s.directory
+            .activate(&permit.actor, &username, &body.reason)
+            .await?,
+    ))
+}
+
 pub async fn revoke_tokens(
     State(s): State<Arc<AppState>>,
     caller: Caller,
