@@ -187,7 +187,7 @@ impl Slapd {
         };
         slapd.launch();
         if bulk.is_none() {
-            slapd.modify(&format!("{}", base_ldif()), true);
+            slapd.modify(&base_ldif(), true);
         }
         slapd
     }
