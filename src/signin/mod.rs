@@ -70,8 +70,19 @@ pub struct Signin {
 }
 
 /// The account key failed attempts are counted under, even for unparsable usernames.
+/// Control characters (NUL above all: PostgreSQL refuses it in text) become U+FFFD.
 fn account_key(raw: &str) -> String {
-    raw.chars().take(64).collect::<String>().to_lowercase()
+    raw.chars()
+        .take(64)
+        .map(|c| {
+            if c.is_control() {
+                char::REPLACEMENT_CHARACTER
+            } else {
+                c
+            }
+        })
+        .collect::<String>()
+        .to_lowercase()
 }
 
 impl Signin {

@@ -210,7 +210,13 @@ pub fn person(cx: &MapContext<'_>, entry: &SearchEntry) -> Result<DirectoryPerso
         first(entry, &map.username).ok_or_else(|| skip(format!("missing {}", map.username)))?;
     let username = Username::parse(raw).map_err(|e| skip(format!("{}: {e}", map.username)))?;
     let email = first(entry, &map.email).ok_or_else(|| skip(format!("missing {}", map.email)))?;
-    if !email.contains('@') || email.len() > 254 || email.chars().any(char::is_whitespace) {
+    if entry.dn.chars().any(char::is_control) {
+        return Err(skip("the DN holds control characters".into()));
+    }
+    if !email.contains('@')
+        || email.len() > 254
+        || email.chars().any(|c| c.is_whitespace() || c.is_control())
+    {
         return Err(skip(format!("{}: not an e-mail address", map.email)));
     }
     let name = first(entry, &map.name)
@@ -233,15 +239,21 @@ pub fn person(cx: &MapContext<'_>, entry: &SearchEntry) -> Result<DirectoryPerso
         let managers: Vec<String> = values(entry, manager)
             .iter()
             .filter_map(|dn| first_rdn_value(dn))
+            .filter(|v| !v.chars().any(char::is_control))
             .collect();
         if !managers.is_empty() {
             attributes.insert("manager".into(), managers);
         }
     }
     for extra in &map.extra {
-        let v = values(entry, extra);
+        // Values policies can compare: printable, of a sane size.
+        let v: Vec<String> = values(entry, extra)
+            .iter()
+            .filter(|v| v.len() <= 1024 && !v.chars().any(char::is_control))
+            .cloned()
+            .collect();
         if !v.is_empty() {
-            attributes.insert(extra.clone(), v.to_vec());
+            attributes.insert(extra.clone(), v);
         }
     }
     let external_id = first(entry, &map.id).map(str::to_owned).or_else(|| {
