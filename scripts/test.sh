@@ -24,7 +24,15 @@ if ! pg_isready -q -h 127.0.0.1 -p 5432 2>/dev/null; then
 fi
 pg_isready -h 127.0.0.1 -p 5432
 
-# 2. A real Telegram client library for the Telegram broker test.
+# 2. OpenLDAP for the directory tests: each test starts its own slapd; the system one stays off.
+if [ ! -x /usr/sbin/slapd ] || ! command -v ldapmodify >/dev/null; then
+  echo "== installing slapd and ldap-utils"
+  [ -x /usr/sbin/policy-rc.d ] || { printf '#!/bin/sh\nexit 101\n' | as_root tee /usr/sbin/policy-rc.d >/dev/null; as_root chmod +x /usr/sbin/policy-rc.d; }
+  as_root apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq --no-install-recommends slapd ldap-utils >/dev/null
+fi
+
+# 3. A real Telegram client library for the Telegram broker test.
 VENV=.ci/venv
 if [ ! -x "$VENV/bin/python" ] || ! "$VENV/bin/python" -c 'import telegram' 2>/dev/null; then
   echo "== installing python-telegram-bot in $VENV"
@@ -34,7 +42,7 @@ fi
 export STAFFGATE_TEST_PYTHON="$PWD/$VENV/bin/python"
 export STAFFGATE_TEST_POSTGRES="$PG_URL"
 
-# 3. Lints, then every test.
+# 4. Lints, then every test.
 cargo fmt --all -- --check
 cargo clippy --all-targets --quiet -- -D warnings
 cargo test --all-targets --no-fail-fast
