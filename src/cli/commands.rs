@@ -304,6 +304,13 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             &api.call(Method::DELETE, &format!("/keys/{id}"), None)
                 .await?,
         ),
+        Command::Sync {
+            source,
+            dry_run,
+            confirm,
+            status,
+            format,
+        } => super::sync::run(&api, source, dry_run, confirm, status, format).await?,
     }
     Ok(())
 }

@@ -4,6 +4,7 @@
 mod client;
 mod commands;
 mod render;
+mod sync;
 
 use std::path::PathBuf;
 
@@ -96,6 +97,23 @@ pub enum Command {
     /// Admin API keys.
     #[command(subcommand)]
     Key(KeyCmd),
+    /// Sync staff from the directory now and print the plan: joiners, movers, leavers and
+    /// the mass-deprovisioning guard's verdict. Without SOURCE, every configured source.
+    Sync {
+        /// The `[ldap.<name>]` source.
+        source: Option<String>,
+        /// Show what would change; change nothing.
+        #[arg(long, conflicts_with = "confirm")]
+        dry_run: bool,
+        /// Apply a plan the guard held, by its id (see `--status`).
+        #[arg(long, value_name = "PLAN")]
+        confirm: Option<i64>,
+        /// Print each source's status and the held plans instead.
+        #[arg(long, conflicts_with_all = ["confirm", "dry_run", "source"])]
+        status: bool,
+        #[arg(long, value_enum, default_value = "table")]
+        format: Format,
+    },
 }
 
 #[derive(Clone, Copy, ValueEnum)]
