@@ -234,3 +234,86 @@ pub async fn username_of(pool: &AnyPool, id: StaffId) -> Result<Option<Username>
     })
     .transpose()
 }
+
+/// The staff members a set of directory changes is about: by username, by entry id or by
+/// DN. Changes are few, so one small query per key beats reading everyone.
+pub async fn known_for(
+    pool: &AnyPool,
+    usernames: &[&str],
+    entries: &[(Option<&str>, Option<&str>)],
+) -> Result<Vec<(StaffMember, Origin)>, StoreError> {
+    let mut conn = pool.acquire().await?;
+    let mut ids: Vec<StaffId> = Vec::new();
+    for name in usernames {
+        if let Some(r) = sqlx::query("SELECT id FROM staff WHERE username = $1")
+            .bind(*name)
+            .fetch_optional(&mut *conn)
+            .await?
+        {
+            ids.push(r.try_get("id")?);
+        }
+    }
+    for (external_id, dn) in entries {
+        let rows = sqlx::query("SELECT id FROM staff WHERE external_id = $1 OR external_dn = $2")
+            .bind(*external_id)
+            .bind(*dn)
+            .fetch_all(&mut *conn)
+            .await?;
+        for r in rows {
+            ids.push(r.try_get("id")?);
+        }
+    }
+    ids.sort_unstable();
+    ids.dedup();
+    let mut out = Vec::with_capacity(ids.len());
+    for id in ids {
+        let Some(row) = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT {COLUMNS} FROM staff WHERE id = $1"
+        )))
+        .bind(id)
+        .fetch_optional(&mut *conn)
+        .await?
+        else {
+            continue;
+        };
+        let groups = sqlx::query(
+            "SELECT staff_id, group_name FROM staff_groups WHERE staff_id = $1 ORDER BY group_name",
+        )
+        .bind(id)
+        .fetch_all(&mut *conn)
+        .await?;
+        let groups = group_names(groups)?.remove(&id).unwrap_or_default();
+        out.push((from_row(&row, groups)?, origin_of(&row)?));
+    }
+    Ok(out)
+}
+
+/// How many of a source's people are not offboarded (the guard's base).
+pub async fn count_not_offboarded(pool: &AnyPool, source: &str) -> Result<usize, StoreError> {
+    let row =
+        sqlx::query("SELECT COUNT(*) AS n FROM staff WHERE source = $1 AND status <> 'offboarded'")
+            .bind(source)
+            .fetch_one(pool)
+            .await?;
+    let n: i64 = row.try_get("n")?;
+    Ok(n as usize)
+}
+
+/// Usernames of a source's people who are in `group`, with their DNs.
+pub async fn members_of(
+    pool: &AnyPool,
+    source: &str,
+    group: &str,
+) -> Result<Vec<(String, Option<String>)>, StoreError> {
+    let rows = sqlx::query(
+        "SELECT s.username, s.external_dn FROM staff s JOIN staff_groups g ON g.staff_id = s.id \
+         WHERE s.source = $1 AND g.group_name = $2",
+    )
+    .bind(source)
+    .bind(group)
+    .fetch_all(pool)
+    .await?;
+    rows.iter()
+        .map(|r| Ok((r.try_get("username")?, r.try_get("external_dn")?)))
+        .collect()
+}

@@ -230,39 +230,35 @@ async fn group_changed(
     dn: &str,
     members: &[String],
 ) -> Result<(), SyncError> {
-    let known = crate::store::staff::list_with_origin(syncer.store.pool()).await?;
     let mine = origin_name(&source.name);
     let group = first_rdn_value(dn).and_then(|g| GroupName::parse(&g).ok());
     let mut dns: BTreeSet<String> = BTreeSet::new();
-    for (member, origin) in known.iter().filter(|(_, o)| o.source == mine) {
-        let listed = members.iter().any(|m| {
-            normalize_dn(m) == origin.dn.as_deref().map(normalize_dn).unwrap_or_default()
-                || m == member.username.as_str()
-        });
-        let had = group.as_ref().is_some_and(|g| member.groups.contains(g));
-        if (listed || had)
-            && let Some(d) = &origin.dn
+    if let Some(g) = &group {
+        for (_, d) in
+            crate::store::staff::members_of(syncer.store.pool(), &mine, g.as_str()).await?
         {
-            dns.insert(d.clone());
+            dns.extend(d);
         }
     }
-    for m in members.iter().filter(|m| m.contains('=')) {
-        if !dns.iter().any(|d| normalize_dn(d) == normalize_dn(m)) {
+    for m in members {
+        if m.contains('=') {
             dns.insert(m.clone());
+        } else if let Ok(u) = crate::domain::Username::parse(m) {
+            // memberUid lists usernames: find their entries.
+            let found =
+                crate::store::staff::known_for(syncer.store.pool(), &[u.as_str()], &[]).await?;
+            dns.extend(found.into_iter().filter_map(|(_, o)| o.dn));
         }
     }
+    // One DN may come spelled two ways; read each entry once.
+    let mut seen = HashSet::new();
+    dns.retain(|d| seen.insert(normalize_dn(d)));
     let dns: Vec<String> = dns.into_iter().collect();
     let fetched = search::fetch(source, &dns).await?;
     let (people, skipped): (Vec<_>, Vec<_>) = fetched.into_iter().partition(Result::is_ok);
     let people = people.into_iter().filter_map(Result::ok).collect();
     let skipped = skipped.into_iter().filter_map(Result::err).collect();
-    let plan = reconcile(
-        &source.name,
-        people,
-        skipped,
-        Coverage::Changes(vec![]),
-        &known,
-    );
+    let plan = change_plan(syncer, &source.name, people, skipped, vec![]).await?;
     if plan.is_empty() {
         return Ok(());
     }
@@ -322,6 +318,27 @@ async fn finish_refresh(
     save_cookie(syncer, name, Watch::Users, r.cookie.as_deref()).await
 }
 
+/// Reconciles a handful of changes against just the people they are about.
+async fn change_plan(
+    syncer: &Syncer,
+    name: &str,
+    people: Vec<DirectoryPerson>,
+    skipped: Vec<Skipped>,
+    gone: Vec<Gone>,
+) -> Result<crate::directory::reconcile::Plan, SyncError> {
+    let pool = syncer.store.pool();
+    let usernames: Vec<&str> = people.iter().map(|p| p.username.as_str()).collect();
+    let entries: Vec<(Option<&str>, Option<&str>)> = gone
+        .iter()
+        .map(|g| (g.external_id.as_deref(), g.dn.as_deref()))
+        .collect();
+    let known = crate::store::staff::known_for(pool, &usernames, &entries).await?;
+    let mut plan = reconcile(name, people, skipped, Coverage::Changes(gone), &known);
+    plan.active_before =
+        crate::store::staff::count_not_offboarded(pool, &origin_name(name)).await?;
+    Ok(plan)
+}
+
 /// Applies one live change as soon as it arrives.
 async fn live(syncer: &Syncer, source: &LdapSource, event: Event) -> Result<(), SyncError> {
     let name = source.name.as_str();
@@ -346,8 +363,7 @@ async fn live(syncer: &Syncer, source: &LdapSource, event: Event) -> Result<(), 
             return Ok(());
         }
     };
-    let known = crate::store::staff::list_with_origin(syncer.store.pool()).await?;
-    let plan = reconcile(name, people, vec![], Coverage::Changes(gone), &known);
+    let plan = change_plan(syncer, name, people, vec![], gone).await?;
     if plan.is_empty() {
         return Ok(());
     }
