@@ -396,7 +396,48 @@ async fn nested_groups_from_group_entries(db: Db) {
     app.stop().await;
 }
 
+async fn polling_finds_changes_between_full_syncs(db: Db) {
+    let ldap = Slapd::start();
+    ldap.add(&people(&["alice", "bob"]));
+    let extra = "mode = \"poll\"\npoll_interval = \"1s\"\nfull_sync_interval = \"1h\"\n";
+    let app = app_for(db, &ldap, extra).await;
+    synced(&app, 1).await;
+    activate(&app, "alice").await;
+    let started = Instant::now();
+    ldap.modify(
+        &format!("dn: uid=alice,ou=people,{SUFFIX}\nchangetype: modify\nreplace: pwdAccountLockedTime\npwdAccountLockedTime: 000001010000Z\n-\nreplace: mail\nmail: alice@new.example.org\n\n"),
+        false,
+    );
+    ldap.add(&people(&["carol"]));
+    while staff(&app, "alice").await["status"] != "offboarded" {
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "polling never saw the lock"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    println!(
+        "locked in slapd -> offboarded by polling: {:?}",
+        started.elapsed()
+    );
+    while app.api(Method::GET, "/staff/carol", None).await.0 != 200 {
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "polling never saw the joiner"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let (_, status) = app.api(Method::GET, "/sync/status", None).await;
+    assert_eq!(status["sources"][0]["mode"], "poll");
+    assert!(
+        status["sources"][0]["changes_applied"].as_u64().unwrap() >= 1,
+        "{status}"
+    );
+    app.stop().await;
+}
+
 both_backends!(
+    polling_finds_changes_between_full_syncs,
     full_sync_creates_the_right_staff_and_groups,
     a_deleted_or_disabled_user_is_offboarded_within_two_seconds,
     a_group_change_revokes_the_channel_no_longer_permitted,

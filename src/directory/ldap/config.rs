@@ -79,6 +79,9 @@ pub struct LdapSource {
     pub group_entries: GroupEntries,
     pub mode: Mode,
     pub poll_interval: Duration,
+    pub full_sync_interval: Duration,
+    /// The attribute polling compares: `modifyTimestamp`, or `whenChanged` on AD.
+    pub change_attribute: String,
     pub page_size: i32,
     pub timeout: Duration,
     pub guard: GuardLimits,
@@ -103,6 +106,8 @@ struct RawSource {
     groups: Option<RawGroups>,
     mode: Option<Mode>,
     poll_interval: Option<String>,
+    full_sync_interval: Option<String>,
+    change_attribute: Option<String>,
     page_size: Option<i64>,
     timeout: Option<String>,
     guard_max_leavers: Option<i64>,
@@ -329,11 +334,23 @@ fn source(name: &str, raw: RawSource) -> Result<LdapSource, Vec<(String, String)
     if max_leavers < 0 {
         problem("guard_max_leavers", "must not be negative".into());
     }
-    let poll_interval = duration(raw.poll_interval.as_deref(), Duration::from_secs(300))
+    let poll_interval = duration(raw.poll_interval.as_deref(), Duration::from_secs(60))
         .unwrap_or_else(|e| {
             problem("poll_interval", e);
-            Duration::from_secs(300)
+            Duration::from_secs(60)
         });
+    let full_sync_interval = duration(raw.full_sync_interval.as_deref(), Duration::from_secs(3600))
+        .unwrap_or_else(|e| {
+            problem("full_sync_interval", e);
+            Duration::from_secs(3600)
+        });
+    let change_attribute = raw.change_attribute.unwrap_or_else(|| {
+        match flavour {
+            Flavour::ActiveDirectory => "whenChanged",
+            _ => "modifyTimestamp",
+        }
+        .into()
+    });
     let timeout = duration(raw.timeout.as_deref(), Duration::from_secs(30)).unwrap_or_else(|e| {
         problem("timeout", e);
         Duration::from_secs(30)
@@ -364,6 +381,8 @@ fn source(name: &str, raw: RawSource) -> Result<LdapSource, Vec<(String, String)
         group_entries,
         mode,
         poll_interval,
+        full_sync_interval,
+        change_attribute,
         page_size: page_size as i32,
         timeout,
         guard: GuardLimits {

@@ -128,6 +128,23 @@ pub async fn disabled(
 
 /// A full sync's search. `progress` counts user entries as they arrive.
 pub async fn full(source: &LdapSource, progress: &AtomicUsize) -> Result<Snapshot, LdapSyncError> {
+    users(source, &source.user_filter, progress).await
+}
+
+/// The users changed at or after `since` (GeneralizedTime), for polling.
+pub async fn changed_since(source: &LdapSource, since: &str) -> Result<Snapshot, LdapSyncError> {
+    let filter = format!(
+        "(&{}({}>={since}))",
+        source.user_filter, source.change_attribute
+    );
+    users(source, &filter, &AtomicUsize::new(0)).await
+}
+
+async fn users(
+    source: &LdapSource,
+    filter: &str,
+    progress: &AtomicUsize,
+) -> Result<Snapshot, LdapSyncError> {
     let mut ldap = connect(source).await?;
     let groups = groups(&mut ldap, source).await?;
     let disabled = disabled(&mut ldap, source).await?;
@@ -145,7 +162,7 @@ pub async fn full(source: &LdapSource, progress: &AtomicUsize) -> Result<Snapsho
         &mut ldap,
         source,
         &source.base_dn,
-        &source.user_filter,
+        filter,
         user_attributes(source),
         |entry| {
             progress.fetch_add(1, Ordering::Relaxed);

@@ -3,6 +3,7 @@
 
 mod apply;
 mod persist;
+mod runner;
 pub mod status;
 
 use std::collections::{HashMap, VecDeque};
@@ -334,7 +335,7 @@ impl Syncer {
     pub fn spawn_all(self: &Arc<Self>) -> Vec<tokio::task::JoinHandle<()>> {
         self.sources
             .iter()
-            .map(|s| tokio::spawn(persist::run_source(self.clone(), s.clone())))
+            .map(|s| tokio::spawn(runner::run_source(self.clone(), s.clone())))
             .collect()
     }
 }

@@ -1,15 +1,14 @@
-//! Running a source for as long as the daemon runs: a persist stream where the server
-//! offers one, polling otherwise, reconnecting with backoff when the directory goes away.
+//! Persist mode: the users' and the groups' RFC 4533 streams of one source, their catch-up
+//! (a full answer, or the changes since the stored cookie), then each change as it lands.
 
 use std::collections::{BTreeSet, HashSet};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use tokio::sync::mpsc;
 
 use super::{SyncError, Syncer};
 use crate::audit::Actor;
-use crate::directory::ldap::config::Mode;
 use crate::directory::ldap::entry::{first_rdn_value, normalize_dn};
 use crate::directory::ldap::persist::{self, Event, Watch};
 use crate::directory::ldap::{LdapSource, LdapSyncError, search};
@@ -18,52 +17,8 @@ use crate::directory::reconcile::{Coverage, origin_name, reconcile};
 use crate::domain::GroupName;
 use crate::domain::time::now_millis;
 
-const MAX_BACKOFF: Duration = Duration::from_secs(60);
-
-fn actor(source: &str) -> Actor {
+pub(super) fn actor(source: &str) -> Actor {
     Actor(format!("directory:{source}"))
-}
-
-/// Runs one source forever.
-pub async fn run_source(syncer: Arc<Syncer>, source: Arc<LdapSource>) {
-    let mut backoff = Duration::from_secs(1);
-    let mut persist_offered: Option<bool> = match source.mode {
-        Mode::Persist => Some(true),
-        Mode::Poll => Some(false),
-        Mode::Auto => None,
-    };
-    loop {
-        let result = match persist_offered {
-            None => match search::offers_sync(&source).await {
-                Ok(offered) => {
-                    persist_offered = Some(offered);
-                    syncer.board.update(&source.name, |s| {
-                        s.mode = if offered { "persist" } else { "poll" }.into()
-                    });
-                    continue;
-                }
-                Err(e) => Err(SyncError::from(e)),
-            },
-            Some(true) => stream(&syncer, &source).await,
-            Some(false) => syncer
-                .full_sync(&source.name, false, &actor(&source.name))
-                .await
-                .map(|_| ()),
-        };
-        match result {
-            Ok(()) if persist_offered == Some(false) => {
-                backoff = Duration::from_secs(1);
-                tokio::time::sleep(source.poll_interval).await;
-            }
-            Ok(()) => backoff = Duration::from_secs(1),
-            Err(e) => {
-                tracing::warn!(source = %source.name, error = %e, retry_in = ?backoff, "directory sync failed");
-                syncer.board.error(&source.name, e.to_string());
-                tokio::time::sleep(backoff).await;
-                backoff = (backoff * 2).min(MAX_BACKOFF);
-            }
-        }
-    }
 }
 
 /// Ends the search task (and its connection) when the runner itself is stopped.
@@ -147,7 +102,10 @@ async fn ended(
 
 /// The two sync searches of a source (users, and groups: see `GroupEntries`), from
 /// connect until either connection ends.
-async fn stream(syncer: &Arc<Syncer>, source: &Arc<LdapSource>) -> Result<(), SyncError> {
+pub(super) async fn stream(
+    syncer: &Arc<Syncer>,
+    source: &Arc<LdapSource>,
+) -> Result<(), SyncError> {
     let name = source.name.as_str();
     let cookie = crate::store::sync::cookie(syncer.store.pool(), name).await?;
     let group_cookie =
@@ -269,7 +227,7 @@ async fn group_changed(
     Ok(())
 }
 
-fn note_change(syncer: &Syncer, name: &str) {
+pub(super) fn note_change(syncer: &Syncer, name: &str) {
     syncer.board.update(name, |s| {
         s.changes_applied += 1;
         s.last_change_at = Some(chrono::Utc::now());
@@ -319,7 +277,7 @@ async fn finish_refresh(
 }
 
 /// Reconciles a handful of changes against just the people they are about.
-async fn change_plan(
+pub(super) async fn change_plan(
     syncer: &Syncer,
     name: &str,
     people: Vec<DirectoryPerson>,
