@@ -17,6 +17,9 @@ pub const SYNC_PW: &str = "sync-secret-9f3k";
 pub struct Slapd {
     pub port: u16,
     pub url: String,
+    /// Set when started with a certificate: the `ldaps://` listener.
+    pub ldaps_url: Option<String>,
+    tls: bool,
     pub dir: tempfile::TempDir,
     child: Option<Child>,
 }
@@ -40,10 +43,15 @@ fn free_port() -> u16 {
         .port()
 }
 
-fn config(dir: &Path) -> String {
+fn config(dir: &Path, tls: bool) -> String {
     let d = dir.display();
+    let tls = if tls {
+        format!("TLSCertificateFile {d}/server.pem\nTLSCertificateKeyFile {d}/server.key\n")
+    } else {
+        String::new()
+    };
     format!(
-        "include /etc/ldap/schema/core.schema
+        "{tls}include /etc/ldap/schema/core.schema
 include /etc/ldap/schema/cosine.schema
 include /etc/ldap/schema/inetorgperson.schema
 include /etc/ldap/schema/nis.schema
@@ -151,20 +159,28 @@ impl Slapd {
     /// Starts an empty directory with the base entries.
     pub fn start() -> Slapd {
         let dir = tempfile::tempdir().unwrap();
-        Self::start_in(dir, None)
+        Self::start_in(dir, None, false)
+    }
+
+    /// Starts with a server certificate (PEM), listening on `ldap://` (StartTLS) and `ldaps://`.
+    pub fn start_tls(cert_pem: &str, key_pem: &str) -> Slapd {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("server.pem"), cert_pem).unwrap();
+        std::fs::write(dir.path().join("server.key"), key_pem).unwrap();
+        Self::start_in(dir, None, true)
     }
 
     /// Starts with `bulk` loaded by `slapadd` before the server starts (fast; overlays do not
     /// run, so the LDIF must carry memberOf itself).
     pub fn start_bulk(bulk: &Path) -> Slapd {
         let dir = tempfile::tempdir().unwrap();
-        Self::start_in(dir, Some(bulk))
+        Self::start_in(dir, Some(bulk), false)
     }
 
-    fn start_in(dir: tempfile::TempDir, bulk: Option<&Path>) -> Slapd {
+    fn start_in(dir: tempfile::TempDir, bulk: Option<&Path>, tls: bool) -> Slapd {
         std::fs::create_dir_all(dir.path().join("data")).unwrap();
         let conf = dir.path().join("slapd.conf");
-        std::fs::write(&conf, config(dir.path())).unwrap();
+        std::fs::write(&conf, config(dir.path(), tls)).unwrap();
         if let Some(bulk) = bulk {
             let out = Command::new("/usr/sbin/slapadd")
                 .args(["-q", "-f"])
@@ -182,6 +198,8 @@ impl Slapd {
         let mut slapd = Slapd {
             port: 0,
             url: String::new(),
+            ldaps_url: None,
+            tls,
             dir,
             child: None,
         };
@@ -195,12 +213,18 @@ impl Slapd {
     fn launch(&mut self) {
         let port = free_port();
         let url = format!("ldap://127.0.0.1:{port}");
+        let mut listen = format!("{url}/");
+        if self.tls {
+            let ldaps = format!("ldaps://127.0.0.1:{}", free_port());
+            listen = format!("{listen} {ldaps}/");
+            self.ldaps_url = Some(ldaps);
+        }
         let log = std::fs::File::create(self.dir.path().join("slapd.log")).unwrap();
         let child = Command::new(slapd_binary())
             .arg("-f")
             .arg(self.dir.path().join("slapd.conf"))
             .arg("-h")
-            .arg(format!("{url}/"))
+            .arg(listen)
             .args(["-d", "0"])
             .stdout(Stdio::null())
             .stderr(log)

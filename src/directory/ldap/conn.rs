@@ -44,16 +44,26 @@ impl LdapSyncError {
     }
 }
 
-fn tls_config(ca: &std::path::Path) -> Result<rustls::ClientConfig, LdapSyncError> {
+/// TLS settings with an explicit crypto provider: the company CA from `ca_file`, or the
+/// system's roots.
+fn tls_config(ca: Option<&std::path::Path>) -> Result<rustls::ClientConfig, LdapSyncError> {
     let tls = |e: String| LdapSyncError::Tls(e);
     let mut roots = rustls::RootCertStore::empty();
-    let certs =
-        CertificateDer::pem_file_iter(ca).map_err(|e| tls(format!("{}: {e}", ca.display())))?;
-    for cert in certs {
-        let cert = cert.map_err(|e| tls(format!("{}: {e}", ca.display())))?;
-        roots
-            .add(cert)
-            .map_err(|e| tls(format!("{}: {e}", ca.display())))?;
+    match ca {
+        Some(ca) => {
+            let certs = CertificateDer::pem_file_iter(ca)
+                .map_err(|e| tls(format!("{}: {e}", ca.display())))?;
+            for cert in certs {
+                let cert = cert.map_err(|e| tls(format!("{}: {e}", ca.display())))?;
+                roots
+                    .add(cert)
+                    .map_err(|e| tls(format!("{}: {e}", ca.display())))?;
+            }
+        }
+        None => {
+            let found = rustls_native_certs::load_native_certs();
+            roots.add_parsable_certificates(found.certs);
+        }
     }
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     Ok(rustls::ClientConfig::builder_with_provider(provider)
@@ -81,8 +91,8 @@ pub async fn open(source: &LdapSource) -> Result<Ldap, LdapSyncError> {
     let mut settings = LdapConnSettings::new()
         .set_conn_timeout(source.timeout)
         .set_starttls(source.starttls);
-    if let Some(ca) = &source.ca_file {
-        settings = settings.set_config(Arc::new(tls_config(ca)?));
+    if source.starttls || source.url.starts_with("ldaps://") {
+        settings = settings.set_config(Arc::new(tls_config(source.ca_file.as_deref())?));
     }
     let (conn, ldap) = LdapConnAsync::with_settings(settings, &source.url)
         .await
