@@ -1,7 +1,7 @@
 //! Applying a plan: one transaction for all of it, then the verifier and policy cache.
 
 use serde::Serialize;
-use serde_json::json;
+use serde_json::{Value, json};
 
 use super::{SyncError, Syncer};
 use crate::audit::{self, Actor};
@@ -12,6 +12,9 @@ use crate::domain::staff::{StaffMember, StaffStatus};
 use crate::domain::time::now_millis;
 use crate::offboarding::Offboarded;
 use crate::store::staff::{Origin, StaffFields};
+
+/// Above this many joiners or movers, the audit entry counts them instead of naming them.
+const AUDIT_NAMES: usize = 1000;
 
 /// What applying a plan did.
 #[derive(Debug, Clone, Default, Serialize)]
@@ -25,7 +28,12 @@ pub struct Applied {
 
 impl Syncer {
     /// Applies `plan` atomically: either every joiner, mover and leaver, or none.
-    pub async fn apply(&self, plan: &Plan, actor: &Actor) -> Result<Applied, SyncError> {
+    pub async fn apply(
+        &self,
+        plan: &Plan,
+        actor: &Actor,
+        held: Option<i64>,
+    ) -> Result<Applied, SyncError> {
         let now = now_millis();
         let origin_source = origin_name(&plan.source);
         let mut tx = self.store.begin().await?;
@@ -108,19 +116,39 @@ impl Syncer {
             tokens_revoked: revoked.len(),
         };
         if !plan.is_empty() {
+            // Names are listed for ordinary syncs; a first import of thousands is counted.
+            let joiners: Value = if plan.joiners.len() <= AUDIT_NAMES {
+                json!(
+                    plan.joiners
+                        .iter()
+                        .map(|p| p.username.as_str())
+                        .collect::<Vec<_>>()
+                )
+            } else {
+                json!(plan.joiners.len())
+            };
+            let movers: Value = if plan.movers.len() <= AUDIT_NAMES {
+                json!(plan.movers.iter().map(|m| json!({"username": m.person.username.as_str(), "changed": m.changed})).collect::<Vec<_>>())
+            } else {
+                json!(plan.movers.len())
+            };
             audit::record(
                 tx.conn(),
                 actor,
                 "directory.sync",
                 &plan.source,
                 json!({
-                    "joiners": plan.joiners.iter().map(|p| p.username.as_str()).collect::<Vec<_>>(),
-                    "movers": plan.movers.iter().map(|m| json!({"username": m.person.username.as_str(), "changed": m.changed})).collect::<Vec<_>>(),
+                    "joiners": joiners,
+                    "movers": movers,
                     "leavers": plan.leavers,
                     "tokens_revoked": revoked.len(),
+                    "held_plan": held,
                 }),
             )
             .await?;
+        }
+        if let Some(id) = held {
+            crate::store::sync::mark_applied(tx.conn(), id, &actor.0, now).await?;
         }
         tx.commit().await?;
         for member in members {

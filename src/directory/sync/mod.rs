@@ -80,6 +80,9 @@ pub struct Syncer {
     recent: Mutex<HashMap<String, VecDeque<Millis>>>,
     /// One full sync per source at a time.
     running: Mutex<std::collections::HashSet<String>>,
+    /// Per source: a full sync and the persist stream's changes never interleave, so an
+    /// older answer is never applied over a newer one.
+    serial: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
 }
 
 struct RunningGuard<'a>(&'a Syncer, String);
@@ -118,7 +121,20 @@ impl Syncer {
             board,
             recent: Mutex::default(),
             running: Mutex::default(),
+            serial: Mutex::default(),
         }
+    }
+
+    /// Holds the source's apply lock (see `serial`).
+    pub async fn serialize(&self, source: &str) -> tokio::sync::OwnedMutexGuard<()> {
+        let lock = self
+            .serial
+            .lock()
+            .expect("serial lock")
+            .entry(source.to_owned())
+            .or_default()
+            .clone();
+        lock.lock_owned().await
     }
 
     pub fn source(&self, name: &str) -> Result<Arc<LdapSource>, SyncError> {
@@ -206,7 +222,7 @@ impl Syncer {
                 dry_run,
             });
         }
-        let applied = self.apply(&plan, actor).await?;
+        let applied = self.apply(&plan, actor, None).await?;
         self.note_leavers(&plan.source, applied.offboarded.len(), now);
         Ok(Outcome {
             plan,
@@ -234,6 +250,7 @@ impl Syncer {
             return Err(SyncError::Busy(name.to_owned()));
         }
         let _running = RunningGuard(self, name.to_owned());
+        let _serial = self.serialize(name).await;
         let started = Instant::now();
         let progress = self.board.start_progress(name);
         let snapshot = match search::full(&source, &progress).await {
@@ -310,18 +327,9 @@ impl Syncer {
         let plan: Plan =
             serde_json::from_str(&row.plan).map_err(|e| SyncError::Corrupt(e.to_string()))?;
         self.source(&plan.source)?;
-        let applied = self.apply(&plan, actor).await?;
-        let mut tx = self.store.begin().await?;
-        crate::store::sync::mark_applied(tx.conn(), id, &actor.0, now_millis()).await?;
-        audit::record(
-            tx.conn(),
-            actor,
-            "directory.plan_confirmed",
-            &plan.source,
-            json!({ "plan_id": id, "offboarded": applied.offboarded }),
-        )
-        .await?;
-        tx.commit().await?;
+        let _serial = self.serialize(&plan.source).await;
+        // Applying and marking the plan applied are one transaction: a plan applies once.
+        let applied = self.apply(&plan, actor, Some(id)).await?;
         Ok(Outcome {
             plan,
             verdict: Verdict::Apply,

@@ -216,6 +216,7 @@ async fn group_changed(
     let (people, skipped): (Vec<_>, Vec<_>) = fetched.into_iter().partition(Result::is_ok);
     let people = people.into_iter().filter_map(Result::ok).collect();
     let skipped = skipped.into_iter().filter_map(Result::err).collect();
+    let _serial = syncer.serialize(&source.name).await;
     let plan = change_plan(syncer, &source.name, people, skipped, vec![]).await?;
     if plan.is_empty() {
         return Ok(());
@@ -242,6 +243,7 @@ async fn finish_refresh(
     mut r: Refresh,
     started: Instant,
 ) -> Result<(), SyncError> {
+    let _serial = syncer.serialize(name).await;
     let known = crate::store::staff::list_with_origin(syncer.store.pool()).await?;
     let coverage = if !resumed {
         Coverage::Full
@@ -321,6 +323,7 @@ async fn live(syncer: &Syncer, source: &LdapSource, event: Event) -> Result<(), 
             return Ok(());
         }
     };
+    let _serial = syncer.serialize(name).await;
     let plan = change_plan(syncer, name, people, vec![], gone).await?;
     if plan.is_empty() {
         return Ok(());

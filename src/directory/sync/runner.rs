@@ -80,6 +80,7 @@ impl PollState {
             (false, Some(since)) => {
                 let from = since - chrono::Duration::from_std(POLL_OVERLAP).unwrap_or_default();
                 let changed = search::changed_since(source, &generalized(from)).await?;
+                let _serial = syncer.serialize(&source.name).await;
                 let plan = change_plan(
                     syncer,
                     &source.name,
