@@ -112,7 +112,7 @@ impl Daemon {
             .env("STAFFGATE_BOOTSTRAP_ADMIN_KEY", &key)
             .env("STAFFGATE_LOG", "warn")
             .stdout(Stdio::null())
-            .stderr(Stdio::null())
+            .stderr(std::fs::File::create(dir.join("daemon.log")).unwrap())
             .spawn()
             .unwrap();
         Daemon {
@@ -171,7 +171,8 @@ async fn main() {
     // 1. Full sync: from daemon start to the refresh applied (persist mode's initial refresh
     //    is the full sync), on the embedded SQLite.
     let started = Instant::now();
-    let daemon = Daemon::start(dir.path(), &ldap);
+    let mut daemon = Daemon::start(dir.path(), &ldap);
+    let limit = Duration::from_secs(if full { 600 } else { 120 });
     let status = loop {
         if let Some(v) = daemon
             .call(reqwest::Method::GET, "/sync/status", None)
@@ -180,10 +181,11 @@ async fn main() {
         {
             break v;
         }
-        assert!(
-            started.elapsed() < Duration::from_secs(600),
-            "sync did not finish"
-        );
+        let log = || std::fs::read_to_string(dir.path().join("daemon.log")).unwrap_or_default();
+        if let Ok(Some(exit)) = daemon.child.try_wait() {
+            panic!("the daemon exited ({exit}): {}", log());
+        }
+        assert!(started.elapsed() < limit, "sync did not finish: {}", log());
         tokio::time::sleep(Duration::from_millis(100)).await;
     };
     let took = started.elapsed();

@@ -74,15 +74,40 @@ pub async fn upsert(
     f: &StaffFields<'_>,
     now: Millis,
 ) -> Result<StaffMember, StoreError> {
-    let row = sqlx::query(
+    let row = write(conn, f, now, "DO UPDATE SET email = excluded.email, display_name = excluded.display_name, \
+         status = excluded.status, source = excluded.source, updated_at = excluded.updated_at, \
+         attributes = excluded.attributes, external_dn = excluded.external_dn, external_id = excluded.external_id")
+        .await?
+        .ok_or_else(|| StoreError::Corrupt("upsert returned no row".into()))?;
+    set_groups(conn, row, f.groups, true).await
+}
+
+/// Creates a staff member unless the username is taken (by a concurrent writer, say):
+/// then `None`, and nothing changes.
+pub async fn insert_new(
+    conn: &mut AnyConnection,
+    f: &StaffFields<'_>,
+    now: Millis,
+) -> Result<Option<StaffMember>, StoreError> {
+    match write(conn, f, now, "DO NOTHING").await? {
+        Some(row) => Ok(Some(set_groups(conn, row, f.groups, false).await?)),
+        None => Ok(None),
+    }
+}
+
+async fn write(
+    conn: &mut AnyConnection,
+    f: &StaffFields<'_>,
+    now: Millis,
+    on_conflict: &str,
+) -> Result<Option<AnyRow>, StoreError> {
+    Ok(sqlx::query(sqlx::AssertSqlSafe(format!(
         "INSERT INTO staff (username, email, display_name, status, source, created_at, updated_at, \
          attributes, external_dn, external_id) \
          VALUES ($1, $2, $3, $4, $5, $6, $6, $7, $8, $9) \
-         ON CONFLICT (username) DO UPDATE SET email = excluded.email, display_name = excluded.display_name, \
-         status = excluded.status, source = excluded.source, updated_at = excluded.updated_at, \
-         attributes = excluded.attributes, external_dn = excluded.external_dn, external_id = excluded.external_id \
-         RETURNING id, username, email, display_name, status, epoch, attributes",
-    )
+         ON CONFLICT (username) {on_conflict} \
+         RETURNING id, username, email, display_name, status, epoch, attributes"
+    )))
     .bind(f.username.as_str())
     .bind(f.email)
     .bind(f.name)
@@ -92,21 +117,31 @@ pub async fn upsert(
     .bind(serde_json::to_string(f.attributes).map_err(|e| StoreError::Corrupt(e.to_string()))?)
     .bind(f.origin.dn.as_deref())
     .bind(f.origin.external_id.as_deref())
-    .fetch_one(&mut *conn)
-    .await?;
+    .fetch_optional(&mut *conn)
+    .await?)
+}
+
+async fn set_groups(
+    conn: &mut AnyConnection,
+    row: AnyRow,
+    groups: &[GroupName],
+    replace: bool,
+) -> Result<StaffMember, StoreError> {
     let id: StaffId = row.try_get("id")?;
-    sqlx::query("DELETE FROM staff_groups WHERE staff_id = $1")
-        .bind(id)
-        .execute(&mut *conn)
-        .await?;
-    for group in f.groups {
+    if replace {
+        sqlx::query("DELETE FROM staff_groups WHERE staff_id = $1")
+            .bind(id)
+            .execute(&mut *conn)
+            .await?;
+    }
+    for group in groups {
         sqlx::query("INSERT INTO staff_groups (staff_id, group_name) VALUES ($1, $2) ON CONFLICT DO NOTHING")
             .bind(id)
             .bind(group.as_str())
             .execute(&mut *conn)
             .await?;
     }
-    let mut groups = f.groups.to_vec();
+    let mut groups = groups.to_vec();
     groups.sort();
     groups.dedup();
     from_row(&row, groups)

@@ -39,6 +39,7 @@ impl Syncer {
         let mut tx = self.store.begin().await?;
         let mut members: Vec<StaffMember> = Vec::new();
         let mut revoked: Vec<CredentialHash> = Vec::new();
+        let mut joined = 0;
         for person in &plan.joiners {
             let fields = StaffFields {
                 username: &person.username,
@@ -53,7 +54,11 @@ impl Syncer {
                     external_id: person.external_id.clone(),
                 },
             };
-            members.push(crate::store::staff::upsert(tx.conn(), &fields, now).await?);
+            // A username taken since the plan was made (another source, by hand) stays theirs.
+            if let Some(m) = crate::store::staff::insert_new(tx.conn(), &fields, now).await? {
+                members.push(m);
+                joined += 1;
+            }
         }
         for mover in &plan.movers {
             let person = &mover.person;
@@ -62,6 +67,12 @@ impl Syncer {
             };
             if before.status == StaffStatus::Offboarded {
                 continue; // offboarded since the plan was made: nothing to move
+            }
+            let owner = crate::store::staff::origin(tx.conn(), before.id)
+                .await?
+                .source;
+            if owner != origin_source && owner != crate::directory::MANUAL {
+                continue; // taken by another source since the plan was made
             }
             let fields = StaffFields {
                 username: &person.username,
@@ -110,8 +121,8 @@ impl Syncer {
             );
         }
         let applied = Applied {
-            joined: plan.joiners.len(),
-            moved: members.len() - plan.joiners.len(),
+            joined,
+            moved: members.len() - joined,
             offboarded: plan.leavers.iter().map(|l| l.username.clone()).collect(),
             tokens_revoked: revoked.len(),
         };
