@@ -260,6 +260,7 @@ impl Syncer {
                 return Err(e.into());
             }
         };
+        let searched = started.elapsed();
         let known = crate::store::staff::list_with_origin(self.store.pool()).await?;
         let plan = reconcile(
             name,
@@ -269,11 +270,18 @@ impl Syncer {
             &known,
         );
         let outcome = self.decide(plan, true, dry_run, actor).await?;
-        self.record_run(name, &outcome, started.elapsed());
+        self.record_run(name, &outcome, searched, started.elapsed());
         Ok(outcome)
     }
 
-    fn record_run(&self, name: &str, outcome: &Outcome, took: Duration) {
+    /// Notes a finished run: `searched` is the time to the last entry, `took` the whole run.
+    pub(super) fn record_run(
+        &self,
+        name: &str,
+        outcome: &Outcome,
+        searched: Duration,
+        took: Duration,
+    ) {
         let verdict = match (&outcome.verdict, outcome.dry_run) {
             (_, true) => "dry-run",
             (Verdict::Apply, _) => "apply",
@@ -282,6 +290,7 @@ impl Syncer {
         let summary = RunSummary {
             at: chrono::Utc::now(),
             duration_ms: took.as_millis() as u64,
+            search_ms: searched.as_millis() as u64,
             entries: outcome.plan.entries,
             joiners: outcome.plan.joiners.len(),
             movers: outcome.plan.movers.len(),
@@ -299,6 +308,7 @@ impl Syncer {
             skipped = summary.skipped,
             verdict,
             ms = summary.duration_ms,
+            search_ms = summary.search_ms,
             "directory sync"
         );
         self.board.update(name, |s| s.last_sync = Some(summary));

@@ -243,6 +243,7 @@ async fn finish_refresh(
     mut r: Refresh,
     started: Instant,
 ) -> Result<(), SyncError> {
+    let searched = started.elapsed();
     let _serial = syncer.serialize(name).await;
     let known = crate::store::staff::list_with_origin(syncer.store.pool()).await?;
     let coverage = if !resumed {
@@ -273,7 +274,7 @@ async fn finish_refresh(
     let full = matches!(coverage, Coverage::Full);
     let plan = reconcile(name, r.people, r.skipped, coverage, &known);
     let outcome = syncer.decide(plan, full, false, &actor(name)).await?;
-    syncer.record_run(name, &outcome, started.elapsed());
+    syncer.record_run(name, &outcome, searched, started.elapsed());
     syncer.board.update(name, |s| s.connected = true);
     save_cookie(syncer, name, Watch::Users, r.cookie.as_deref()).await
 }

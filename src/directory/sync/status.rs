@@ -15,6 +15,8 @@ use crate::domain::time::{Millis, now_millis, to_datetime};
 pub struct RunSummary {
     pub at: DateTime<Utc>,
     pub duration_ms: u64,
+    /// Of which: reading the directory, until the last entry.
+    pub search_ms: u64,
     pub entries: usize,
     pub joiners: usize,
     pub movers: usize,
