@@ -180,12 +180,7 @@ impl Directory {
     }
 
     pub async fn get(&self, username: &Username) -> Result<StaffMember, DirectoryError> {
-        let mut conn = self
-            .store
-            .pool()
-            .acquire()
-            .await
-            .map_err(StoreError::from)?;
+        let mut conn = self.store.conn().await?;
         crate::store::staff::find(&mut conn, username)
             .await?
             .ok_or_else(|| DirectoryError::NotFound(username.clone()))

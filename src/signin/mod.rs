@@ -138,12 +138,7 @@ impl Signin {
             return Err(SigninError::Refused);
         };
         let found = {
-            let mut conn = self
-                .store
-                .pool()
-                .acquire()
-                .await
-                .map_err(StoreError::from)?;
+            let mut conn = self.store.conn().await?;
             match crate::store::staff::find(&mut conn, &username).await? {
                 Some(m) => {
                     let origin = crate::store::staff::origin(&mut conn, m.id).await?;
@@ -232,16 +227,8 @@ impl Signin {
         let row = crate::store::sessions::find_live(self.store.pool(), hash, now)
             .await?
             .ok_or(SigninError::NoSession)?;
-        let username = crate::store::staff::username_of(self.store.pool(), row.staff_id)
-            .await?
-            .ok_or(SigninError::NoSession)?;
-        let mut conn = self
-            .store
-            .pool()
-            .acquire()
-            .await
-            .map_err(StoreError::from)?;
-        let staff = crate::store::staff::find(&mut conn, &username)
+        let mut conn = self.store.conn().await?;
+        let (staff, _) = crate::store::staff::find_by_id(&mut conn, row.staff_id)
             .await?
             .ok_or(SigninError::NoSession)?;
         if staff.status == StaffStatus::Offboarded {

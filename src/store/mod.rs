@@ -142,6 +142,11 @@ impl Store {
         Ok(Tx { tx, _gate: gate })
     }
 
+    /// A pooled connection for reads outside a transaction.
+    pub async fn conn(&self) -> Result<sqlx::pool::PoolConnection<Any>, StoreError> {
+        Ok(self.pool.acquire().await?)
+    }
+
     /// Answers when the database answers.
     pub async fn ping(&self) -> Result<(), StoreError> {
         sqlx::query("SELECT 1").execute(&self.pool).await?;

@@ -82,17 +82,93 @@ pub async fn upsert(
     set_groups(conn, row, f.groups, true).await
 }
 
-/// Creates a staff member unless the username is taken (by a concurrent writer, say):
-/// then `None`, and nothing changes.
-pub async fn insert_new(
+/// Rows per multi-row INSERT: 500 × 9 parameters stays far below both databases' limits.
+const CHUNK: usize = 500;
+
+/// Creates many staff members at once (a first import), skipping usernames already taken.
+/// Multi-row inserts: one round trip per 500 people instead of one per person.
+pub async fn insert_many_new(
     conn: &mut AnyConnection,
-    f: &StaffFields<'_>,
+    all: &[StaffFields<'_>],
     now: Millis,
-) -> Result<Option<StaffMember>, StoreError> {
-    match write(conn, f, now, "DO NOTHING").await? {
-        Some(row) => Ok(Some(set_groups(conn, row, f.groups, false).await?)),
-        None => Ok(None),
+) -> Result<Vec<StaffMember>, StoreError> {
+    let mut out = Vec::with_capacity(all.len());
+    for chunk in all.chunks(CHUNK) {
+        let mut sql = String::from(
+            "INSERT INTO staff (username, email, display_name, status, source, created_at, updated_at, \
+             attributes, external_dn, external_id) VALUES ",
+        );
+        for i in 0..chunk.len() {
+            let b = i * 9;
+            if i > 0 {
+                sql.push(',');
+            }
+            sql.push_str(&format!(
+                "(${}, ${}, ${}, ${}, ${}, ${}, ${}, ${}, ${}, ${})",
+                b + 1,
+                b + 2,
+                b + 3,
+                b + 4,
+                b + 5,
+                b + 6,
+                b + 6,
+                b + 7,
+                b + 8,
+                b + 9
+            ));
+        }
+        sql.push_str(" ON CONFLICT (username) DO NOTHING RETURNING id, username, email, display_name, status, epoch, attributes");
+        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+        for f in chunk {
+            query = query
+                .bind(f.username.as_str())
+                .bind(f.email)
+                .bind(f.name)
+                .bind(f.status.as_str())
+                .bind(&f.origin.source)
+                .bind(now)
+                .bind(
+                    serde_json::to_string(f.attributes)
+                        .map_err(|e| StoreError::Corrupt(e.to_string()))?,
+                )
+                .bind(f.origin.dn.as_deref())
+                .bind(f.origin.external_id.as_deref());
+        }
+        let rows = query.fetch_all(&mut *conn).await?;
+        let by_name: HashMap<&str, &StaffFields<'_>> =
+            chunk.iter().map(|f| (f.username.as_str(), f)).collect();
+        let mut pairs: Vec<(StaffId, &str)> = Vec::new();
+        for row in &rows {
+            let id: StaffId = row.try_get("id")?;
+            let username: String = row.try_get("username")?;
+            let f = by_name
+                .get(username.as_str())
+                .ok_or_else(|| StoreError::Corrupt("insert returned an unknown row".into()))?;
+            let mut groups = f.groups.to_vec();
+            groups.sort();
+            groups.dedup();
+            for g in f.groups {
+                pairs.push((id, g.as_str()));
+            }
+            out.push(from_row(row, groups)?);
+        }
+        for part in pairs.chunks(CHUNK) {
+            let mut sql = String::from("INSERT INTO staff_groups (staff_id, group_name) VALUES ");
+            for i in 0..part.len() {
+                if i > 0 {
+                    sql.push(',');
+                }
+                sql.push_str(&format!("(${}, ${})", i * 2 + 1, i * 2 + 2));
+            }
+            sql.push_str(" ON CONFLICT DO NOTHING");
+            let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+            for (id, g) in part {
+                query = query.bind(*id).bind(*g);
+            }
+            query.execute(&mut *conn).await?;
+        }
     }
+    Ok(out)
 }
 
 async fn write(
@@ -161,14 +237,36 @@ pub async fn find(
         return Ok(None);
     };
     let id: StaffId = row.try_get("id")?;
-    let groups = sqlx::query(
+    let groups = groups_of(conn, id).await?;
+    from_row(&row, groups).map(Some)
+}
+
+async fn groups_of(conn: &mut AnyConnection, id: StaffId) -> Result<Vec<GroupName>, StoreError> {
+    let rows = sqlx::query(
         "SELECT staff_id, group_name FROM staff_groups WHERE staff_id = $1 ORDER BY group_name",
     )
     .bind(id)
     .fetch_all(&mut *conn)
     .await?;
-    let groups = group_names(groups)?.remove(&id).unwrap_or_default();
-    from_row(&row, groups).map(Some)
+    Ok(group_names(rows)?.remove(&id).unwrap_or_default())
+}
+
+/// A staff member by id, with where they came from.
+pub async fn find_by_id(
+    conn: &mut AnyConnection,
+    id: StaffId,
+) -> Result<Option<(StaffMember, Origin)>, StoreError> {
+    let Some(row) = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "SELECT {COLUMNS} FROM staff WHERE id = $1"
+    )))
+    .bind(id)
+    .fetch_optional(&mut *conn)
+    .await?
+    else {
+        return Ok(None);
+    };
+    let groups = groups_of(conn, id).await?;
+    Ok(Some((from_row(&row, groups)?, origin_of(&row)?)))
 }
 
 /// Every staff member with groups, ordered by username.
@@ -257,19 +355,6 @@ pub async fn origin(conn: &mut AnyConnection, id: StaffId) -> Result<Origin, Sto
     origin_of(&row)
 }
 
-/// The username of a staff member by id.
-pub async fn username_of(pool: &AnyPool, id: StaffId) -> Result<Option<Username>, StoreError> {
-    let row = sqlx::query("SELECT username FROM staff WHERE id = $1")
-        .bind(id)
-        .fetch_optional(pool)
-        .await?;
-    row.map(|r| {
-        let name: String = r.try_get("username")?;
-        Username::parse(&name).map_err(|e| StoreError::Corrupt(e.to_string()))
-    })
-    .transpose()
-}
-
 /// The staff members a set of directory changes is about: by username, by entry id or by
 /// DN. Changes are few, so one small query per key beats reading everyone.
 pub async fn known_for(
@@ -302,23 +387,7 @@ pub async fn known_for(
     ids.dedup();
     let mut out = Vec::with_capacity(ids.len());
     for id in ids {
-        let Some(row) = sqlx::query(sqlx::AssertSqlSafe(format!(
-            "SELECT {COLUMNS} FROM staff WHERE id = $1"
-        )))
-        .bind(id)
-        .fetch_optional(&mut *conn)
-        .await?
-        else {
-            continue;
-        };
-        let groups = sqlx::query(
-            "SELECT staff_id, group_name FROM staff_groups WHERE staff_id = $1 ORDER BY group_name",
-        )
-        .bind(id)
-        .fetch_all(&mut *conn)
-        .await?;
-        let groups = group_names(groups)?.remove(&id).unwrap_or_default();
-        out.push((from_row(&row, groups)?, origin_of(&row)?));
+        out.extend(find_by_id(&mut conn, id).await?);
     }
     Ok(out)
 }

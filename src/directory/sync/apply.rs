@@ -5,6 +5,7 @@ use serde_json::{Value, json};
 
 use super::{SyncError, Syncer};
 use crate::audit::{self, Actor};
+use crate::directory::person::DirectoryPerson;
 use crate::directory::reconcile::{Plan, origin_name};
 use crate::domain::ActionSet;
 use crate::domain::credential::CredentialHash;
@@ -26,6 +27,30 @@ pub struct Applied {
     pub tokens_revoked: usize,
 }
 
+fn origin_of(source: &str, person: &DirectoryPerson) -> Origin {
+    Origin {
+        source: source.to_owned(),
+        dn: Some(person.dn.clone()),
+        external_id: person.external_id.clone(),
+    }
+}
+
+fn fields_of<'a>(
+    person: &'a DirectoryPerson,
+    status: StaffStatus,
+    origin: &'a Origin,
+) -> StaffFields<'a> {
+    StaffFields {
+        username: &person.username,
+        email: &person.email,
+        name: &person.name,
+        status,
+        groups: &person.groups,
+        attributes: &person.attributes,
+        origin,
+    }
+}
+
 impl Syncer {
     /// Applies `plan` atomically: either every joiner, mover and leaver, or none.
     pub async fn apply(
@@ -39,27 +64,21 @@ impl Syncer {
         let mut tx = self.store.begin().await?;
         let mut members: Vec<StaffMember> = Vec::new();
         let mut revoked: Vec<CredentialHash> = Vec::new();
-        let mut joined = 0;
-        for person in &plan.joiners {
-            let fields = StaffFields {
-                username: &person.username,
-                email: &person.email,
-                name: &person.name,
-                status: StaffStatus::Pending,
-                groups: &person.groups,
-                attributes: &person.attributes,
-                origin: &Origin {
-                    source: origin_source.clone(),
-                    dn: Some(person.dn.clone()),
-                    external_id: person.external_id.clone(),
-                },
-            };
-            // A username taken since the plan was made (another source, by hand) stays theirs.
-            if let Some(m) = crate::store::staff::insert_new(tx.conn(), &fields, now).await? {
-                members.push(m);
-                joined += 1;
-            }
-        }
+        // A username taken since the plan was made (another source, by hand) stays theirs.
+        let origins: Vec<Origin> = plan
+            .joiners
+            .iter()
+            .map(|p| origin_of(&origin_source, p))
+            .collect();
+        let fields: Vec<StaffFields<'_>> = plan
+            .joiners
+            .iter()
+            .zip(&origins)
+            .map(|(p, o)| fields_of(p, StaffStatus::Pending, o))
+            .collect();
+        let created = crate::store::staff::insert_many_new(tx.conn(), &fields, now).await?;
+        let joined = created.len();
+        members.extend(created);
         for mover in &plan.movers {
             let person = &mover.person;
             let Some(before) = crate::store::staff::find(tx.conn(), &person.username).await? else {
@@ -74,19 +93,8 @@ impl Syncer {
             if owner != origin_source && owner != crate::directory::MANUAL {
                 continue; // taken by another source since the plan was made
             }
-            let fields = StaffFields {
-                username: &person.username,
-                email: &person.email,
-                name: &person.name,
-                status: before.status,
-                groups: &person.groups,
-                attributes: &person.attributes,
-                origin: &Origin {
-                    source: origin_source.clone(),
-                    dn: Some(person.dn.clone()),
-                    external_id: person.external_id.clone(),
-                },
-            };
+            let origin = origin_of(&origin_source, person);
+            let fields = fields_of(person, before.status, &origin);
             let after = crate::store::staff::upsert(tx.conn(), &fields, now).await?;
             // A token whose scope policy no longer fully permits dies now.
             for token in crate::store::tokens::live_for_staff(tx.conn(), after.id, now).await? {

@@ -318,12 +318,7 @@ impl Syncer {
     /// Applies a held plan an admin has inspected.
     pub async fn confirm(&self, id: i64, actor: &Actor) -> Result<Outcome, SyncError> {
         let row = {
-            let mut conn = self
-                .store
-                .pool()
-                .acquire()
-                .await
-                .map_err(StoreError::from)?;
+            let mut conn = self.store.conn().await?;
             crate::store::sync::find_plan(&mut conn, id)
                 .await?
                 .ok_or(SyncError::PlanNotFound(id))?

@@ -55,12 +55,7 @@ pub async fn show_plan(
 ) -> Result<Json<Value>, ApiError> {
     caller.reader()?;
     let id: i64 = parse("id", id.parse::<i64>())?;
-    let mut conn = s
-        .store
-        .pool()
-        .acquire()
-        .await
-        .map_err(crate::store::StoreError::from)?;
+    let mut conn = s.store.conn().await?;
     let row = crate::store::sync::find_plan(&mut conn, id)
         .await?
         .ok_or(crate::directory::sync::SyncError::PlanNotFound(id))?;
