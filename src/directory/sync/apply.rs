@@ -65,20 +65,20 @@ impl Syncer {
         let mut members: Vec<StaffMember> = Vec::new();
         let mut revoked: Vec<CredentialHash> = Vec::new();
         // A username taken since the plan was made (another source, by hand) stays theirs.
-        let origins: Vec<Origin> = plan
-            .joiners
-            .iter()
-            .map(|p| origin_of(&origin_source, p))
-            .collect();
-        let fields: Vec<StaffFields<'_>> = plan
-            .joiners
-            .iter()
-            .zip(&origins)
-            .map(|(p, o)| fields_of(p, StaffStatus::Pending, o))
-            .collect();
-        let created = crate::store::staff::insert_many_new(tx.conn(), &fields, now).await?;
-        let joined = created.len();
-        members.extend(created);
+        // Joiners are pending: they hold no token, so the verifier needs them only once
+        // they are activated, which keeps a 100k-person import from living in memory twice.
+        let mut joined = 0;
+        for chunk in plan.joiners.chunks(500) {
+            let origins: Vec<Origin> = chunk.iter().map(|p| origin_of(&origin_source, p)).collect();
+            let fields: Vec<StaffFields<'_>> = chunk
+                .iter()
+                .zip(&origins)
+                .map(|(p, o)| fields_of(p, StaffStatus::Pending, o))
+                .collect();
+            joined += crate::store::staff::insert_many_new(tx.conn(), &fields, now)
+                .await?
+                .len();
+        }
         for mover in &plan.movers {
             let person = &mover.person;
             let Some(before) = crate::store::staff::find(tx.conn(), &person.username).await? else {
@@ -130,7 +130,7 @@ impl Syncer {
         }
         let applied = Applied {
             joined,
-            moved: members.len() - joined,
+            moved: members.len(),
             offboarded: plan.leavers.iter().map(|l| l.username.clone()).collect(),
             tokens_revoked: revoked.len(),
         };
