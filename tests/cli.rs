@@ -106,11 +106,7 @@ fn cli(dir: &Path, url: &str, args: &[&str], stdin: Option<&str>) -> String {
 }
 
 fn copy_policies(dir: &Path) {
-    std::fs::create_dir_all(dir.join("policies")).unwrap();
-    for entry in std::fs::read_dir(common::policies_dir()).unwrap() {
-        let entry = entry.unwrap();
-        std::fs::copy(entry.path(), dir.join("policies").join(entry.file_name())).unwrap();
-    }
+    common::copy_dir(&common::policies_dir(), &dir.join("policies"));
 }
 
 async fn brokered(url: &str, channel: &str, token: &str, method: reqwest::Method) -> (u16, String) {

@@ -83,16 +83,24 @@ pub fn policies_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("policies")
 }
 
+/// Copies a directory tree (the shipped policies, with `nda/`).
+pub fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), target).unwrap();
+        }
+    }
+}
+
 /// Copies the shipped policies into the test's own directory, so a test may edit them.
 fn own_policies(dir: &std::path::Path) -> PathBuf {
     let target = dir.join("policies");
-    std::fs::create_dir_all(&target).unwrap();
-    for entry in std::fs::read_dir(policies_dir()).unwrap() {
-        let entry = entry.unwrap();
-        if entry.file_type().unwrap().is_file() {
-            std::fs::copy(entry.path(), target.join(entry.file_name())).unwrap();
-        }
-    }
+    copy_dir(&policies_dir(), &target);
     target
 }
 
