@@ -4,6 +4,8 @@
 //! current NDA acknowledgement here, and every issuing path (self-service or an admin on
 //! someone's behalf) already goes through [`issue_token`].
 
+pub mod nda;
+
 use crate::audit::Actor;
 use crate::channels::LiveChannel;
 use crate::domain::staff::{StaffMember, StaffStatus};

@@ -24,6 +24,21 @@ fn duration(raw: &str) -> Result<Duration, String> {
     Ok(d)
 }
 
+fn duration_or_zero(raw: &str) -> Result<Duration, String> {
+    if raw.trim() == "0" {
+        return Ok(Duration::ZERO);
+    }
+    humantime::parse_duration(raw).map_err(|e| format!("not a duration ({e}); try 0, 24h, 7d"))
+}
+
+fn boolean(raw: &str) -> Result<bool, String> {
+    match raw.trim() {
+        "true" | "1" | "yes" | "on" => Ok(true),
+        "false" | "0" | "no" | "off" => Ok(false),
+        _ => Err("must be true or false".into()),
+    }
+}
+
 fn bytes(raw: &str) -> Result<u64, String> {
     let raw = raw.trim();
     let (digits, unit) = match raw.find(|c: char| !c.is_ascii_digit()) {
@@ -242,6 +257,82 @@ pub static KEYS: &[Key] = &[
         help: "the window failed sign-ins are counted in (default 15m)",
         set: |c, v| {
             c.signin.window = duration(v)?;
+            Ok(())
+        },
+    },
+    Key {
+        file: "signin.idle_timeout",
+        env: "STAFFGATE_SIGNIN_IDLE_TIMEOUT",
+        help: "a sign-in session unused this long ends (default 30m)",
+        set: |c, v| {
+            c.signin.idle_timeout = duration(v)?;
+            Ok(())
+        },
+    },
+    Key {
+        file: "signin.plain_http",
+        env: "STAFFGATE_SIGNIN_PLAIN_HTTP",
+        help: "session cookies without Secure, for plain HTTP on a loopback address (default false)",
+        set: |c, v| {
+            c.signin.plain_http = boolean(v)?;
+            Ok(())
+        },
+    },
+    Key {
+        file: "compliance.require_totp",
+        env: "STAFFGATE_REQUIRE_TOTP",
+        help: "tokens need TOTP enrolled and verified in the session (default true)",
+        set: |c, v| {
+            c.compliance.require_totp = boolean(v)?;
+            Ok(())
+        },
+    },
+    Key {
+        file: "compliance.require_nda",
+        env: "STAFFGATE_REQUIRE_NDA",
+        help: "tokens need the current NDA acknowledged (default true)",
+        set: |c, v| {
+            c.compliance.require_nda = boolean(v)?;
+            Ok(())
+        },
+    },
+    Key {
+        file: "compliance.nda_grace",
+        env: "STAFFGATE_NDA_GRACE",
+        help: "how long existing tokens keep working after a new NDA version takes effect (default 0)",
+        set: |c, v| {
+            c.compliance.nda_grace = duration_or_zero(v)?;
+            Ok(())
+        },
+    },
+    Key {
+        file: "compliance.totp_max_failures",
+        env: "STAFFGATE_TOTP_MAX_FAILURES",
+        help: "wrong TOTP codes before the second factor locks (default 5)",
+        set: |c, v| {
+            c.compliance.totp_max_failures = count(v)?;
+            Ok(())
+        },
+    },
+    Key {
+        file: "compliance.totp_window",
+        env: "STAFFGATE_TOTP_WINDOW",
+        help: "the window wrong TOTP codes are counted in, and the lockout lasts (default 15m)",
+        set: |c, v| {
+            c.compliance.totp_window = duration(v)?;
+            Ok(())
+        },
+    },
+    Key {
+        file: "compliance.totp_issuer",
+        env: "STAFFGATE_TOTP_ISSUER",
+        help: "the name authenticator apps show for staffgate (default staffgate)",
+        set: |c, v| {
+            let v = non_empty(v)?;
+            if v.contains(':') || v.chars().count() > 64 {
+                return Err("at most 64 characters, no ':'".into());
+            }
+            c.compliance.totp_issuer = v.to_owned();
             Ok(())
         },
     },

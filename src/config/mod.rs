@@ -38,12 +38,32 @@ pub struct Config {
     /// Directory sources, from `[ldap.<name>]` tables in the file.
     pub ldap: Vec<LdapSource>,
     pub signin: SigninConfig,
+    pub compliance: ComplianceConfig,
+}
+
+/// What first login requires, and how strictly.
+#[derive(Debug, Clone)]
+pub struct ComplianceConfig {
+    pub require_totp: bool,
+    pub require_nda: bool,
+    /// How long existing tokens keep working after a new NDA version that needs
+    /// re-acknowledgement takes effect (0: at once).
+    pub nda_grace: Duration,
+    /// Wrong TOTP codes allowed within `totp_window` before the second factor locks.
+    pub totp_max_failures: u32,
+    pub totp_window: Duration,
+    /// The name authenticator apps show.
+    pub totp_issuer: String,
 }
 
 /// Sign-in sessions and failed-attempt limits.
 #[derive(Debug, Clone)]
 pub struct SigninConfig {
     pub session_ttl: Duration,
+    /// A session unused this long ends.
+    pub idle_timeout: Duration,
+    /// Cookies without `Secure`, for plain HTTP on a loopback address only.
+    pub plain_http: bool,
     /// Failed sign-ins allowed per account, and per client address, within `window`.
     pub max_failures_per_account: u32,
     pub max_failures_per_address: u32,
@@ -88,9 +108,19 @@ impl Default for Config {
             ldap: Vec::new(),
             signin: SigninConfig {
                 session_ttl: Duration::from_secs(12 * 60 * 60),
+                idle_timeout: Duration::from_secs(30 * 60),
+                plain_http: false,
                 max_failures_per_account: 5,
                 max_failures_per_address: 20,
                 window: Duration::from_secs(15 * 60),
+            },
+            compliance: ComplianceConfig {
+                require_totp: true,
+                require_nda: true,
+                nda_grace: Duration::ZERO,
+                totp_max_failures: 5,
+                totp_window: Duration::from_secs(15 * 60),
+                totp_issuer: "staffgate".into(),
             },
         }
     }
@@ -153,6 +183,12 @@ impl Config {
                     message: "unknown environment variable".into(),
                 }),
             }
+        }
+        if config.signin.plain_http && !config.listen.ip().is_loopback() {
+            problems.push(ConfigProblem {
+                key: "signin.plain_http".into(),
+                message: "only for a loopback listen address; put TLS in front otherwise".into(),
+            });
         }
         if config.tokens.default_ttl > config.tokens.max_ttl {
             problems.push(ConfigProblem {

@@ -11,3 +11,8 @@ pub fn now_millis() -> Millis {
 pub fn to_datetime(ms: Millis) -> DateTime<Utc> {
     Utc.timestamp_millis_opt(ms).single().unwrap_or_default()
 }
+
+/// Serialises stored milliseconds as an RFC 3339 time.
+pub fn serialize_millis<S: serde::Serializer>(ms: &Millis, ser: S) -> Result<S::Ok, S::Error> {
+    serde::Serialize::serialize(&to_datetime(*ms), ser)
+}

@@ -1,6 +1,8 @@
 //! Sign-in by LDAP bind: rate limits, the password check against the person's own source,
 //! and server-side sessions (a cookie for browsers, a bearer `sgs_…` for API clients).
 
+pub mod totp;
+
 use std::sync::Arc;
 
 use secrecy::SecretString;

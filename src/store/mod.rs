@@ -8,11 +8,13 @@ pub mod activity;
 pub mod api_keys;
 pub mod audit;
 pub mod channels;
+pub mod nda;
 pub mod offboardings;
 pub mod sessions;
 pub mod staff;
 pub mod sync;
 pub mod tokens;
+pub mod totp;
 
 use std::path::Path;
 use std::sync::Arc;
