@@ -38,6 +38,9 @@ impl Daemon {
             .current_dir(dir)
             .env("STAFFGATE_LISTEN", format!("127.0.0.1:{port}"))
             .env("STAFFGATE_LOG", "debug")
+            // The README's local trial: no directory to sign in against, so no first login.
+            .env("STAFFGATE_REQUIRE_TOTP", "false")
+            .env("STAFFGATE_REQUIRE_NDA", "false")
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(std::fs::File::create(&log).unwrap())
@@ -299,6 +302,10 @@ async fn the_walkthrough_works_from_the_command_line_and_no_secret_reaches_the_l
 
     let log = daemon.stop();
     assert!(log.contains("bootstrap admin API key"), "{log}");
+    assert!(
+        log.contains("FIRST-LOGIN REQUIREMENT TURNED OFF"),
+        "the daemon must say so loudly"
+    );
     assert!(
         log.contains("upstream request failed"),
         "the failure path was logged: {log}"

@@ -8,6 +8,7 @@ use tokio::net::TcpListener;
 
 use crate::broker::{self, Broker};
 use crate::channels::{Channels, Registry};
+use crate::compliance::Compliance;
 use crate::config::Config;
 use crate::directory::Directory;
 use crate::directory::sync::Syncer;
@@ -35,6 +36,12 @@ pub enum StartError {
     Policy(#[from] policy::PolicyLoadError),
     #[error("channels: {0}")]
     Channels(#[from] crate::channels::ChannelError),
+    #[error("NDA texts: {0}")]
+    Nda(#[from] crate::compliance::nda::NdaError),
+    #[error(
+        "compliance.require_nda is on but {0} holds no NDA version; add one, or set STAFFGATE_REQUIRE_NDA=false"
+    )]
+    NoNda(String),
     #[error("bootstrap admin key: {0}")]
     Bootstrap(#[from] crate::apikeys::KeyError),
     #[error("cannot listen on {addr}: {source}")]
@@ -62,6 +69,7 @@ impl Application {
             tracing::warn!(path = %config.master_key_path().display(), "created a new master key; back it up apart from the database");
         }
         let key = Arc::new(key);
+        let nda_dir = config.policies.join("nda");
         let store = Store::open(config.database_url.as_ref(), &config.data_dir).await?;
         tracing::info!(backend = ?store.backend(), "database ready");
 
@@ -74,7 +82,7 @@ impl Application {
         let channels = Channels {
             store: store.clone(),
             registry: registry.clone(),
-            key,
+            key: key.clone(),
             engine: engine.clone(),
         };
         let count = channels.load().await?;
@@ -123,10 +131,21 @@ impl Application {
         for source in &config.ldap {
             tracing::info!(source = %source.name, url = %source.url, base = %source.base_dn, "directory source configured");
         }
+        let compliance = Arc::new(Compliance::new(
+            store.clone(),
+            verifier.clone(),
+            config.compliance.clone(),
+            nda_dir.clone(),
+        )?);
+        announce_requirements(&config, &compliance, &store, &nda_dir).await?;
+        compliance.refresh_gate().await?;
         let signin = Signin {
             store: store.clone(),
             syncer: sync.clone(),
             config: config.signin.clone(),
+            key: key.clone(),
+            compliance: compliance.clone(),
+            verifier: verifier.clone(),
         };
         let state = Arc::new(AppState {
             directory: Directory {
@@ -144,6 +163,7 @@ impl Application {
             policies_dir: config.policies.clone(),
             sync,
             signin,
+            compliance,
         });
         let listener =
             TcpListener::bind(config.listen)
@@ -190,11 +210,57 @@ impl Application {
     }
 }
 
-/// Expired tokens leave the verifier's memory once a minute.
+/// Says loudly, in the log and the audit log, when a first-login requirement is off.
+async fn announce_requirements(
+    config: &Config,
+    compliance: &Compliance,
+    store: &Store,
+    nda_dir: &std::path::Path,
+) -> Result<(), StartError> {
+    let c = &config.compliance;
+    if c.require_nda && compliance.nda().is_empty() {
+        return Err(StartError::NoNda(nda_dir.display().to_string()));
+    }
+    for (on, what, var) in [
+        (
+            c.require_totp,
+            "two-factor authentication",
+            "STAFFGATE_REQUIRE_TOTP",
+        ),
+        (
+            c.require_nda,
+            "NDA acknowledgement",
+            "STAFFGATE_REQUIRE_NDA",
+        ),
+    ] {
+        if !on {
+            tracing::warn!(
+                requirement = what,
+                setting = var,
+                "FIRST-LOGIN REQUIREMENT TURNED OFF: tokens are issued without {what}"
+            );
+            crate::audit::record_alone(
+                store,
+                &crate::audit::Actor::system(),
+                "compliance.requirement_off",
+                var,
+                serde_json::json!({ "requirement": what }),
+            )
+            .await?;
+        }
+    }
+    Ok(())
+}
+
+/// Once a minute: expired tokens leave the verifier's memory, and the NDA block list
+/// follows the calendar (a new version can take effect at midnight).
 async fn forget_expired(state: Arc<AppState>) {
     let mut tick = tokio::time::interval(std::time::Duration::from_secs(60));
     loop {
         tick.tick().await;
+        if let Err(e) = state.compliance.refresh_gate().await {
+            tracing::warn!(error = %e, "NDA gate refresh failed");
+        }
         let n = state
             .tokens
             .verifier

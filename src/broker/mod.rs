@@ -72,6 +72,7 @@ impl BrokerError {
             BrokerError::Token(Denial::Revoked) => "token_revoked",
             BrokerError::Token(Denial::StaffNotActive) => "staff_not_active",
             BrokerError::Token(Denial::StaleEpoch) => "token_revoked",
+            BrokerError::Token(Denial::NdaNotAcknowledged) => "nda_not_acknowledged",
             BrokerError::WrongChannel => "token_wrong_channel",
             BrokerError::ActionNotInToken => "action_not_in_token",
             BrokerError::PolicyDenied => "policy_denied",

@@ -112,7 +112,11 @@ impl NdaSet {
             .collect();
         paths.sort();
         for path in paths {
-            let name = path.file_name().unwrap_or_default().to_string_lossy().into_owned();
+            let name = path
+                .file_name()
+                .unwrap_or_default()
+                .to_string_lossy()
+                .into_owned();
             let text = std::fs::read_to_string(&path).map_err(|e| NdaError {
                 file: name.clone(),
                 reason: e.to_string(),
@@ -127,7 +131,10 @@ impl NdaSet {
                 });
             }
             let first = &texts[DEFAULT_LANGUAGE];
-            if texts.values().any(|t| t.effective != first.effective || t.reacknowledge != first.reacknowledge) {
+            if texts
+                .values()
+                .any(|t| t.effective != first.effective || t.reacknowledge != first.reacknowledge)
+            {
                 return Err(NdaError {
                     file: version.clone(),
                     reason: "every language of a version needs the same effective date and reacknowledge".into(),
@@ -142,7 +149,10 @@ impl NdaSet {
         if langs.contains_key(&text.language) {
             return Err(NdaError {
                 file: name.to_owned(),
-                reason: format!("version {} in {} appears twice", text.version, text.language),
+                reason: format!(
+                    "version {} in {} appears twice",
+                    text.version, text.language
+                ),
             });
         }
         langs.insert(text.language.clone(), text);
@@ -173,14 +183,18 @@ impl NdaSet {
         match self.required(now) {
             None => true,
             Some(req) => {
-                acked.iter().any(|v| *v == req.version) || (!req.reacknowledge && !acked.is_empty())
+                acked.contains(&req.version) || (!req.reacknowledge && !acked.is_empty())
             }
         }
     }
 
     /// Every version's default-language text, oldest first.
     pub fn versions(&self) -> Vec<&NdaText> {
-        let mut all: Vec<&NdaText> = self.versions.values().map(|l| &l[DEFAULT_LANGUAGE]).collect();
+        let mut all: Vec<&NdaText> = self
+            .versions
+            .values()
+            .map(|l| &l[DEFAULT_LANGUAGE])
+            .collect();
         all.sort_by(|a, b| (a.effective, &a.version).cmp(&(b.effective, &b.version)));
         all
     }
@@ -191,7 +205,9 @@ mod tests {
     use super::*;
 
     fn doc(version: &str, effective: &str, reack: bool, body: &str) -> String {
-        format!("+++\nversion = \"{version}\"\ntitle = \"T\"\neffective = \"{effective}\"\nreacknowledge = {reack}\n+++\n\n{body}\n")
+        format!(
+            "+++\nversion = \"{version}\"\ntitle = \"T\"\neffective = \"{effective}\"\nreacknowledge = {reack}\n+++\n\n{body}\n"
+        )
     }
 
     fn set(files: &[(&str, String)]) -> NdaSet {
@@ -229,8 +245,14 @@ mod tests {
             ("v1.md", doc("v1", "2026-01-01", false, "one")),
             ("v2.md", doc("v2", "2026-06-01", false, "two")),
         ]);
-        assert!(s.satisfied(&["v1".into()], at("2026-07-01")), "v2 does not ask again");
-        assert!(!s.satisfied(&[], at("2026-07-01")), "a newcomer acknowledges v2");
+        assert!(
+            s.satisfied(&["v1".into()], at("2026-07-01")),
+            "v2 does not ask again"
+        );
+        assert!(
+            !s.satisfied(&[], at("2026-07-01")),
+            "a newcomer acknowledges v2"
+        );
         let strict = set(&[
             ("v1.md", doc("v1", "2026-01-01", false, "one")),
             ("v2.md", doc("v2", "2026-06-01", true, "two")),
@@ -260,8 +282,17 @@ mod tests {
         let e = NdaSet::load(dir.path()).unwrap_err();
         assert_eq!(e.file, "x.md");
         let dir = tempfile::tempdir().unwrap();
-        std::fs::write(dir.path().join("x.ru.md"), doc("v1", "2026-01-01", false, "x")).unwrap();
-        assert!(NdaSet::load(dir.path()).unwrap_err().reason.contains("no en text"));
+        std::fs::write(
+            dir.path().join("x.ru.md"),
+            doc("v1", "2026-01-01", false, "x"),
+        )
+        .unwrap();
+        assert!(
+            NdaSet::load(dir.path())
+                .unwrap_err()
+                .reason
+                .contains("no en text")
+        );
     }
 
     #[test]

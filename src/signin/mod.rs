@@ -1,7 +1,10 @@
 //! Sign-in by LDAP bind: rate limits, the password check against the person's own source,
 //! and server-side sessions (a cookie for browsers, a bearer `sgs_…` for API clients).
 
+mod factor;
 pub mod totp;
+
+pub use factor::{Enrolment, FactorError};
 
 use std::sync::Arc;
 
@@ -10,6 +13,7 @@ use serde::Serialize;
 use serde_json::json;
 
 use crate::audit::{self, Actor};
+use crate::compliance::Compliance;
 use crate::config::SigninConfig;
 use crate::directory::ldap::{self, LdapSyncError, PasswordCheck};
 use crate::directory::sync::Syncer;
@@ -17,8 +21,10 @@ use crate::domain::Username;
 use crate::domain::credential::{self, CredentialKind};
 use crate::domain::staff::{StaffMember, StaffStatus};
 use crate::domain::time::{Millis, now_millis, to_datetime};
+use crate::secrets::MasterKey;
 use crate::store::sessions::NewSession;
 use crate::store::{Store, StoreError};
+use crate::tokens::Verifier;
 
 /// Why a sign-in or a session was refused.
 #[derive(Debug, thiserror::Error)]
@@ -62,6 +68,8 @@ pub struct StaffSession {
     pub id: i64,
     pub staff: StaffMember,
     pub expires_at: Millis,
+    /// This session passed the second factor.
+    pub totp_verified: bool,
 }
 
 /// The sign-in service.
@@ -69,6 +77,10 @@ pub struct Signin {
     pub store: Store,
     pub syncer: Arc<Syncer>,
     pub config: SigninConfig,
+    /// Seals TOTP seeds, like channel secrets.
+    pub key: Arc<MasterKey>,
+    pub compliance: Arc<Compliance>,
+    pub verifier: Arc<Verifier>,
 }
 
 /// The account key failed attempts are counted under, even for unparsable usernames.
@@ -229,6 +241,13 @@ impl Signin {
         let row = crate::store::sessions::find_live(self.store.pool(), hash, now)
             .await?
             .ok_or(SigninError::NoSession)?;
+        let idle = self.config.idle_timeout.as_millis() as Millis;
+        if row.last_seen_at.is_some_and(|t| now - t > idle) {
+            let mut tx = self.store.begin().await?;
+            crate::store::sessions::revoke(tx.conn(), row.id, now).await?;
+            tx.commit().await?;
+            return Err(SigninError::NoSession);
+        }
         let mut conn = self.store.conn().await?;
         let (staff, _) = crate::store::staff::find_by_id(&mut conn, row.staff_id)
             .await?
@@ -243,6 +262,7 @@ impl Signin {
             id: row.id,
             staff,
             expires_at: row.expires_at,
+            totp_verified: row.totp_at.is_some(),
         })
     }
 
@@ -260,5 +280,23 @@ impl Signin {
         .await?;
         tx.commit().await?;
         Ok(())
+    }
+
+    /// Ends every session of the person, this one included.
+    pub async fn logout_everywhere(&self, session: &StaffSession) -> Result<u64, SigninError> {
+        let mut tx = self.store.begin().await?;
+        let ended =
+            crate::store::sessions::revoke_for_staff(tx.conn(), session.staff.id, now_millis())
+                .await?;
+        audit::record(
+            tx.conn(),
+            &Actor(format!("staff:{}", session.staff.username)),
+            "signout.everywhere",
+            session.staff.username.as_str(),
+            json!({ "sessions_ended": ended }),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(ended)
     }
 }

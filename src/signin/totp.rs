@@ -64,7 +64,12 @@ pub fn matched_step(seed: &[u8], code: &str, now: u64) -> Option<u64> {
 
 /// The code for a given time: for tests and the end-to-end browser test's "phone".
 pub fn code_at(seed: &[u8], now: u64) -> Option<String> {
-    Some(build(seed, "x", "staffgate").ok()?.generate(now).to_string())
+    Some(
+        build(seed, "x", "staffgate")
+            .ok()?
+            .generate(now)
+            .to_string(),
+    )
 }
 
 /// Ten single-use recovery codes, `xxxxx-xxxxx` (50 random bits each).
@@ -102,8 +107,7 @@ mod tests {
     fn rfc_6238_appendix_b_vectors() {
         let sha1 = b"12345678901234567890".to_vec();
         let sha256 = b"12345678901234567890123456789012".to_vec();
-        let sha512 =
-            b"1234567890123456789012345678901234567890123456789012345678901234".to_vec();
+        let sha512 = b"1234567890123456789012345678901234567890123456789012345678901234".to_vec();
         let table: [(u64, &str, &str, &str); 6] = [
             (59, "94287082", "46119246", "90693936"),
             (1111111109, "07081804", "68084774", "25091201"),
@@ -161,7 +165,10 @@ mod tests {
         let set: std::collections::HashSet<_> = codes.iter().collect();
         assert_eq!(set.len(), 10);
         let c = &codes[0];
-        assert_eq!(recovery_hash(c), recovery_hash(&c.to_uppercase().replace('-', " ")));
+        assert_eq!(
+            recovery_hash(c),
+            recovery_hash(&c.to_uppercase().replace('-', " "))
+        );
     }
 
     #[test]

@@ -39,7 +39,10 @@ pub async fn insert(conn: &mut AnyConnection, a: &NewAck<'_>) -> Result<bool, St
 }
 
 /// The versions one person acknowledged.
-pub async fn versions_of(conn: &mut AnyConnection, staff: StaffId) -> Result<Vec<String>, StoreError> {
+pub async fn versions_of(
+    conn: &mut AnyConnection,
+    staff: StaffId,
+) -> Result<Vec<String>, StoreError> {
     let rows = sqlx::query("SELECT version FROM nda_acks WHERE staff_id = $1 ORDER BY at")
         .bind(staff)
         .fetch_all(&mut *conn)
@@ -48,11 +51,17 @@ pub async fn versions_of(conn: &mut AnyConnection, staff: StaffId) -> Result<Vec
 }
 
 /// Every person's acknowledged versions.
-pub async fn versions_by_staff(pool: &AnyPool) -> Result<HashMap<StaffId, Vec<String>>, StoreError> {
-    let rows = sqlx::query("SELECT staff_id, version FROM nda_acks").fetch_all(pool).await?;
+pub async fn versions_by_staff(
+    pool: &AnyPool,
+) -> Result<HashMap<StaffId, Vec<String>>, StoreError> {
+    let rows = sqlx::query("SELECT staff_id, version FROM nda_acks")
+        .fetch_all(pool)
+        .await?;
     let mut map: HashMap<StaffId, Vec<String>> = HashMap::new();
     for r in rows {
-        map.entry(r.try_get("staff_id")?).or_default().push(r.try_get("version")?);
+        map.entry(r.try_get("staff_id")?)
+            .or_default()
+            .push(r.try_get("version")?);
     }
     Ok(map)
 }

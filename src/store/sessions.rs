@@ -55,6 +55,8 @@ pub struct LiveSession {
     pub staff_id: StaffId,
     pub expires_at: Millis,
     pub last_seen_at: Option<Millis>,
+    /// When this session passed the second factor.
+    pub totp_at: Option<Millis>,
 }
 
 pub async fn find_live(
@@ -63,7 +65,7 @@ pub async fn find_live(
     now: Millis,
 ) -> Result<Option<LiveSession>, StoreError> {
     let row = sqlx::query(
-        "SELECT id, staff_id, expires_at, last_seen_at FROM sessions \
+        "SELECT id, staff_id, expires_at, last_seen_at, totp_at FROM sessions \
          WHERE hash = $1 AND revoked_at IS NULL AND expires_at > $2",
     )
     .bind(hash.to_vec())
@@ -76,6 +78,7 @@ pub async fn find_live(
             staff_id: r.try_get("staff_id")?,
             expires_at: r.try_get("expires_at")?,
             last_seen_at: r.try_get("last_seen_at")?,
+            totp_at: r.try_get("totp_at")?,
         })
     })
     .transpose()
@@ -137,4 +140,58 @@ pub async fn record_failure(
         .execute(&mut *conn)
         .await?;
     Ok(())
+}
+
+/// Notes that a session passed the second factor.
+pub async fn mark_totp(conn: &mut AnyConnection, id: i64, now: Millis) -> Result<(), StoreError> {
+    sqlx::query("UPDATE sessions SET totp_at = $2 WHERE id = $1")
+        .bind(id)
+        .bind(now)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
+/// A person's live sessions, newest first.
+pub async fn live_for_staff(
+    pool: &AnyPool,
+    staff: StaffId,
+    now: Millis,
+) -> Result<Vec<SessionView>, StoreError> {
+    let rows = sqlx::query(
+        "SELECT id, created_at, last_seen_at, address, user_agent, totp_at FROM sessions \
+         WHERE staff_id = $1 AND revoked_at IS NULL AND expires_at > $2 ORDER BY id DESC",
+    )
+    .bind(staff)
+    .bind(now)
+    .fetch_all(pool)
+    .await?;
+    rows.iter()
+        .map(|r| {
+            Ok(SessionView {
+                id: r.try_get("id")?,
+                created_at: r.try_get("created_at")?,
+                last_seen_at: r.try_get("last_seen_at")?,
+                address: r
+                    .try_get::<Option<String>, _>("address")?
+                    .unwrap_or_default(),
+                user_agent: r
+                    .try_get::<Option<String>, _>("user_agent")?
+                    .unwrap_or_default(),
+                two_factor: r.try_get::<Option<Millis>, _>("totp_at")?.is_some(),
+            })
+        })
+        .collect()
+}
+
+/// A session as its owner sees it in "my sessions".
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct SessionView {
+    pub id: i64,
+    #[serde(serialize_with = "crate::domain::time::serialize_millis")]
+    pub created_at: Millis,
+    pub last_seen_at: Option<Millis>,
+    pub address: String,
+    pub user_agent: String,
+    pub two_factor: bool,
 }

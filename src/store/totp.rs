@@ -47,7 +47,11 @@ pub async fn put_pending(
     Ok(())
 }
 
-pub async fn confirm(conn: &mut AnyConnection, staff: StaffId, now: Millis) -> Result<(), StoreError> {
+pub async fn confirm(
+    conn: &mut AnyConnection,
+    staff: StaffId,
+    now: Millis,
+) -> Result<(), StoreError> {
     sqlx::query("UPDATE totp SET confirmed_at = $2 WHERE staff_id = $1")
         .bind(staff)
         .bind(now)
@@ -84,16 +88,25 @@ pub async fn take_step(
     Ok(done.rows_affected() == 1)
 }
 
-pub async fn failures_since(pool: &AnyPool, staff: StaffId, since: Millis) -> Result<i64, StoreError> {
-    let row = sqlx::query("SELECT COUNT(*) AS n FROM totp_failures WHERE staff_id = $1 AND at > $2")
-        .bind(staff)
-        .bind(since)
-        .fetch_one(pool)
-        .await?;
+pub async fn failures_since(
+    pool: &AnyPool,
+    staff: StaffId,
+    since: Millis,
+) -> Result<i64, StoreError> {
+    let row =
+        sqlx::query("SELECT COUNT(*) AS n FROM totp_failures WHERE staff_id = $1 AND at > $2")
+            .bind(staff)
+            .bind(since)
+            .fetch_one(pool)
+            .await?;
     Ok(row.try_get("n")?)
 }
 
-pub async fn record_failure(conn: &mut AnyConnection, staff: StaffId, now: Millis) -> Result<(), StoreError> {
+pub async fn record_failure(
+    conn: &mut AnyConnection,
+    staff: StaffId,
+    now: Millis,
+) -> Result<(), StoreError> {
     sqlx::query("INSERT INTO totp_failures (staff_id, at) VALUES ($1, $2)")
         .bind(staff)
         .bind(now)
@@ -160,9 +173,11 @@ pub async fn use_recovery(
 }
 
 pub async fn recovery_left(pool: &AnyPool, staff: StaffId) -> Result<i64, StoreError> {
-    let row = sqlx::query("SELECT COUNT(*) AS n FROM recovery_codes WHERE staff_id = $1 AND used_at IS NULL")
-        .bind(staff)
-        .fetch_one(pool)
-        .await?;
+    let row = sqlx::query(
+        "SELECT COUNT(*) AS n FROM recovery_codes WHERE staff_id = $1 AND used_at IS NULL",
+    )
+    .bind(staff)
+    .fetch_one(pool)
+    .await?;
     Ok(row.try_get("n")?)
 }

@@ -115,11 +115,31 @@ impl From<TokenError> for ApiError {
 
 impl From<GateError> for ApiError {
     fn from(e: GateError) -> Self {
+        let msg = e.to_string();
         match e {
-            GateError::NotActive(_) => {
-                Self::new(StatusCode::CONFLICT, "staff_not_active", e.to_string())
+            GateError::NotActive(_) => Self::new(StatusCode::CONFLICT, "staff_not_active", msg),
+            GateError::TotpNotEnrolled => {
+                Self::new(StatusCode::FORBIDDEN, "totp_not_enrolled", msg)
+            }
+            GateError::TotpNotVerified => {
+                Self::new(StatusCode::FORBIDDEN, "totp_not_verified", msg)
+            }
+            GateError::NdaNotAcknowledged(_) => {
+                Self::new(StatusCode::FORBIDDEN, "nda_not_acknowledged", msg)
             }
             GateError::Token(t) => t.into(),
+        }
+    }
+}
+
+impl From<crate::compliance::NdaAckError> for ApiError {
+    fn from(e: crate::compliance::NdaAckError) -> Self {
+        use crate::compliance::NdaAckError::*;
+        let msg = e.to_string();
+        match e {
+            NoneInForce => Self::new(StatusCode::CONFLICT, "nda_none_in_force", msg),
+            Stale(_) => Self::new(StatusCode::CONFLICT, "nda_changed", msg),
+            Store(s) => s.into(),
         }
     }
 }
@@ -198,9 +218,11 @@ impl From<BrokerError> for ApiError {
                 | Denial::StaffNotActive
                 | Denial::StaleEpoch,
             ) => StatusCode::UNAUTHORIZED,
-            Route(RouteError::Unmapped) | WrongChannel | ActionNotInToken | PolicyDenied => {
-                StatusCode::FORBIDDEN
-            }
+            Route(RouteError::Unmapped)
+            | WrongChannel
+            | ActionNotInToken
+            | PolicyDenied
+            | Token(Denial::NdaNotAcknowledged) => StatusCode::FORBIDDEN,
             ChannelUnknown => StatusCode::NOT_FOUND,
             SecretMissing => StatusCode::SERVICE_UNAVAILABLE,
             BodyTooLarge => StatusCode::PAYLOAD_TOO_LARGE,

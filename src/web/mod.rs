@@ -39,6 +39,7 @@ pub struct AppState {
     pub policies_dir: PathBuf,
     pub sync: Arc<crate::directory::sync::Syncer>,
     pub signin: crate::signin::Signin,
+    pub compliance: Arc<crate::compliance::Compliance>,
 }
 
 pub fn router(state: Arc<AppState>) -> Router {

@@ -5,7 +5,7 @@
 //! can take access away also ticks a watch channel, which streaming responses listen to so
 //! they can be cut mid-flight.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::{Arc, RwLock};
 
@@ -41,6 +41,8 @@ pub enum Denial {
     StaffNotActive,
     #[error("the token's owner had all access revoked after it was issued")]
     StaleEpoch,
+    #[error("the token's owner has not acknowledged the NDA version in force")]
+    NdaNotAcknowledged,
 }
 
 /// A token that passed the verifier, with its owner as known at that moment.
@@ -78,6 +80,9 @@ type TokenMap = HashMap<CredentialHash, Arc<Grant>, BuildHasherDefault<Prehashed
 struct Inner {
     tokens: TokenMap,
     staff: HashMap<StaffId, Arc<StaffMember>>,
+    /// From this time, people in `nda_blocked` are refused until they acknowledge.
+    nda_deadline: Option<Millis>,
+    nda_blocked: HashSet<StaffId>,
 }
 
 impl Inner {
@@ -130,6 +135,9 @@ impl Verifier {
         if staff.epoch != grant.epoch {
             return Err(Denial::StaleEpoch);
         }
+        if inner.nda_deadline.is_some_and(|d| now >= d) && inner.nda_blocked.contains(&staff.id) {
+            return Err(Denial::NdaNotAcknowledged);
+        }
         Ok(Verified {
             grant: grant.clone(),
             staff: staff.clone(),
@@ -151,6 +159,25 @@ impl Verifier {
             .expect("verifier lock")
             .tokens
             .insert(hash, Arc::new(grant));
+    }
+
+    /// Sets who must acknowledge the NDA version in force, and from when their tokens stop.
+    pub fn set_nda_gate(&self, deadline: Option<Millis>, blocked: HashSet<StaffId>) {
+        {
+            let mut inner = self.inner.write().expect("verifier lock");
+            inner.nda_deadline = deadline;
+            inner.nda_blocked = blocked;
+        }
+        self.tick();
+    }
+
+    /// One person acknowledged the version in force.
+    pub fn nda_satisfied(&self, staff: StaffId) {
+        self.inner
+            .write()
+            .expect("verifier lock")
+            .nda_blocked
+            .remove(&staff);
     }
 
     /// Marks tokens revoked (kept until they expire, so callers get a precise answer).

@@ -15,7 +15,7 @@ use super::parse;
 use super::tokens::parse_request;
 use crate::audit::Actor;
 use crate::channels::ChannelError;
-use crate::compliance;
+use crate::compliance::{self, Presence};
 use crate::domain::ChannelId;
 use crate::tokens::{Issued, TokenView};
 use crate::web::AppState;
@@ -102,7 +102,11 @@ pub async fn issue(
         .registry
         .get(&channel_id)
         .ok_or(ChannelError::NotFound(channel_id))?;
-    let cleared = compliance::clear(&me.staff)?;
+    let facts = s.compliance.facts(&me.staff).await?;
+    let presence = Presence::Session {
+        totp_verified: me.totp_verified,
+    };
+    let cleared = s.compliance.clear(&me.staff, &facts, presence)?;
     let actor = Actor(format!("staff:{}", me.staff.username));
     let issued = compliance::issue_token(&s.tokens, &actor, cleared, &channel, req).await?;
     Ok((StatusCode::CREATED, Json(issued)))

@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 
 use super::parse;
 use crate::channels::ChannelError;
-use crate::compliance;
+use crate::compliance::{self, Presence};
 use crate::domain::{Action, ActionSet, ChannelId, Username};
 use crate::tokens::{IssueRequest, Issued, TokenView};
 use crate::web::AppState;
@@ -40,7 +40,8 @@ pub async fn issue(
         .registry
         .get(&channel_id)
         .ok_or(ChannelError::NotFound(channel_id))?;
-    let cleared = compliance::clear(&staff)?;
+    let facts = s.compliance.facts(&staff).await?;
+    let cleared = s.compliance.clear(&staff, &facts, Presence::Admin)?;
     let issued = compliance::issue_token(&s.tokens, &permit.actor, cleared, &channel, req).await?;
     Ok((StatusCode::CREATED, Json(issued)))
 }

@@ -1,0 +1,272 @@
+//! The compliance service: the gate's checks, NDA acknowledgements and the HR report,
+//! finishing first login, and keeping the verifier's NDA block list current.
+
+use std::collections::HashSet;
+use std::path::PathBuf;
+use std::sync::{Arc, RwLock};
+
+use serde::Serialize;
+use serde_json::json;
+
+use super::nda::{NdaError, NdaSet};
+use super::{Cleared, Facts, GateError, Presence};
+use crate::audit::{self, Actor};
+use crate::config::ComplianceConfig;
+use crate::domain::staff::{StaffMember, StaffStatus};
+use crate::domain::time::{Millis, now_millis};
+use crate::store::nda::{AckRow, NewAck};
+use crate::store::{Store, StoreError};
+use crate::tokens::Verifier;
+
+/// Why an acknowledgement was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum NdaAckError {
+    /// No NDA version is in force.
+    #[error("no NDA version is in force")]
+    NoneInForce,
+    /// The version or text the person saw is not the one in force now (changed meanwhile,
+    /// or tampered with): they must read it again.
+    #[error("the NDA shown was not version {0} as in force now; read it again")]
+    Stale(String),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Who acknowledged a version, and who is still missing.
+#[derive(Debug, Serialize)]
+pub struct Report {
+    pub version: Option<String>,
+    pub acknowledged: Vec<AckRow>,
+    pub missing: Vec<serde_json::Value>,
+}
+
+pub struct Compliance {
+    pub store: Store,
+    pub verifier: Arc<Verifier>,
+    pub config: ComplianceConfig,
+    nda_dir: PathBuf,
+    nda: RwLock<Arc<NdaSet>>,
+    /// The version the verifier's block list was last computed for.
+    gated: RwLock<Option<String>>,
+}
+
+impl Compliance {
+    pub fn new(
+        store: Store,
+        verifier: Arc<Verifier>,
+        config: ComplianceConfig,
+        nda_dir: PathBuf,
+    ) -> Result<Compliance, NdaError> {
+        let set = NdaSet::load(&nda_dir)?;
+        Ok(Compliance {
+            store,
+            verifier,
+            config,
+            nda_dir,
+            nda: RwLock::new(Arc::new(set)),
+            gated: RwLock::new(None),
+        })
+    }
+
+    pub fn nda(&self) -> Arc<NdaSet> {
+        self.nda.read().expect("nda lock").clone()
+    }
+
+    /// Re-reads `policies/nda` (with the policy reload); a bad folder keeps the old set.
+    pub fn reload_nda(&self) -> Result<(), NdaError> {
+        let set = NdaSet::load(&self.nda_dir)?;
+        *self.nda.write().expect("nda lock") = Arc::new(set);
+        Ok(())
+    }
+
+    /// A person's TOTP enrolment and acknowledged versions.
+    pub async fn facts(&self, staff: &StaffMember) -> Result<Facts, StoreError> {
+        let mut conn = self.store.conn().await?;
+        let totp = crate::store::totp::get(&mut conn, staff.id).await?;
+        Ok(Facts {
+            totp_enrolled: totp.is_some_and(|t| t.confirmed_at.is_some()),
+            nda_acked: crate::store::nda::versions_of(&mut conn, staff.id).await?,
+        })
+    }
+
+    /// The gate.
+    pub fn clear<'a>(
+        &self,
+        staff: &'a StaffMember,
+        facts: &Facts,
+        presence: Presence,
+    ) -> Result<Cleared<'a>, GateError> {
+        if staff.status != StaffStatus::Active {
+            return Err(GateError::NotActive(staff.status));
+        }
+        if self.config.require_totp {
+            if !facts.totp_enrolled {
+                return Err(GateError::TotpNotEnrolled);
+            }
+            if presence
+                == (Presence::Session {
+                    totp_verified: false,
+                })
+            {
+                return Err(GateError::TotpNotVerified);
+            }
+        }
+        if self.config.require_nda {
+            let now = now_millis();
+            let set = self.nda();
+            if !set.satisfied(&facts.nda_acked, now) {
+                let version = set
+                    .required(now)
+                    .map(|t| t.version.clone())
+                    .unwrap_or_default();
+                return Err(GateError::NdaNotAcknowledged(version));
+            }
+        }
+        Ok(Cleared { staff })
+    }
+
+    /// Whether first login is complete for these facts.
+    pub fn first_login_done(&self, facts: &Facts) -> bool {
+        (!self.config.require_totp || facts.totp_enrolled)
+            && (!self.config.require_nda || self.nda().satisfied(&facts.nda_acked, now_millis()))
+    }
+
+    /// Moves a pending person to active once first login is complete; returns them as now.
+    pub async fn finish_first_login(&self, staff: &StaffMember) -> Result<StaffMember, StoreError> {
+        if staff.status != StaffStatus::Pending || !self.first_login_done(&self.facts(staff).await?)
+        {
+            return Ok(staff.clone());
+        }
+        let mut tx = self.store.begin().await?;
+        let (status, _) = crate::store::staff::lock_state(tx.conn(), staff.id).await?;
+        if status != StaffStatus::Pending {
+            return Ok(staff.clone());
+        }
+        crate::store::staff::mark_active(tx.conn(), staff.id, now_millis()).await?;
+        audit::record(
+            tx.conn(),
+            &Actor(format!("staff:{}", staff.username)),
+            "staff.first_login_done",
+            staff.username.as_str(),
+            json!({}),
+        )
+        .await?;
+        tx.commit().await?;
+        let member = StaffMember {
+            status: StaffStatus::Active,
+            ..staff.clone()
+        };
+        self.verifier.put_staff(member.clone());
+        Ok(member)
+    }
+
+    /// Records that `staff` read and accepted the version in force, in `language`, whose
+    /// text had `sha256`. Repeating it is harmless; the first record stands.
+    pub async fn acknowledge(
+        &self,
+        staff: &StaffMember,
+        version: &str,
+        sha256: &str,
+        language: &str,
+        address: &str,
+        user_agent: &str,
+    ) -> Result<(), NdaAckError> {
+        let now = now_millis();
+        let set = self.nda();
+        let required = set.required(now).ok_or(NdaAckError::NoneInForce)?;
+        let shown = set
+            .text(version, language)
+            .filter(|t| t.version == required.version && t.sha256 == sha256)
+            .ok_or_else(|| NdaAckError::Stale(required.version.clone()))?;
+        let ua: String = user_agent
+            .chars()
+            .filter(|c| !c.is_control())
+            .take(512)
+            .collect();
+        let mut tx = self.store.begin().await?;
+        let fresh = crate::store::nda::insert(
+            tx.conn(),
+            &NewAck {
+                staff_id: staff.id,
+                version: &shown.version,
+                language: &shown.language,
+                text_sha256: &shown.sha256,
+                at: now,
+                address,
+                user_agent: &ua,
+            },
+        )
+        .await?;
+        if fresh {
+            audit::record(
+                tx.conn(),
+                &Actor(format!("staff:{}", staff.username)),
+                "nda.acknowledged",
+                staff.username.as_str(),
+                json!({ "version": shown.version, "language": shown.language,
+                        "sha256": shown.sha256, "address": address }),
+            )
+            .await?;
+        }
+        tx.commit().await?;
+        self.verifier.nda_satisfied(staff.id);
+        Ok(())
+    }
+
+    /// Who acknowledged `version` (default: the one in force), and who of the people who
+    /// are not offboarded has not.
+    pub async fn report(&self, version: Option<&str>) -> Result<Report, StoreError> {
+        let set = self.nda();
+        let version = version
+            .map(str::to_owned)
+            .or_else(|| set.required(now_millis()).map(|t| t.version.clone()));
+        let acknowledged = crate::store::nda::list(self.store.pool(), version.as_deref()).await?;
+        let done: HashSet<&str> = acknowledged.iter().map(|a| a.username.as_str()).collect();
+        let missing = crate::store::staff::list(self.store.pool())
+            .await?
+            .into_iter()
+            .filter(|m| m.status != StaffStatus::Offboarded && !done.contains(m.username.as_str()))
+            .map(|m| json!({ "username": m.username, "name": m.name, "email": m.email, "status": m.status }))
+            .collect();
+        Ok(Report {
+            version,
+            acknowledged,
+            missing,
+        })
+    }
+
+    /// Keeps the verifier's NDA block list in step with the version in force. Cheap when
+    /// nothing changed; called at start and every minute (a version can become effective
+    /// by the calendar alone).
+    pub async fn refresh_gate(&self) -> Result<(), StoreError> {
+        if !self.config.require_nda {
+            return Ok(());
+        }
+        let now = now_millis();
+        let set = self.nda();
+        let required = set.required(now).cloned();
+        let current = required.as_ref().map(|t| t.version.clone());
+        if *self.gated.read().expect("gate lock") == current {
+            return Ok(());
+        }
+        let Some(req) = required else {
+            self.verifier.set_nda_gate(None, HashSet::new());
+            *self.gated.write().expect("gate lock") = None;
+            return Ok(());
+        };
+        let acked = crate::store::nda::versions_by_staff(self.store.pool()).await?;
+        let blocked = crate::store::staff::list(self.store.pool())
+            .await?
+            .into_iter()
+            .filter(|m| {
+                let versions = acked.get(&m.id).map(Vec::as_slice).unwrap_or(&[]);
+                !set.satisfied(versions, now)
+            })
+            .map(|m| m.id)
+            .collect();
+        let deadline: Millis = req.effective_at() + self.config.nda_grace.as_millis() as Millis;
+        self.verifier.set_nda_gate(Some(deadline), blocked);
+        *self.gated.write().expect("gate lock") = current;
+        Ok(())
+    }
+}
