@@ -182,9 +182,7 @@ impl NdaSet {
     pub fn satisfied(&self, acked: &[String], now: Millis) -> bool {
         match self.required(now) {
             None => true,
-            Some(req) => {
-                acked.contains(&req.version) || (!req.reacknowledge && !acked.is_empty())
-            }
+            Some(req) => acked.contains(&req.version) || (!req.reacknowledge && !acked.is_empty()),
         }
     }
 

@@ -115,8 +115,13 @@ pub async fn record_failure(
     Ok(())
 }
 
-/// Forgets the seed, the unused recovery codes and the failure count: the person enrols anew.
+/// Forgets the seed, its used steps (no old code verifies against a new seed), the unused
+/// recovery codes and the failure count: the person enrols anew.
 pub async fn reset(conn: &mut AnyConnection, staff: StaffId) -> Result<bool, StoreError> {
+    sqlx::query("DELETE FROM totp_steps WHERE staff_id = $1")
+        .bind(staff)
+        .execute(&mut *conn)
+        .await?;
     let done = sqlx::query("DELETE FROM totp WHERE staff_id = $1")
         .bind(staff)
         .execute(&mut *conn)

@@ -205,9 +205,31 @@ impl Tokens {
 
     /// Revokes one token.
     pub async fn revoke_one(&self, actor: &Actor, id: i64, why: &str) -> Result<usize, TokenError> {
+        self.revoke_checked(actor, id, why, None).await
+    }
+
+    /// Revokes one of the person's own tokens; anyone else's is "not found".
+    pub async fn revoke_own(
+        &self,
+        actor: &Actor,
+        owner: &StaffMember,
+        id: i64,
+    ) -> Result<usize, TokenError> {
+        self.revoke_checked(actor, id, "revoked by its owner", Some(owner.id))
+            .await
+    }
+
+    async fn revoke_checked(
+        &self,
+        actor: &Actor,
+        id: i64,
+        why: &str,
+        owner: Option<crate::domain::staff::StaffId>,
+    ) -> Result<usize, TokenError> {
         let mut tx = self.store.begin().await?;
         let row = crate::store::tokens::find(tx.conn(), id)
             .await?
+            .filter(|r| owner.is_none_or(|o| o == r.staff_id))
             .ok_or(TokenError::NotFound(id))?;
         let revoked = crate::store::tokens::revoke_one(tx.conn(), id, now_millis(), why).await?;
         audit::record(

@@ -203,6 +203,24 @@ impl From<crate::signin::SigninError> for ApiError {
     }
 }
 
+impl From<crate::signin::FactorError> for ApiError {
+    fn from(e: crate::signin::FactorError) -> Self {
+        use crate::signin::FactorError::*;
+        let msg = e.to_string();
+        match e {
+            NotEnrolled => Self::new(StatusCode::CONFLICT, "totp_not_enrolled", msg),
+            AlreadyEnrolled => Self::new(StatusCode::CONFLICT, "totp_already_enrolled", msg),
+            WrongCode => Self::new(StatusCode::UNAUTHORIZED, "totp_invalid", msg),
+            Replayed => Self::new(StatusCode::UNAUTHORIZED, "totp_replayed", msg),
+            LockedOut { .. } => Self::new(StatusCode::TOO_MANY_REQUESTS, "totp_locked", msg),
+            Offboarded(_) => Self::new(StatusCode::FORBIDDEN, "staff_offboarded", msg),
+            NotFound(_) => Self::new(StatusCode::NOT_FOUND, "staff_not_found", msg),
+            Seed => ApiError::internal(&e),
+            Store(s) => s.into(),
+        }
+    }
+}
+
 impl From<BrokerError> for ApiError {
     fn from(e: BrokerError) -> Self {
         use BrokerError::*;

@@ -67,6 +67,9 @@ pub async fn logout(
 }
 
 pub async fn me(State(s): State<Arc<AppState>>, Staff(me): Staff) -> Result<Json<Value>, ApiError> {
+    let facts = s.compliance.facts(&me.staff).await?;
+    let set = s.compliance.nda();
+    let now = crate::domain::time::now_millis();
     let reach: Vec<Value> = s
         .registry
         .all()
@@ -80,6 +83,13 @@ pub async fn me(State(s): State<Arc<AppState>>, Staff(me): Staff) -> Result<Json
         "staff": me.staff,
         "session_expires_at": crate::domain::time::to_datetime(me.expires_at),
         "channels": reach,
+        "first_login": {
+            "totp_enrolled": facts.totp_enrolled,
+            "totp_verified_in_session": me.totp_verified,
+            "nda_required": set.required(now).map(|t| t.version.clone()),
+            "nda_acknowledged": facts.nda_acked,
+            "nda_ok": set.satisfied(&facts.nda_acked, now),
+        },
     })))
 }
 
@@ -121,4 +131,40 @@ pub async fn tokens(
             .list(Some(me.staff.username.as_str()), None)
             .await?,
     ))
+}
+
+pub async fn revoke_token(
+    State(s): State<Arc<AppState>>,
+    Staff(me): Staff,
+    axum::extract::Path(id): axum::extract::Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let id: i64 = parse("id", id.parse::<i64>())?;
+    let actor = Actor(format!("staff:{}", me.staff.username));
+    let revoked = s.tokens.revoke_own(&actor, &me.staff, id).await?;
+    Ok(Json(json!({ "revoked": revoked })))
+}
+
+pub async fn sessions(
+    State(s): State<Arc<AppState>>,
+    Staff(me): Staff,
+) -> Result<Json<Value>, ApiError> {
+    let list = crate::store::sessions::live_for_staff(
+        s.store.pool(),
+        me.staff.id,
+        crate::domain::time::now_millis(),
+    )
+    .await?;
+    Ok(Json(json!({ "current": me.id, "sessions": list })))
+}
+
+pub async fn end_all(
+    State(s): State<Arc<AppState>>,
+    Staff(me): Staff,
+) -> Result<Response, ApiError> {
+    let ended = s.signin.logout_everywhere(&me).await?;
+    Ok((
+        [(header::SET_COOKIE, session::clear_cookie())],
+        Json(json!({ "sessions_ended": ended })),
+    )
+        .into_response())
 }

@@ -83,22 +83,41 @@ pub async fn reload_policies(
     reload(&s, &permit.actor).await.map(Json)
 }
 
-/// Loads the policy directory again; a bad set keeps the old one and says why.
+/// Loads the policy directory again, with its NDA texts; a bad set keeps the old one and
+/// says why.
 pub async fn reload(s: &AppState, actor: &Actor) -> Result<Value, ApiError> {
+    if let Err(e) = s.compliance.reload_nda() {
+        audit::record_alone(
+            &s.store,
+            actor,
+            "policy.reload_refused",
+            "nda",
+            json!({ "problem": e.to_string() }),
+        )
+        .await?;
+        tracing::warn!(error = %e, "NDA texts refused; keeping the previous ones");
+        return Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "nda_invalid",
+            format!("{e}; the previous NDA texts stay in force"),
+        ));
+    }
+    s.compliance.refresh_gate().await?;
     match crate::policy::load_dir(&s.policies_dir) {
         Ok(bundle) => {
             let count = bundle.origin.len();
             s.engine.replace(bundle);
+            let nda = s.compliance.nda().versions().len();
             audit::record_alone(
                 &s.store,
                 actor,
                 "policy.reload",
                 "policies",
-                json!({ "policies": count }),
+                json!({ "policies": count, "nda_versions": nda }),
             )
             .await?;
-            tracing::info!(policies = count, "policies reloaded");
-            Ok(json!({ "reloaded": true, "policies": count }))
+            tracing::info!(policies = count, nda_versions = nda, "policies reloaded");
+            Ok(json!({ "reloaded": true, "policies": count, "nda_versions": nda }))
         }
         Err(e) => {
             audit::record_alone(

@@ -1,6 +1,7 @@
 //! `/api/v1` routes.
 
 mod channels;
+mod first_login;
 mod me;
 mod misc;
 pub use misc::reload;
@@ -50,6 +51,21 @@ pub fn routes() -> Router<Arc<AppState>> {
         .route("/logout", post(me::logout))
         .route("/me", get(me::me))
         .route("/me/tokens", post(me::issue).get(me::tokens))
+        .route("/me/tokens/{id}", delete(me::revoke_token))
+        .route("/me/sessions", get(me::sessions))
+        .route("/me/sessions/end-all", post(me::end_all))
+        .route("/me/totp/enrol", post(first_login::enrol))
+        .route("/me/totp/confirm", post(first_login::confirm))
+        .route("/me/totp/verify", post(first_login::verify))
+        .route(
+            "/me/nda",
+            get(first_login::nda).post(first_login::acknowledge),
+        )
+        .route(
+            "/staff/{username}/totp/reset",
+            post(first_login::reset_totp),
+        )
+        .route("/nda/acknowledgements", get(first_login::report))
 }
 
 /// Parses a path or body field into a domain type, naming the field on failure.

@@ -1,0 +1,189 @@
+//! First login through the API: TOTP enrolment and verification, the NDA, and HR's report.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use axum::Json;
+use axum::extract::{ConnectInfo, Path, Query, State};
+use axum::http::{HeaderMap, header};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::parse;
+use crate::compliance::Report;
+use crate::domain::Username;
+use crate::signin::Enrolment;
+use crate::web::AppState;
+use crate::web::auth::Caller;
+use crate::web::error::ApiError;
+use crate::web::json::ApiJson;
+use crate::web::session::Staff;
+
+pub async fn enrol(
+    State(s): State<Arc<AppState>>,
+    Staff(me): Staff,
+) -> Result<Json<Enrolment>, ApiError> {
+    Ok(Json(s.signin.enrolment(&me).await?))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CodeBody {
+    code: Option<String>,
+    recovery_code: Option<String>,
+}
+
+fn short(field: &str, v: &str) -> Result<(), ApiError> {
+    if v.len() > 64 {
+        return Err(ApiError::bad_request(field, "at most 64 characters"));
+    }
+    Ok(())
+}
+
+pub async fn confirm(
+    State(s): State<Arc<AppState>>,
+    Staff(me): Staff,
+    ApiJson(b): ApiJson<CodeBody>,
+) -> Result<Json<Value>, ApiError> {
+    let code = b
+        .code
+        .ok_or_else(|| ApiError::bad_request("code", "required"))?;
+    short("code", &code)?;
+    let codes = s.signin.confirm_enrolment(&me, &code).await?;
+    Ok(Json(
+        json!({ "recovery_codes": codes, "note": "shown once; keep them somewhere safe" }),
+    ))
+}
+
+pub async fn verify(
+    State(s): State<Arc<AppState>>,
+    Staff(me): Staff,
+    ApiJson(b): ApiJson<CodeBody>,
+) -> Result<Json<Value>, ApiError> {
+    match (b.code, b.recovery_code) {
+        (Some(code), None) => {
+            short("code", &code)?;
+            s.signin.verify_code(&me, &code).await?;
+            Ok(Json(json!({ "verified": true })))
+        }
+        (None, Some(code)) => {
+            short("recovery_code", &code)?;
+            let left = s.signin.use_recovery_code(&me, &code).await?;
+            Ok(Json(
+                json!({ "verified": true, "recovery_codes_left": left }),
+            ))
+        }
+        _ => Err(ApiError::bad_request("code", "give code or recovery_code")),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct LangQuery {
+    lang: Option<String>,
+}
+
+pub async fn nda(
+    State(s): State<Arc<AppState>>,
+    Staff(me): Staff,
+    Query(q): Query<LangQuery>,
+) -> Result<Json<Value>, ApiError> {
+    let set = s.compliance.nda();
+    let now = crate::domain::time::now_millis();
+    let Some(required) = set.required(now) else {
+        return Ok(Json(json!({ "version": null })));
+    };
+    let lang = q
+        .lang
+        .as_deref()
+        .unwrap_or(crate::compliance::nda::DEFAULT_LANGUAGE);
+    let text = set.text(&required.version, lang).unwrap_or(required);
+    let facts = s.compliance.facts(&me.staff).await?;
+    Ok(Json(json!({
+        "version": text.version, "title": text.title, "effective": text.effective,
+        "language": text.language, "sha256": text.sha256, "text": text.body,
+        "acknowledged": set.satisfied(&facts.nda_acked, now),
+    })))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AckBody {
+    version: String,
+    sha256: String,
+    language: String,
+}
+
+pub async fn acknowledge(
+    State(s): State<Arc<AppState>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    Staff(me): Staff,
+    ApiJson(b): ApiJson<AckBody>,
+) -> Result<Json<Value>, ApiError> {
+    for (field, v) in [
+        ("version", &b.version),
+        ("sha256", &b.sha256),
+        ("language", &b.language),
+    ] {
+        if v.len() > 128 {
+            return Err(ApiError::bad_request(field, "at most 128 characters"));
+        }
+    }
+    let agent = headers
+        .get(header::USER_AGENT)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    s.compliance
+        .acknowledge(
+            &me.staff,
+            &b.version,
+            &b.sha256,
+            &b.language,
+            &peer.ip().to_string(),
+            agent,
+        )
+        .await?;
+    let member = s.compliance.finish_first_login(&me.staff).await?;
+    Ok(Json(
+        json!({ "acknowledged": b.version, "status": member.status }),
+    ))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Reason {
+    reason: String,
+}
+
+pub async fn reset_totp(
+    State(s): State<Arc<AppState>>,
+    caller: Caller,
+    Path(username): Path<String>,
+    ApiJson(b): ApiJson<Reason>,
+) -> Result<Json<Value>, ApiError> {
+    let permit = caller.admin()?;
+    let username = parse("username", Username::parse(&username))?;
+    if b.reason.trim().is_empty() || b.reason.chars().count() > 500 {
+        return Err(ApiError::bad_request("reason", "1–500 characters"));
+    }
+    s.signin
+        .reset_totp(&permit.actor, &username, &b.reason)
+        .await?;
+    Ok(Json(
+        json!({ "staff": username, "totp": "reset; enrols again at next sign-in" }),
+    ))
+}
+
+#[derive(Deserialize)]
+pub struct VersionQuery {
+    version: Option<String>,
+}
+
+pub async fn report(
+    State(s): State<Arc<AppState>>,
+    caller: Caller,
+    Query(q): Query<VersionQuery>,
+) -> Result<Json<Report>, ApiError> {
+    caller.reader()?;
+    Ok(Json(s.compliance.report(q.version.as_deref()).await?))
+}
