@@ -5,6 +5,7 @@ mod api;
 mod auth;
 pub mod error;
 mod json;
+mod pages;
 pub mod session;
 
 use std::path::PathBuf;
@@ -49,6 +50,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/readyz", get(readyz))
         .route("/broker/{*path}", any(broker))
         .nest("/api/v1", api)
+        .merge(pages::routes())
         .fallback(|| async {
             ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such endpoint")
         })

@@ -32,15 +32,24 @@ pub fn presented(headers: &HeaderMap) -> Option<String> {
         .map(|(_, value)| value.to_owned())
 }
 
-/// The `Set-Cookie` value for a new session. `Secure` always: browsers treat
-/// http://localhost as secure, so local use still works.
-pub fn set_cookie(session: &str, ttl_secs: u64) -> String {
-    format!("{COOKIE}={session}; Path=/; HttpOnly; Secure; SameSite=Strict; Max-Age={ttl_secs}")
+/// The `Set-Cookie` value for a new session. `Secure` unless the deployment explicitly
+/// serves plain HTTP on loopback (`signin.plain_http`).
+pub fn set_cookie(session: &str, ttl_secs: u64, secure: bool) -> String {
+    let flag = if secure { "; Secure" } else { "" };
+    format!("{COOKIE}={session}; Path=/; HttpOnly; SameSite=Strict; Max-Age={ttl_secs}{flag}")
 }
 
 /// The `Set-Cookie` value that removes the session cookie.
-pub fn clear_cookie() -> String {
-    format!("{COOKIE}=; Path=/; HttpOnly; Secure; SameSite=Strict; Max-Age=0")
+pub fn clear_cookie(secure: bool) -> String {
+    let flag = if secure { "; Secure" } else { "" };
+    format!("{COOKIE}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0{flag}")
+}
+
+/// The CSRF token of a session: derived from the session id, which only its holder knows,
+/// so nothing extra is stored and a forged form cannot carry it.
+pub fn csrf_token(session: &str) -> String {
+    use sha2::{Digest, Sha256};
+    hex::encode(&Sha256::digest(format!("staffgate-csrf:{session}").as_bytes())[..16])
 }
 
 /// A signed-in staff member.

@@ -50,6 +50,7 @@ pub async fn login(
     let cookie = session::set_cookie(
         secrecy::ExposeSecret::expose_secret(&opened.session),
         opened.ttl_secs,
+        !s.signin.config.plain_http,
     );
     Ok(([(header::SET_COOKIE, cookie)], Json(opened)).into_response())
 }
@@ -60,7 +61,10 @@ pub async fn logout(
 ) -> Result<Response, ApiError> {
     s.signin.logout(&me).await?;
     Ok((
-        [(header::SET_COOKIE, session::clear_cookie())],
+        [(
+            header::SET_COOKIE,
+            session::clear_cookie(!s.signin.config.plain_http),
+        )],
         Json(json!({ "signed_out": true })),
     )
         .into_response())
@@ -163,7 +167,10 @@ pub async fn end_all(
 ) -> Result<Response, ApiError> {
     let ended = s.signin.logout_everywhere(&me).await?;
     Ok((
-        [(header::SET_COOKIE, session::clear_cookie())],
+        [(
+            header::SET_COOKIE,
+            session::clear_cookie(!s.signin.config.plain_http),
+        )],
         Json(json!({ "sessions_ended": ended })),
     )
         .into_response())

@@ -1,0 +1,264 @@
+//! "My access": the channels I can reach, a token for one, my live tokens and sessions,
+//! the agreements I acknowledged.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use axum::Form;
+use axum::extract::{Query, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use maud::{Markup, html};
+
+use super::layout::{message, page};
+use super::signin::step_redirect;
+use super::{Ctx, PageSession, csrf_ok, failed, field, page_session};
+use crate::audit::Actor;
+use crate::compliance::{self, Presence};
+use crate::domain::ChannelId;
+use crate::domain::time::{now_millis, to_datetime};
+use crate::tokens::IssueRequest;
+use crate::web::AppState;
+use crate::web::session;
+
+/// Lifetimes offered on the page (capped by the configured maximum).
+const LIFETIMES: [(&str, u64); 5] = [
+    ("15m", 900),
+    ("1h", 3600),
+    ("4h", 14_400),
+    ("8h", 28_800),
+    ("12h", 43_200),
+];
+
+fn when(ms: i64) -> String {
+    to_datetime(ms).format("%Y-%m-%d %H:%M UTC").to_string()
+}
+
+async fn render(
+    s: &AppState,
+    ctx: &Ctx,
+    p: &PageSession,
+    notice: Option<Markup>,
+    status: StatusCode,
+) -> Response {
+    let t = ctx.lang.texts();
+    let staff = &p.session.staff;
+    let now = now_millis();
+    let reach: Vec<(String, String)> = s
+        .registry
+        .all()
+        .iter()
+        .filter_map(|c| {
+            let r = s.engine.reach(staff, &c.facts);
+            (!r.actions.is_empty()).then(|| (c.spec.id.to_string(), r.actions.to_list()))
+        })
+        .collect();
+    let tokens = match s.tokens.list(Some(staff.username.as_str()), None).await {
+        Ok(list) => list
+            .into_iter()
+            .filter(|t| t.state == "live")
+            .collect::<Vec<_>>(),
+        Err(e) => return failed(ctx, &e),
+    };
+    let sessions = match crate::store::sessions::live_for_staff(s.store.pool(), staff.id, now).await
+    {
+        Ok(v) => v,
+        Err(e) => return failed(ctx, &e),
+    };
+    let acks = match crate::store::nda::list(s.store.pool(), None).await {
+        Ok(v) => v
+            .into_iter()
+            .filter(|a| a.username == staff.username.as_str())
+            .collect::<Vec<_>>(),
+        Err(e) => return failed(ctx, &e),
+    };
+    let max = s.tokens.config.max_ttl.as_secs();
+    let body = html! {
+        @if let Some(n) = notice { (n) }
+        h2 { (t.channels) }
+        @if reach.is_empty() { p.muted { (t.no_channels) } } @else {
+            table #channels { tr { th { "" } th { (t.actions) } }
+                @for (id, actions) in &reach { tr { td { (id) } td { (actions) } } } }
+            h2 { (t.issue_token) }
+            form method="post" action="/me/issue" {
+                input type="hidden" name="csrf" value=(p.csrf);
+                label for="channel" { (t.channels) }
+                select #channel name="channel" { @for (id, _) in &reach { option value=(id) { (id) } } }
+                label for="ttl" { (t.lifetime) }
+                select #ttl name="ttl" {
+                    @for (label, secs) in LIFETIMES { @if secs <= max { option value=(label) selected[label == "1h"] { (label) } } }
+                }
+                button #issue type="submit" { (t.issue) }
+            }
+        }
+        h2 { (t.my_tokens) }
+        @if tokens.is_empty() { p.muted { (t.no_tokens) } } @else {
+            table #tokens { tr { th { "" } th { (t.actions) } th { (t.expires) } th { "" } }
+                @for tok in &tokens { tr {
+                    td { (tok.channel) } td { (tok.actions.to_list()) } td { (tok.expires_at.format("%Y-%m-%d %H:%M UTC")) }
+                    td { form method="post" action="/me/revoke" {
+                        input type="hidden" name="csrf" value=(p.csrf);
+                        input type="hidden" name="id" value=(tok.id);
+                        button.secondary type="submit" { (t.revoke) } } }
+                } } }
+        }
+        h2 { (t.my_sessions) }
+        table #sessions { tr { th { (t.started) } th { (t.from) } th { "" } }
+            @for ss in &sessions { tr {
+                td { (when(ss.created_at)) } td { (ss.address) " " span.muted { (ss.user_agent.chars().take(60).collect::<String>()) } }
+                td { @if ss.id == p.session.id { (t.this_session) } }
+            } } }
+        form method="post" action="/me/end-all" {
+            input type="hidden" name="csrf" value=(p.csrf);
+            button.secondary #end-all type="submit" { (t.sign_out_everywhere) }
+        }
+        h2 { (t.my_ndas) }
+        table #ndas { tr { th { (t.version) } th { (t.acknowledged_at) } th { "" } }
+            @for a in &acks { tr { td { (a.version) } td { (when(a.at)) } td.fingerprint { (a.language) " · " (a.text_sha256) } } } }
+    };
+    ctx.render(
+        status,
+        page(
+            ctx.lang,
+            t.title_access,
+            "/me",
+            Some(staff.username.as_str()),
+            None,
+            body,
+        ),
+    )
+}
+
+async fn signed_in(s: &AppState, headers: &HeaderMap) -> Result<PageSession, Response> {
+    let p = page_session(s, headers).await?;
+    if let Some(r) = step_redirect(s, &p).await? {
+        return Err(r);
+    }
+    Ok(p)
+}
+
+pub async fn show(
+    State(s): State<Arc<AppState>>,
+    Query(q): Query<HashMap<String, String>>,
+    headers: HeaderMap,
+) -> Response {
+    let ctx = Ctx::new(&q, &headers);
+    match signed_in(&s, &headers).await {
+        Ok(p) => render(&s, &ctx, &p, None, StatusCode::OK).await,
+        Err(r) => r,
+    }
+}
+
+pub async fn issue(
+    State(s): State<Arc<AppState>>,
+    Query(q): Query<HashMap<String, String>>,
+    headers: HeaderMap,
+    Form(form): Form<HashMap<String, String>>,
+) -> Response {
+    let ctx = Ctx::new(&q, &headers);
+    let t = ctx.lang.texts();
+    let p = match signed_in(&s, &headers).await {
+        Ok(p) => p,
+        Err(r) => return r,
+    };
+    if !csrf_ok(&p, &form) {
+        return render(
+            &s,
+            &ctx,
+            &p,
+            Some(message("error", t.form_expired)),
+            StatusCode::FORBIDDEN,
+        )
+        .await;
+    }
+    let channel = field(&form, "channel").and_then(|c| ChannelId::parse(c).ok());
+    let ttl = field(&form, "ttl").and_then(|v| humantime::parse_duration(v).ok());
+    let Some(live) = channel.as_ref().and_then(|c| s.registry.get(c)) else {
+        return render(
+            &s,
+            &ctx,
+            &p,
+            Some(message("error", t.no_channels)),
+            StatusCode::BAD_REQUEST,
+        )
+        .await;
+    };
+    let refused =
+        |e: &dyn std::fmt::Display| Some(message("error", &format!("{} {e}", t.gate_refused)));
+    let facts = match s.compliance.facts(&p.session.staff).await {
+        Ok(f) => f,
+        Err(e) => return failed(&ctx, &e),
+    };
+    let presence = Presence::Session {
+        totp_verified: p.session.totp_verified,
+    };
+    let cleared = match s.compliance.clear(&p.session.staff, &facts, presence) {
+        Ok(c) => c,
+        Err(e) => return render(&s, &ctx, &p, refused(&e), StatusCode::FORBIDDEN).await,
+    };
+    let actor = Actor(format!("staff:{}", p.session.staff.username));
+    let req = IssueRequest { actions: None, ttl };
+    match compliance::issue_token(&s.tokens, &actor, cleared, &live, req).await {
+        Ok(issued) => {
+            let token = secrecy::ExposeSecret::expose_secret(&issued.token).to_owned();
+            let notice = html! {
+                div.msg.note {
+                    label for="new-token" { (t.new_token) }
+                    textarea.token #new-token readonly { (token) }
+                    p { (t.new_token_hint) }
+                }
+            };
+            render(&s, &ctx, &p, Some(notice), StatusCode::CREATED).await
+        }
+        Err(e) => render(&s, &ctx, &p, refused(&e), StatusCode::FORBIDDEN).await,
+    }
+}
+
+pub async fn revoke(
+    State(s): State<Arc<AppState>>,
+    Query(q): Query<HashMap<String, String>>,
+    headers: HeaderMap,
+    Form(form): Form<HashMap<String, String>>,
+) -> Response {
+    let ctx = Ctx::new(&q, &headers);
+    let p = match page_session(&s, &headers).await {
+        Ok(p) => p,
+        Err(r) => return r,
+    };
+    if !csrf_ok(&p, &form) {
+        return render(
+            &s,
+            &ctx,
+            &p,
+            Some(message("error", ctx.lang.texts().form_expired)),
+            StatusCode::FORBIDDEN,
+        )
+        .await;
+    }
+    if let Some(id) = field(&form, "id").and_then(|v| v.parse::<i64>().ok()) {
+        let actor = Actor(format!("staff:{}", p.session.staff.username));
+        if let Err(e) = s.tokens.revoke_own(&actor, &p.session.staff, id).await {
+            tracing::info!(error = %e, "own token revoke refused");
+        }
+    }
+    Redirect::to("/me").into_response()
+}
+
+pub async fn end_all(
+    State(s): State<Arc<AppState>>,
+    headers: HeaderMap,
+    Form(form): Form<HashMap<String, String>>,
+) -> Response {
+    let p = match page_session(&s, &headers).await {
+        Ok(p) => p,
+        Err(r) => return r,
+    };
+    if csrf_ok(&p, &form) {
+        let _ = s.signin.logout_everywhere(&p.session).await;
+    }
+    let mut response = Redirect::to("/login").into_response();
+    if let Ok(v) = HeaderValue::from_str(&session::clear_cookie(!s.signin.config.plain_http)) {
+        response.headers_mut().append(header::SET_COOKIE, v);
+    }
+    response
+}

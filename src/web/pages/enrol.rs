@@ -1,0 +1,211 @@
+//! First login: TOTP enrolment (QR code and key, confirm, recovery codes once) and the NDA.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use axum::Form;
+use axum::extract::{ConnectInfo, Query, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use maud::{PreEscaped, html};
+
+use super::layout::{message, page};
+use super::signin::factor_message;
+use super::{Ctx, PageSession, csrf_ok, failed, field, page_session};
+use crate::compliance::NdaAckError;
+use crate::signin::FactorError;
+use crate::web::AppState;
+
+fn qr_svg(url: &str) -> Option<String> {
+    let code = qrcode::QrCode::new(url.as_bytes()).ok()?;
+    Some(
+        code.render::<qrcode::render::svg::Color>()
+            .min_dimensions(220, 220)
+            .quiet_zone(true)
+            .build(),
+    )
+}
+
+async fn enrol_form(
+    s: &AppState,
+    ctx: &Ctx,
+    p: &PageSession,
+    error: Option<&str>,
+    status: StatusCode,
+) -> Response {
+    let t = ctx.lang.texts();
+    let enrolment = match s.signin.enrolment(&p.session).await {
+        Ok(e) => e,
+        Err(FactorError::AlreadyEnrolled) => return Redirect::to("/me").into_response(),
+        Err(e) => return failed(ctx, &e),
+    };
+    let body = html! {
+        @if let Some(e) = error { (message("error", e)) }
+        p { (t.enrol_intro) }
+        @if let Some(svg) = qr_svg(&enrolment.otpauth_url) {
+            div.qr { (PreEscaped(svg)) }
+        }
+        p { (t.enrol_key) ": " span #totp-key .key { (enrolment.key) } }
+        form method="post" action="/enrol" {
+            input type="hidden" name="csrf" value=(p.csrf);
+            label for="code" { (t.code) }
+            input #code type="text" name="code" inputmode="numeric" autocomplete="one-time-code" maxlength="16" autofocus;
+            button #confirm type="submit" { (t.confirm) }
+        }
+    };
+    let who = p.session.staff.username.as_str();
+    ctx.render(
+        status,
+        page(ctx.lang, t.title_enrol, "/enrol", Some(who), Some(0), body),
+    )
+}
+
+pub async fn enrol_page(
+    State(s): State<Arc<AppState>>,
+    Query(q): Query<HashMap<String, String>>,
+    headers: HeaderMap,
+) -> Response {
+    let ctx = Ctx::new(&q, &headers);
+    match page_session(&s, &headers).await {
+        Ok(p) => enrol_form(&s, &ctx, &p, None, StatusCode::OK).await,
+        Err(r) => r,
+    }
+}
+
+pub async fn enrol(
+    State(s): State<Arc<AppState>>,
+    Query(q): Query<HashMap<String, String>>,
+    headers: HeaderMap,
+    Form(form): Form<HashMap<String, String>>,
+) -> Response {
+    let ctx = Ctx::new(&q, &headers);
+    let t = ctx.lang.texts();
+    let p = match page_session(&s, &headers).await {
+        Ok(p) => p,
+        Err(r) => return r,
+    };
+    if !csrf_ok(&p, &form) {
+        return enrol_form(&s, &ctx, &p, Some(t.form_expired), StatusCode::FORBIDDEN).await;
+    }
+    let code = field(&form, "code").unwrap_or("");
+    match s.signin.confirm_enrolment(&p.session, code).await {
+        Ok(codes) => {
+            let body = html! {
+                p { (t.recovery_intro) }
+                ul #recovery-codes .codes { @for c in &codes { li { (c) } } }
+                form method="get" action="/me" { button #continue type="submit" { (t.continue_) } }
+            };
+            let who = p.session.staff.username.as_str();
+            ctx.render(
+                StatusCode::OK,
+                page(ctx.lang, t.title_recovery, "/me", Some(who), Some(0), body),
+            )
+        }
+        Err(FactorError::AlreadyEnrolled) => Redirect::to("/me").into_response(),
+        Err(e) => match factor_message(&ctx, &e) {
+            Some((status, text)) => enrol_form(&s, &ctx, &p, Some(text), status).await,
+            None => failed(&ctx, &e),
+        },
+    }
+}
+
+fn nda_form(
+    s: &AppState,
+    ctx: &Ctx,
+    p: &PageSession,
+    error: Option<&str>,
+    status: StatusCode,
+) -> Response {
+    let t = ctx.lang.texts();
+    let set = s.compliance.nda();
+    let Some(required) = set.required(crate::domain::time::now_millis()) else {
+        return Redirect::to("/me").into_response();
+    };
+    let text = set
+        .text(&required.version, ctx.lang.code())
+        .unwrap_or(required);
+    let mut rendered = String::new();
+    // The NDA is the company's own trusted Markdown; raw HTML in it is not passed through.
+    let parser = pulldown_cmark::Parser::new(&text.body).map(|ev| match ev {
+        pulldown_cmark::Event::Html(h) | pulldown_cmark::Event::InlineHtml(h) => {
+            pulldown_cmark::Event::Text(h)
+        }
+        other => other,
+    });
+    pulldown_cmark::html::push_html(&mut rendered, parser);
+    let body = html! {
+        @if let Some(e) = error { (message("error", e)) }
+        p { (t.nda_intro) }
+        h2 { (text.title) }
+        div.nda #nda-text { (PreEscaped(rendered)) }
+        p.fingerprint { (t.version) " " (text.version) " · " (text.effective) " · SHA-256 " (text.sha256) }
+        form method="post" action="/nda" {
+            input type="hidden" name="csrf" value=(p.csrf);
+            input type="hidden" name="version" value=(text.version);
+            input type="hidden" name="language" value=(text.language);
+            input type="hidden" name="sha256" value=(text.sha256);
+            button #accept type="submit" { (t.nda_accept) }
+        }
+    };
+    let who = p.session.staff.username.as_str();
+    ctx.render(
+        status,
+        page(ctx.lang, t.title_nda, "/nda", Some(who), Some(1), body),
+    )
+}
+
+pub async fn nda_page(
+    State(s): State<Arc<AppState>>,
+    Query(q): Query<HashMap<String, String>>,
+    headers: HeaderMap,
+) -> Response {
+    let ctx = Ctx::new(&q, &headers);
+    match page_session(&s, &headers).await {
+        Ok(p) => nda_form(&s, &ctx, &p, None, StatusCode::OK),
+        Err(r) => r,
+    }
+}
+
+pub async fn nda(
+    State(s): State<Arc<AppState>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    Query(q): Query<HashMap<String, String>>,
+    headers: HeaderMap,
+    Form(form): Form<HashMap<String, String>>,
+) -> Response {
+    let ctx = Ctx::new(&q, &headers);
+    let t = ctx.lang.texts();
+    let p = match page_session(&s, &headers).await {
+        Ok(p) => p,
+        Err(r) => return r,
+    };
+    if !csrf_ok(&p, &form) {
+        return nda_form(&s, &ctx, &p, Some(t.form_expired), StatusCode::FORBIDDEN);
+    }
+    let agent = headers
+        .get(header::USER_AGENT)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let result = s
+        .compliance
+        .acknowledge(
+            &p.session.staff,
+            field(&form, "version").unwrap_or(""),
+            field(&form, "sha256").unwrap_or(""),
+            field(&form, "language").unwrap_or(""),
+            &peer.ip().to_string(),
+            agent,
+        )
+        .await;
+    match result {
+        Ok(()) => match s.compliance.finish_first_login(&p.session.staff).await {
+            Ok(_) => Redirect::to("/me").into_response(),
+            Err(e) => failed(&ctx, &e),
+        },
+        Err(NdaAckError::Stale(_)) => {
+            nda_form(&s, &ctx, &p, Some(t.nda_changed), StatusCode::CONFLICT)
+        }
+        Err(e) => failed(&ctx, &e),
+    }
+}

@@ -1,0 +1,228 @@
+//! The employee pages' words in English and Russian, chosen from the browser's language
+//! with a switch on every page.
+
+use axum::http::HeaderMap;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Lang {
+    En,
+    Ru,
+}
+
+impl Lang {
+    pub fn code(self) -> &'static str {
+        match self {
+            Lang::En => "en",
+            Lang::Ru => "ru",
+        }
+    }
+
+    pub fn parse(raw: &str) -> Option<Lang> {
+        match raw {
+            "en" => Some(Lang::En),
+            "ru" => Some(Lang::Ru),
+            _ => None,
+        }
+    }
+
+    /// `?lang=`, then the `staffgate_lang` cookie, then the first language the browser
+    /// names in Accept-Language; English otherwise.
+    pub fn pick(query: Option<&str>, headers: &HeaderMap) -> Lang {
+        if let Some(l) = query.and_then(Lang::parse) {
+            return l;
+        }
+        let cookie = headers
+            .get_all(axum::http::header::COOKIE)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(';'))
+            .filter_map(|p| p.trim().split_once('='))
+            .find(|(k, _)| *k == LANG_COOKIE)
+            .and_then(|(_, v)| Lang::parse(v));
+        if let Some(l) = cookie {
+            return l;
+        }
+        headers
+            .get(axum::http::header::ACCEPT_LANGUAGE)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.split(',').next())
+            .map(|first| first.trim().to_ascii_lowercase())
+            .filter(|first| first.starts_with("ru"))
+            .map_or(Lang::En, |_| Lang::Ru)
+    }
+
+    pub fn texts(self) -> &'static Texts {
+        match self {
+            Lang::En => &EN,
+            Lang::Ru => &RU,
+        }
+    }
+}
+
+pub const LANG_COOKIE: &str = "staffgate_lang";
+
+/// Every word on the pages.
+pub struct Texts {
+    pub title_sign_in: &'static str,
+    pub username: &'static str,
+    pub password: &'static str,
+    pub sign_in: &'static str,
+    pub sign_out: &'static str,
+    pub wrong_credentials: &'static str,
+    pub rate_limited: &'static str,
+    pub offboarded: &'static str,
+    pub directory_down: &'static str,
+    pub form_expired: &'static str,
+    pub title_enrol: &'static str,
+    pub enrol_intro: &'static str,
+    pub enrol_key: &'static str,
+    pub code: &'static str,
+    pub confirm: &'static str,
+    pub title_recovery: &'static str,
+    pub recovery_intro: &'static str,
+    pub continue_: &'static str,
+    pub title_totp: &'static str,
+    pub totp_intro: &'static str,
+    pub recovery_code: &'static str,
+    pub use_recovery: &'static str,
+    pub wrong_code: &'static str,
+    pub replayed_code: &'static str,
+    pub locked_out: &'static str,
+    pub title_nda: &'static str,
+    pub nda_intro: &'static str,
+    pub nda_accept: &'static str,
+    pub nda_changed: &'static str,
+    pub title_access: &'static str,
+    pub channels: &'static str,
+    pub actions: &'static str,
+    pub no_channels: &'static str,
+    pub issue_token: &'static str,
+    pub lifetime: &'static str,
+    pub issue: &'static str,
+    pub new_token: &'static str,
+    pub new_token_hint: &'static str,
+    pub my_tokens: &'static str,
+    pub expires: &'static str,
+    pub revoke: &'static str,
+    pub no_tokens: &'static str,
+    pub my_sessions: &'static str,
+    pub started: &'static str,
+    pub from: &'static str,
+    pub this_session: &'static str,
+    pub sign_out_everywhere: &'static str,
+    pub my_ndas: &'static str,
+    pub version: &'static str,
+    pub acknowledged_at: &'static str,
+    pub gate_refused: &'static str,
+    pub steps: [&'static str; 3],
+}
+
+pub static EN: Texts = Texts {
+    title_sign_in: "Sign in",
+    username: "Username",
+    password: "Password",
+    sign_in: "Sign in",
+    sign_out: "Sign out",
+    wrong_credentials: "The username or password is wrong.",
+    rate_limited: "Too many failed attempts. Wait a while and try again.",
+    offboarded: "Your access has ended. Contact HR if you think this is a mistake.",
+    directory_down: "The company directory does not answer. Try again in a minute.",
+    form_expired: "This form expired. Please try again.",
+    title_enrol: "Set up two-factor authentication",
+    enrol_intro: "Scan the code with an authenticator app (Google Authenticator, Microsoft Authenticator, FreeOTP, 1Password…), or type the key into it. Then enter the 6-digit code the app shows.",
+    enrol_key: "Key",
+    code: "6-digit code",
+    confirm: "Confirm",
+    title_recovery: "Your recovery codes",
+    recovery_intro: "Each code signs you in once if you lose your phone. They are shown only now: print them or keep them in a password manager.",
+    continue_: "Continue",
+    title_totp: "Two-factor authentication",
+    totp_intro: "Enter the 6-digit code from your authenticator app.",
+    recovery_code: "Recovery code",
+    use_recovery: "Use a recovery code",
+    wrong_code: "That code is wrong or expired.",
+    replayed_code: "That code was already used. Wait for the next one.",
+    locked_out: "Too many wrong codes. Two-factor sign-in is locked for a while.",
+    title_nda: "Confidentiality agreement",
+    nda_intro: "Please read the current version. Your acknowledgement is recorded with the time and this version's fingerprint.",
+    nda_accept: "I have read and accept this agreement",
+    nda_changed: "The agreement changed while you were reading. Please read the current version.",
+    title_access: "My access",
+    channels: "Channels I can reach",
+    actions: "Actions",
+    no_channels: "No channel is open to you yet.",
+    issue_token: "Get a token",
+    lifetime: "Lifetime",
+    issue: "Issue",
+    new_token: "Your new token",
+    new_token_hint: "Select and copy it now: it is shown only once. It works only through staffgate and stops when it expires or your access ends.",
+    my_tokens: "My live tokens",
+    expires: "Expires",
+    revoke: "Revoke",
+    no_tokens: "No live tokens.",
+    my_sessions: "My sessions",
+    started: "Started",
+    from: "From",
+    this_session: "this session",
+    sign_out_everywhere: "Sign out everywhere",
+    my_ndas: "Agreements I acknowledged",
+    version: "Version",
+    acknowledged_at: "Acknowledged",
+    gate_refused: "A token cannot be issued yet:",
+    steps: ["Two-factor authentication", "Agreement", "Access"],
+};
+
+pub static RU: Texts = Texts {
+    title_sign_in: "Вход",
+    username: "Имя пользователя",
+    password: "Пароль",
+    sign_in: "Войти",
+    sign_out: "Выйти",
+    wrong_credentials: "Неверное имя пользователя или пароль.",
+    rate_limited: "Слишком много неудачных попыток. Подождите и попробуйте снова.",
+    offboarded: "Ваш доступ прекращён. Если это ошибка, обратитесь в отдел кадров.",
+    directory_down: "Каталог компании не отвечает. Попробуйте через минуту.",
+    form_expired: "Форма устарела. Попробуйте ещё раз.",
+    title_enrol: "Настройка двухфакторной аутентификации",
+    enrol_intro: "Отсканируйте код приложением-аутентификатором (Google Authenticator, Microsoft Authenticator, FreeOTP, 1Password…) или введите ключ вручную. Затем введите 6-значный код из приложения.",
+    enrol_key: "Ключ",
+    code: "6-значный код",
+    confirm: "Подтвердить",
+    title_recovery: "Ваши коды восстановления",
+    recovery_intro: "Каждый код позволяет войти один раз, если вы потеряете телефон. Они показываются только сейчас: распечатайте их или сохраните в менеджере паролей.",
+    continue_: "Продолжить",
+    title_totp: "Двухфакторная аутентификация",
+    totp_intro: "Введите 6-значный код из приложения-аутентификатора.",
+    recovery_code: "Код восстановления",
+    use_recovery: "Использовать код восстановления",
+    wrong_code: "Код неверный или устарел.",
+    replayed_code: "Этот код уже использован. Дождитесь следующего.",
+    locked_out: "Слишком много неверных кодов. Вход временно заблокирован.",
+    title_nda: "Соглашение о конфиденциальности",
+    nda_intro: "Прочитайте действующую версию. Ваше согласие записывается со временем и отпечатком этой версии.",
+    nda_accept: "Я прочитал(а) и принимаю соглашение",
+    nda_changed: "Соглашение изменилось, пока вы читали. Прочитайте действующую версию.",
+    title_access: "Мой доступ",
+    channels: "Доступные мне каналы",
+    actions: "Действия",
+    no_channels: "Вам пока не открыт ни один канал.",
+    issue_token: "Получить токен",
+    lifetime: "Срок действия",
+    issue: "Выдать",
+    new_token: "Ваш новый токен",
+    new_token_hint: "Выделите и скопируйте его сейчас: он показывается один раз. Он работает только через staffgate и перестаёт действовать по истечении срока или с прекращением доступа.",
+    my_tokens: "Мои действующие токены",
+    expires: "Истекает",
+    revoke: "Отозвать",
+    no_tokens: "Действующих токенов нет.",
+    my_sessions: "Мои сеансы",
+    started: "Начат",
+    from: "Откуда",
+    this_session: "этот сеанс",
+    sign_out_everywhere: "Выйти на всех устройствах",
+    my_ndas: "Принятые мной соглашения",
+    version: "Версия",
+    acknowledged_at: "Принято",
+    gate_refused: "Токен пока нельзя выдать:",
+    steps: ["Двухфакторная аутентификация", "Соглашение", "Доступ"],
+};
