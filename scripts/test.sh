@@ -32,7 +32,15 @@ if [ ! -x /usr/sbin/slapd ] || ! command -v ldapmodify >/dev/null; then
   DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq --no-install-recommends slapd ldap-utils >/dev/null
 fi
 
-# 3. A real Telegram client library for the Telegram broker test.
+# 3. A real browser for the end-to-end first-login test, driven over WebDriver.
+if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null; then
+  echo "== installing chromium and chromium-driver"
+  [ -x /usr/sbin/policy-rc.d ] || { printf '#!/bin/sh\nexit 101\n' | as_root tee /usr/sbin/policy-rc.d >/dev/null; as_root chmod +x /usr/sbin/policy-rc.d; }
+  as_root apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq --no-install-recommends chromium chromium-driver >/dev/null
+fi
+
+# 4. A real Telegram client library for the Telegram broker test.
 VENV=.ci/venv
 if [ ! -x "$VENV/bin/python" ] || ! "$VENV/bin/python" -c 'import telegram' 2>/dev/null; then
   echo "== installing python-telegram-bot in $VENV"
@@ -42,7 +50,7 @@ fi
 export STAFFGATE_TEST_PYTHON="$PWD/$VENV/bin/python"
 export STAFFGATE_TEST_POSTGRES="$PG_URL"
 
-# 4. Lints, then every test.
+# 5. Lints, then every test.
 cargo fmt --all -- --check
 cargo clippy --all-targets --quiet -- -D warnings
 cargo test --all-targets --no-fail-fast

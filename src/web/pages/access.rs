@@ -77,12 +77,12 @@ async fn render(
         @if let Some(n) = notice { (n) }
         h2 { (t.channels) }
         @if reach.is_empty() { p.muted { (t.no_channels) } } @else {
-            table #channels { tr { th { "" } th { (t.actions) } }
+            table #channels { tr { th { (t.channel) } th { (t.actions) } }
                 @for (id, actions) in &reach { tr { td { (id) } td { (actions) } } } }
             h2 { (t.issue_token) }
             form method="post" action="/me/issue" {
                 input type="hidden" name="csrf" value=(p.csrf);
-                label for="channel" { (t.channels) }
+                label for="channel" { (t.channel) }
                 select #channel name="channel" { @for (id, _) in &reach { option value=(id) { (id) } } }
                 label for="ttl" { (t.lifetime) }
                 select #ttl name="ttl" {
@@ -93,7 +93,7 @@ async fn render(
         }
         h2 { (t.my_tokens) }
         @if tokens.is_empty() { p.muted { (t.no_tokens) } } @else {
-            table #tokens { tr { th { "" } th { (t.actions) } th { (t.expires) } th { "" } }
+            table #tokens { tr { th { (t.channel) } th { (t.actions) } th { (t.expires) } th { "" } }
                 @for tok in &tokens { tr {
                     td { (tok.channel) } td { (tok.actions.to_list()) } td { (tok.expires_at.format("%Y-%m-%d %H:%M UTC")) }
                     td { form method="post" action="/me/revoke" {

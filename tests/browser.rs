@@ -1,0 +1,299 @@
+//! End to end in a real headless Chromium, driven over WebDriver: an employee's first login
+//! against the test slapd (sign in, TOTP enrolment from the page's key, recovery codes, the
+//! NDA in Russian), a token from "my access" used through the broker, then offboarding kills
+//! both the page session and the token. Screenshots of every page go to the test's output
+//! directory (`target/tmp/browser-first-login/`).
+
+mod common;
+
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::slapd::{self, Slapd};
+use common::upstream::Upstream;
+use common::{Db, TestApp};
+use fantoccini::{Client, ClientBuilder, Locator};
+use reqwest::Method;
+use serde_json::json;
+
+struct Driver(Child);
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+async fn browser(profile: &std::path::Path) -> (Driver, Client) {
+    let port = free_port();
+    let driver = Command::new("chromedriver")
+        .arg(format!("--port={port}"))
+        .arg("--allowed-ips=127.0.0.1")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("chromedriver is installed (scripts/test.sh installs chromium-driver)");
+    let driver = Driver(driver);
+    let url = format!("http://127.0.0.1:{port}");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while reqwest::get(format!("{url}/status")).await.is_err() {
+        assert!(Instant::now() < deadline, "chromedriver did not start");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let mut caps = serde_json::Map::new();
+    caps.insert(
+        "goog:chromeOptions".into(),
+        json!({
+            "binary": "/usr/bin/chromium",
+            "args": ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                     "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic",
+                     "--window-size=1100,1400", "--lang=en-US",
+                     format!("--user-data-dir={}", profile.display())],
+        }),
+    );
+    // The test binary links both rustls providers (dev-dependencies); name one.
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let client = ClientBuilder::rustls()
+        .unwrap()
+        .capabilities(caps)
+        .connect(&url)
+        .await
+        .expect("a Chromium session starts");
+    (driver, client)
+}
+
+struct Shots {
+    dir: std::path::PathBuf,
+    n: usize,
+}
+
+impl Shots {
+    async fn take(&mut self, c: &Client, name: &str) {
+        self.n += 1;
+        let png = c.screenshot().await.unwrap();
+        std::fs::write(self.dir.join(format!("{:02}-{name}.png", self.n)), png).unwrap();
+    }
+}
+
+fn now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+}
+
+async fn text_of(c: &Client, css: &str) -> String {
+    c.find(Locator::Css(css))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_employee_goes_through_first_login_in_a_real_browser() {
+    let upstream = Upstream::start("real-channel-secret").await;
+    let ldap = Slapd::start();
+    ldap.add(&slapd::person_ldif("alice", "alice-pw"));
+    ldap.add(&slapd::group_ldif("support", &["alice"]));
+    let sources = ldap.sources("mode = \"persist\"\n");
+    let app = TestApp::spawn_with(Db::Sqlite, move |c| {
+        c.ldap = sources;
+        c.compliance.require_totp = true;
+        c.compliance.require_nda = true;
+        c.signin.plain_http = true;
+    })
+    .await;
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while app.api(Method::GET, "/staff/alice", None).await.0 != 200 {
+        assert!(Instant::now() < deadline, "never synced");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    app.add_channel(
+        "support-desk",
+        json!({ "kind": "bearer", "upstream": upstream.base, "tags": ["support"],
+                "rules": ["GET /messages read", "POST /messages send"] }),
+        "real-channel-secret",
+    )
+    .await;
+
+    let shots_dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("browser-first-login");
+    let _ = std::fs::remove_dir_all(&shots_dir);
+    std::fs::create_dir_all(&shots_dir).unwrap();
+    let mut shots = Shots {
+        dir: shots_dir.clone(),
+        n: 0,
+    };
+    let profile = tempfile::tempdir().unwrap();
+    let (_driver, c) = browser(profile.path()).await;
+
+    // Sign in with the directory password.
+    c.goto(&format!("{}/login", app.base)).await.unwrap();
+    shots.take(&c, "sign-in").await;
+    c.find(Locator::Id("username"))
+        .await
+        .unwrap()
+        .send_keys("alice")
+        .await
+        .unwrap();
+    c.find(Locator::Id("password"))
+        .await
+        .unwrap()
+        .send_keys("alice-pw")
+        .await
+        .unwrap();
+    c.find(Locator::Id("sign-in"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+
+    // First login starts with TOTP enrolment; the "phone" reads the key off the page.
+    assert!(c.current_url().await.unwrap().path().ends_with("/enrol"));
+    shots.take(&c, "enrol").await;
+    let key = text_of(&c, "#totp-key").await.replace(' ', "");
+    let seed = totp_rs::Secret::try_from_base32(&key)
+        .unwrap()
+        .as_ref()
+        .to_vec();
+    let code = staffgate::signin::totp::code_at(&seed, now()).unwrap();
+    c.find(Locator::Id("code"))
+        .await
+        .unwrap()
+        .send_keys(&code)
+        .await
+        .unwrap();
+    c.find(Locator::Id("confirm"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    shots.take(&c, "recovery-codes").await;
+    let codes = c
+        .find_all(Locator::Css("#recovery-codes li"))
+        .await
+        .unwrap();
+    assert_eq!(codes.len(), 10);
+    c.find(Locator::Id("continue"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+
+    // The NDA, read in Russian.
+    assert!(c.current_url().await.unwrap().path().ends_with("/nda"));
+    c.goto(&format!("{}/nda?lang=ru", app.base)).await.unwrap();
+    shots.take(&c, "nda-ru").await;
+    assert_eq!(text_of(&c, "h1").await, "Соглашение о конфиденциальности");
+    assert!(
+        text_of(&c, "#nda-text")
+            .await
+            .contains("Данные клиентов остаются здесь")
+    );
+    c.find(Locator::Id("accept"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+
+    // My access, still in Russian (remembered), then in English.
+    assert!(c.current_url().await.unwrap().path().ends_with("/me"));
+    assert_eq!(text_of(&c, "h1").await, "Мой доступ");
+    shots.take(&c, "my-access-ru").await;
+    c.goto(&format!("{}/me?lang=en", app.base)).await.unwrap();
+    assert!(text_of(&c, "#channels").await.contains("support-desk"));
+    c.find(Locator::Id("ttl"))
+        .await
+        .unwrap()
+        .select_by_value("15m")
+        .await
+        .unwrap();
+    c.find(Locator::Id("issue"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    shots.take(&c, "token-issued").await;
+    let token = c
+        .find(Locator::Id("new-token"))
+        .await
+        .unwrap()
+        .prop("value")
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(token.starts_with("sgt_"), "{token}");
+    assert_eq!(
+        app.call(Method::GET, "support-desk", "messages", &token)
+            .await
+            .0,
+        200
+    );
+    let seen = upstream.requests();
+    assert_eq!(
+        seen.last().unwrap().header("authorization"),
+        Some("Bearer real-channel-secret")
+    );
+    c.goto(&format!("{}/me", app.base)).await.unwrap();
+    assert!(text_of(&c, "#tokens").await.contains("support-desk"));
+    shots.take(&c, "my-access").await;
+
+    // HR offboards her: the page session and the token die together.
+    app.offboard("alice").await;
+    c.goto(&format!("{}/me", app.base)).await.unwrap();
+    assert!(
+        c.current_url().await.unwrap().path().ends_with("/login"),
+        "the page session ended"
+    );
+    shots.take(&c, "after-offboarding").await;
+    let (status, code) = app
+        .call(Method::GET, "support-desk", "messages", &token)
+        .await;
+    assert_eq!((status, code.as_deref()), (401, Some("staff_not_active")));
+    // Her right password no longer opens a session.
+    c.find(Locator::Id("username"))
+        .await
+        .unwrap()
+        .send_keys("alice")
+        .await
+        .unwrap();
+    c.find(Locator::Id("password"))
+        .await
+        .unwrap()
+        .send_keys("alice-pw")
+        .await
+        .unwrap();
+    c.find(Locator::Id("sign-in"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    assert!(
+        text_of(&c, ".msg.error")
+            .await
+            .contains("Your access has ended")
+    );
+    shots.take(&c, "offboarded-sign-in").await;
+
+    c.close().await.unwrap();
+    let taken = std::fs::read_dir(&shots_dir).unwrap().count();
+    assert_eq!(taken, 9, "a screenshot of every page");
+    println!("screenshots in {}", shots_dir.display());
+    app.stop().await;
+}
