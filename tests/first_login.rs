@@ -292,6 +292,17 @@ async fn first_login_enrols_totp_acknowledges_the_nda_and_activates(db: Db) {
     assert_eq!(ack["address"], "127.0.0.1");
     assert!(report["missing"].to_string().contains("bob"));
 
+    // The same through the CLI, as HR runs it.
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_staffgate"))
+        .args(["nda", "report"])
+        .env("STAFFGATE_URL", &app.base)
+        .env("STAFFGATE_ADMIN_KEY", &app.key)
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{text}");
+    assert!(text.contains("1 acknowledged") && text.contains("alice") && text.contains("MISSING"), "{text}");
+
     // Nothing secret is stored in clear.
     let dump = app.database_dump().await;
     let key = totp_rs::Secret::from(seed.clone()).to_base32();

@@ -8,7 +8,9 @@ use serde_json::{Value, json};
 
 use super::client::Client;
 use super::render;
-use super::{AuditCmd, ChannelCmd, Cli, Command, Format, KeyCmd, PolicyCmd, StaffCmd, TokenCmd};
+use super::{
+    AuditCmd, ChannelCmd, Cli, Command, Format, KeyCmd, NdaCmd, PolicyCmd, StaffCmd, TokenCmd,
+};
 
 fn pretty(v: &Value) {
     println!("{}", serde_json::to_string_pretty(v).unwrap_or_default());
@@ -304,6 +306,30 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             &api.call(Method::DELETE, &format!("/keys/{id}"), None)
                 .await?,
         ),
+        Command::Staff(StaffCmd::ResetTotp { username, reason }) => pretty(
+            &api.call(
+                Method::POST,
+                &format!("/staff/{username}/totp/reset"),
+                Some(json!({ "reason": reason })),
+            )
+            .await?,
+        ),
+        Command::Staff(StaffCmd::Activate { username, reason }) => pretty(
+            &api.call(
+                Method::POST,
+                &format!("/staff/{username}/activate"),
+                Some(json!({ "reason": reason })),
+            )
+            .await?,
+        ),
+        Command::Nda(NdaCmd::Report { version, format }) => {
+            let path = match version {
+                Some(v) => format!("/nda/acknowledgements?version={v}"),
+                None => "/nda/acknowledgements".into(),
+            };
+            let v = api.call(Method::GET, &path, None).await?;
+            render::nda_report(&v, format)?;
+        }
         Command::Sync {
             source,
             dry_run,

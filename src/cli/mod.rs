@@ -97,6 +97,9 @@ pub enum Command {
     /// Admin API keys.
     #[command(subcommand)]
     Key(KeyCmd),
+    /// NDA acknowledgements, for HR.
+    #[command(subcommand)]
+    Nda(NdaCmd),
     /// Sync staff from the directory now and print the plan: joiners, movers, leavers and
     /// the mass-deprovisioning guard's verdict. Without SOURCE, every configured source.
     Sync {
@@ -141,6 +144,30 @@ pub enum StaffCmd {
     List,
     Show {
         username: String,
+    },
+    /// Forget a person's TOTP (lost phone): their sessions and tokens end; they enrol again.
+    ResetTotp {
+        username: String,
+        #[arg(long)]
+        reason: String,
+    },
+    /// Mark a pending person's first login done by hand (where requirements are off).
+    Activate {
+        username: String,
+        #[arg(long)]
+        reason: String,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum NdaCmd {
+    /// Who acknowledged which NDA version, when and from where; and who is still missing.
+    Report {
+        /// A version other than the one in force.
+        #[arg(long)]
+        version: Option<String>,
+        #[arg(long, value_enum, default_value = "table")]
+        format: Format,
     },
 }
 

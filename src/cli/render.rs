@@ -87,3 +87,44 @@ pub fn receipt(r: &Value) {
         );
     }
 }
+
+/// HR's NDA report: acknowledgements, then who is missing.
+pub fn nda_report(v: &Value, format: super::Format) -> anyhow::Result<()> {
+    let acked = v["acknowledged"].as_array().cloned().unwrap_or_default();
+    let missing = v["missing"].as_array().cloned().unwrap_or_default();
+    let cols = [
+        ("username", "STAFF"),
+        ("name", "NAME"),
+        ("version", "VERSION"),
+        ("language", "LANG"),
+        ("at", "ACKNOWLEDGED"),
+        ("address", "FROM"),
+        ("text_sha256", "TEXT SHA-256"),
+    ];
+    match format {
+        super::Format::Json => println!("{}", serde_json::to_string_pretty(v)?),
+        super::Format::Csv => csv(&acked, &cols)?,
+        super::Format::Table => {
+            println!(
+                "NDA version {}: {} acknowledged, {} missing",
+                cell(&v["version"]),
+                acked.len(),
+                missing.len()
+            );
+            table(&acked, &cols);
+            if !missing.is_empty() {
+                println!("\nMISSING");
+                table(
+                    &missing,
+                    &[
+                        ("username", "STAFF"),
+                        ("name", "NAME"),
+                        ("email", "E-MAIL"),
+                        ("status", "STATUS"),
+                    ],
+                );
+            }
+        }
+    }
+    Ok(())
+}
