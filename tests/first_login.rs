@@ -301,7 +301,10 @@ async fn first_login_enrols_totp_acknowledges_the_nda_and_activates(db: Db) {
         .unwrap();
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success(), "{text}");
-    assert!(text.contains("1 acknowledged") && text.contains("alice") && text.contains("MISSING"), "{text}");
+    assert!(
+        text.contains("1 acknowledged") && text.contains("alice") && text.contains("MISSING"),
+        "{text}"
+    );
 
     // Nothing secret is stored in clear.
     let dump = app.database_dump().await;
