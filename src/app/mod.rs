@@ -91,6 +91,7 @@ impl Application {
             verifier: verifier.clone(),
             engine: engine.clone(),
             config: config.tokens.clone(),
+            writer: crate::tokens::batch::Writer::start(store.clone()),
         };
         let live = tokens.load().await?;
         tracing::info!(channels = count, tokens = live, "verifier loaded");

@@ -1,5 +1,6 @@
 //! Brokered tokens: issuing, revoking, listing, and the in-memory verifier.
 
+pub mod batch;
 pub mod verifier;
 
 use std::sync::Arc;
@@ -18,7 +19,7 @@ use crate::domain::staff::{StaffMember, StaffStatus};
 use crate::domain::time::{Millis, now_millis, to_datetime};
 use crate::domain::{ActionSet, ChannelId};
 use crate::policy::Engine;
-use crate::store::tokens::{NewToken, Revoked, TokenRow};
+use crate::store::tokens::{Revoked, TokenRow};
 use crate::store::{Store, StoreError};
 pub use verifier::{Denial, Grant, Verified, Verifier};
 
@@ -106,6 +107,8 @@ pub struct Tokens {
     pub verifier: Arc<Verifier>,
     pub engine: Arc<Engine>,
     pub config: TokenConfig,
+    /// Writes issued tokens, many per transaction under load.
+    pub writer: batch::Writer,
 }
 
 impl Tokens {
@@ -129,7 +132,7 @@ impl Tokens {
         channel: &LiveChannel,
         req: IssueRequest,
     ) -> Result<Issued, TokenError> {
-        let permitted = self.engine.reach(staff, &channel.facts).actions;
+        let permitted = self.engine.permitted(staff, &channel.facts);
         if permitted.is_empty() {
             return Err(TokenError::NothingPermitted);
         }
@@ -147,34 +150,20 @@ impl Tokens {
             credential::generate(CredentialKind::BrokeredToken).map_err(|_| TokenError::Random)?;
         let now = now_millis();
         let expires_at = now.saturating_add(i64::try_from(ttl.as_millis()).unwrap_or(i64::MAX));
-        let mut tx = self.store.begin().await?;
-        // Re-read status and epoch inside the write: an offboarding racing this one wins.
-        let (status, epoch) = crate::store::staff::lock_state(tx.conn(), staff.id).await?;
-        if status != StaffStatus::Active {
-            return Err(TokenError::StaffNotActive(status));
-        }
         let channel_id = &channel.spec.id;
-        let new = NewToken {
-            hash,
-            staff_id: staff.id,
-            channel_id,
-            actions,
-            epoch,
-            issued_at: now,
-            expires_at,
-            issued_by: &actor.0,
-        };
-        let id = crate::store::tokens::insert(tx.conn(), &new).await?;
-        let details = json!({ "token_id": id, "channel": channel_id, "actions": actions, "expires_at": expires_at });
-        audit::record(
-            tx.conn(),
-            actor,
-            "token.issue",
-            staff.username.as_str(),
-            details,
-        )
-        .await?;
-        tx.commit().await?;
+        let (id, epoch) = self
+            .writer
+            .write(batch::Pending {
+                hash,
+                staff_id: staff.id,
+                username: staff.username.to_string(),
+                channel: channel_id.clone(),
+                actions,
+                issued_at: now,
+                expires_at,
+                actor: actor.clone(),
+            })
+            .await?;
         self.verifier.add_token(
             hash,
             Grant {

@@ -253,8 +253,11 @@ pub async fn end_all(
         Ok(p) => p,
         Err(r) => return r,
     };
-    if csrf_ok(&p, &form) {
-        let _ = s.signin.logout_everywhere(&p.session).await;
+    if !csrf_ok(&p, &form) {
+        return Redirect::to("/me").into_response();
+    }
+    if let Err(e) = s.signin.logout_everywhere(&p.session).await {
+        tracing::error!(error = %e, "signing out everywhere failed");
     }
     let mut response = Redirect::to("/login").into_response();
     if let Ok(v) = HeaderValue::from_str(&session::clear_cookie(!s.signin.config.plain_http)) {

@@ -1,0 +1,166 @@
+//! The employee pages' defences, over plain HTTP: forged or missing CSRF tokens, oversized
+//! forms, a language from the browser, and the security headers.
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::slapd::{self, Slapd};
+use common::{Db, TestApp};
+use reqwest::Method;
+use serde_json::json;
+
+async fn setup() -> (TestApp, Slapd, String) {
+    let ldap = Slapd::start();
+    ldap.add(&slapd::person_ldif("alice", "alice-pw"));
+    ldap.add(&slapd::group_ldif("support", &["alice"]));
+    let sources = ldap.sources("mode = \"poll\"\npoll_interval = \"1h\"\n");
+    let app = TestApp::spawn_with(Db::Sqlite, move |c| {
+        c.ldap = sources;
+        c.signin.plain_http = true;
+    })
+    .await;
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while app.api(Method::GET, "/staff/alice", None).await.0 != 200 {
+        assert!(Instant::now() < deadline, "never synced");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    app.api(
+        Method::POST,
+        "/staff/alice/activate",
+        Some(json!({ "reason": "test" })),
+    )
+    .await;
+    app.add_channel(
+        "support-desk",
+        json!({ "kind": "bearer", "upstream": "http://127.0.0.1:9", "tags": ["support"] }),
+        "s",
+    )
+    .await;
+    let resp = app
+        .http
+        .post(format!("{}/api/v1/login", app.base))
+        .json(&json!({ "username": "alice", "password": "alice-pw" }))
+        .send()
+        .await
+        .unwrap();
+    let v: serde_json::Value = resp.json().await.unwrap();
+    let session = v["session"].as_str().unwrap().to_owned();
+    (app, ldap, session)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn forged_or_missing_csrf_tokens_change_nothing() {
+    let (app, _ldap, session) = setup().await;
+    let cookie = format!("staffgate_session={session}");
+    // A cross-site form post: the session cookie rides along, the CSRF token cannot.
+    let resp = app
+        .http
+        .post(format!("{}/me/issue", app.base))
+        .header("cookie", &cookie)
+        .form(&[
+            ("csrf", "forged"),
+            ("channel", "support-desk"),
+            ("ttl", "1h"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 403);
+    assert!(resp.text().await.unwrap().contains("This form expired"));
+    let (_, mine) = app.api_as(&session, Method::GET, "/me/tokens", None).await;
+    assert_eq!(mine.as_array().unwrap().len(), 0, "no token was issued");
+
+    let resp = app
+        .http
+        .post(format!("{}/me/end-all", app.base))
+        .header("cookie", &cookie)
+        .form(&[("csrf", "")])
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        resp.url().path().ends_with("/me"),
+        "a forged sign-out does nothing"
+    );
+    assert_eq!(
+        app.api_as(&session, Method::GET, "/me", None).await.0,
+        200,
+        "the session lives"
+    );
+
+    // The sign-in form without its double-submit cookie.
+    let resp = app
+        .http
+        .post(format!("{}/login", app.base))
+        .form(&[
+            ("csrf", "x"),
+            ("username", "alice"),
+            ("password", "alice-pw"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 403);
+    assert!(
+        resp.headers()
+            .get("set-cookie")
+            .is_some_and(|c| !c.to_str().unwrap().contains("staffgate_session=sgs_"))
+    );
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn oversized_forms_are_refused_and_pages_carry_their_headers() {
+    let (app, _ldap, _) = setup().await;
+    let big = "a".repeat(40_000);
+    let resp = app
+        .http
+        .post(format!("{}/login", app.base))
+        .form(&[("csrf", "x"), ("username", big.as_str()), ("password", "p")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 413);
+
+    let resp = app
+        .http
+        .get(format!("{}/login", app.base))
+        .header("accept-language", "ru-RU,ru;q=0.9,en;q=0.5")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 200);
+    let h = resp.headers().clone();
+    assert!(
+        h["content-security-policy"]
+            .to_str()
+            .unwrap()
+            .contains("default-src 'none'")
+    );
+    assert_eq!(h["x-frame-options"], "DENY");
+    assert_eq!(h["cache-control"], "no-store");
+    let cookie = h["set-cookie"].to_str().unwrap();
+    assert!(
+        cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict"),
+        "{cookie}"
+    );
+    let body = resp.text().await.unwrap();
+    assert!(
+        body.contains("<h1>Вход</h1>"),
+        "the browser's language is Russian"
+    );
+    assert!(
+        !body.contains("<script"),
+        "the pages work without JavaScript"
+    );
+    // Without a session every page leads to sign-in.
+    let resp = app
+        .http
+        .get(format!("{}/me", app.base))
+        .send()
+        .await
+        .unwrap();
+    assert!(resp.url().path().ends_with("/login"));
+    app.stop().await;
+}
