@@ -387,7 +387,44 @@ async fn bad_api_input_gets_a_precise_error_and_changes_nothing(db: Db) {
     app.stop().await;
 }
 
+async fn concurrent_issuances_are_each_written_audited_and_chained(db: Db) {
+    let (app, _up) = setup(db).await;
+    let app = std::sync::Arc::new(app);
+    let mut tasks = Vec::new();
+    for _ in 0..32 {
+        let app = app.clone();
+        tasks.push(tokio::spawn(async move {
+            app.issue("alice", "whatsapp-main", json!({})).await
+        }));
+    }
+    let mut ids = std::collections::HashSet::new();
+    for t in tasks {
+        let (id, token) = t.await.unwrap();
+        assert!(ids.insert(id));
+        assert_eq!(
+            app.call(reqwest::Method::GET, "whatsapp-main", "x", &token)
+                .await
+                .0,
+            200
+        );
+    }
+    let (_, audit) = app
+        .api(reqwest::Method::GET, "/audit?limit=1000", None)
+        .await;
+    let issued = audit
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["event"] == "token.issue")
+        .count();
+    assert_eq!(issued, 32, "one audit entry per token");
+    let (_, verify) = app.api(reqwest::Method::GET, "/audit/verify", None).await;
+    assert_eq!(verify["ok"], true, "{verify}");
+    std::sync::Arc::try_unwrap(app).ok().unwrap().stop().await;
+}
+
 both_backends!(
+    concurrent_issuances_are_each_written_audited_and_chained,
     no_call_is_accepted_after_the_offboard_returns_and_streams_are_cut,
     offboarding_is_idempotent_and_reinstating_revives_no_token,
     offboarding_needs_hr_or_admin_and_revokes_the_persons_api_keys,

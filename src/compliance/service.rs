@@ -81,11 +81,11 @@ impl Compliance {
 
     /// A person's TOTP enrolment and acknowledged versions.
     pub async fn facts(&self, staff: &StaffMember) -> Result<Facts, StoreError> {
-        let mut conn = self.store.conn().await?;
-        let totp = crate::store::totp::get(&mut conn, staff.id).await?;
+        let (totp_enrolled, nda_acked) =
+            crate::store::nda::first_login_facts(self.store.pool(), staff.id).await?;
         Ok(Facts {
-            totp_enrolled: totp.is_some_and(|t| t.confirmed_at.is_some()),
-            nda_acked: crate::store::nda::versions_of(&mut conn, staff.id).await?,
+            totp_enrolled,
+            nda_acked,
         })
     }
 

@@ -44,6 +44,57 @@ pub async fn append(
     Ok(seq)
 }
 
+/// One entry of a run appended together.
+pub struct NewEntry<'a> {
+    pub at: Millis,
+    pub actor: &'a str,
+    pub event: &'a str,
+    pub subject: &'a str,
+    pub details: String,
+}
+
+/// Appends several entries in the caller's transaction, taking the head once: the chain is
+/// the same as appending them one by one, in fewer statements.
+pub async fn append_run(
+    conn: &mut AnyConnection,
+    entries: &[NewEntry<'_>],
+) -> Result<(), StoreError> {
+    if entries.is_empty() {
+        return Ok(());
+    }
+    let n = entries.len() as i64;
+    let head = sqlx::query("UPDATE audit_head SET seq = seq + $1 WHERE id = 1 RETURNING seq, hash")
+        .bind(n)
+        .fetch_one(&mut *conn)
+        .await?;
+    let last: i64 = head.try_get("seq")?;
+    let mut prev: String = head.try_get("hash")?;
+    for (i, e) in entries.iter().enumerate() {
+        let seq = last - n + 1 + i as i64;
+        let hash = entry_hash(&prev, seq, e.at, e.actor, e.event, e.subject, &e.details);
+        sqlx::query(
+            "INSERT INTO audit_log (seq, at, actor, event, subject, details, prev_hash, hash) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        )
+        .bind(seq)
+        .bind(e.at)
+        .bind(e.actor)
+        .bind(e.event)
+        .bind(e.subject)
+        .bind(&e.details)
+        .bind(&prev)
+        .bind(&hash)
+        .execute(&mut *conn)
+        .await?;
+        prev = hash;
+    }
+    sqlx::query("UPDATE audit_head SET hash = $1 WHERE id = 1")
+        .bind(&prev)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
 /// Entries with `seq > after`, ascending, at most `limit`.
 pub async fn page(pool: &AnyPool, after: i64, limit: i64) -> Result<Vec<Entry>, StoreError> {
     let rows = sqlx::query(

@@ -38,18 +38,6 @@ pub async fn insert(conn: &mut AnyConnection, a: &NewAck<'_>) -> Result<bool, St
     Ok(done.rows_affected() == 1)
 }
 
-/// The versions one person acknowledged.
-pub async fn versions_of(
-    conn: &mut AnyConnection,
-    staff: StaffId,
-) -> Result<Vec<String>, StoreError> {
-    let rows = sqlx::query("SELECT version FROM nda_acks WHERE staff_id = $1 ORDER BY at")
-        .bind(staff)
-        .fetch_all(&mut *conn)
-        .await?;
-    rows.iter().map(|r| Ok(r.try_get("version")?)).collect()
-}
-
 /// Every person's acknowledged versions.
 pub async fn versions_by_staff(
     pool: &AnyPool,
@@ -105,4 +93,28 @@ pub async fn list(pool: &AnyPool, version: Option<&str>) -> Result<Vec<AckRow>, 
             })
         })
         .collect()
+}
+
+/// First-login facts in one query: whether TOTP is confirmed, and the acknowledged versions.
+pub async fn first_login_facts(
+    pool: &AnyPool,
+    staff: StaffId,
+) -> Result<(bool, Vec<String>), StoreError> {
+    let rows = sqlx::query(
+        "SELECT t.confirmed_at AS totp, a.version FROM staff s \
+         LEFT JOIN totp t ON t.staff_id = s.id LEFT JOIN nda_acks a ON a.staff_id = s.id \
+         WHERE s.id = $1 ORDER BY a.at",
+    )
+    .bind(staff)
+    .fetch_all(pool)
+    .await?;
+    let mut totp = false;
+    let mut versions = Vec::new();
+    for r in rows {
+        totp |= r.try_get::<Option<Millis>, _>("totp")?.is_some();
+        if let Some(v) = r.try_get::<Option<String>, _>("version")? {
+            versions.push(v);
+        }
+    }
+    Ok((totp, versions))
 }

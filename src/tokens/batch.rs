@@ -7,12 +7,15 @@ use serde_json::json;
 use tokio::sync::{mpsc, oneshot};
 
 use super::TokenError;
-use crate::audit::{self, Actor};
+use std::collections::HashMap;
+
+use crate::audit::Actor;
 use crate::domain::ActionSet;
 use crate::domain::ChannelId;
 use crate::domain::credential::CredentialHash;
 use crate::domain::staff::{StaffId, StaffStatus};
 use crate::domain::time::Millis;
+use crate::store::audit::NewEntry;
 use crate::store::tokens::NewToken;
 use crate::store::{Store, StoreError};
 
@@ -76,9 +79,19 @@ async fn write_batch(store: &Store, batch: Vec<Job>) {
     let mut done: Vec<(oneshot::Sender<Written>, Written)> = Vec::with_capacity(batch.len());
     let result: Result<(), StoreError> = async {
         let mut tx = store.begin().await?;
+        // One lock per person per batch: after the first, this transaction holds the row.
+        let mut states: HashMap<StaffId, (StaffStatus, i64)> = HashMap::new();
+        let mut written: Vec<(Pending, i64)> = Vec::with_capacity(batch.len());
         for (p, reply) in batch {
-            // Re-read status and epoch inside the write: an offboarding racing this one wins.
-            let (status, epoch) = crate::store::staff::lock_state(tx.conn(), p.staff_id).await?;
+            let (status, epoch) = match states.get(&p.staff_id) {
+                Some(s) => *s,
+                None => {
+                    // Re-read inside the write: an offboarding racing this one wins.
+                    let s = crate::store::staff::lock_state(tx.conn(), p.staff_id).await?;
+                    states.insert(p.staff_id, s);
+                    s
+                }
+            };
             if status != StaffStatus::Active {
                 let _ = reply.send(Err(TokenError::StaffNotActive(status)));
                 continue;
@@ -94,10 +107,20 @@ async fn write_batch(store: &Store, batch: Vec<Job>) {
                 issued_by: &p.actor.0,
             };
             let id = crate::store::tokens::insert(tx.conn(), &new).await?;
-            let details = json!({ "token_id": id, "channel": p.channel, "actions": p.actions, "expires_at": p.expires_at });
-            audit::record(tx.conn(), &p.actor, "token.issue", &p.username, details).await?;
             done.push((reply, Ok((id, epoch))));
+            written.push((p, id));
         }
+        let entries: Vec<NewEntry<'_>> = written
+            .iter()
+            .map(|(p, id)| NewEntry {
+                at: p.issued_at,
+                actor: &p.actor.0,
+                event: "token.issue",
+                subject: &p.username,
+                details: json!({ "token_id": id, "channel": p.channel, "actions": p.actions, "expires_at": p.expires_at }).to_string(),
+            })
+            .collect();
+        crate::store::audit::append_run(tx.conn(), &entries).await?;
         tx.commit().await
     }
     .await;
