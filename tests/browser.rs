@@ -91,13 +91,33 @@ fn now() -> u64 {
         .as_secs()
 }
 
+/// An element's text, waiting for it to appear (a submitted form navigates asynchronously).
 async fn text_of(c: &Client, css: &str) -> String {
-    c.find(Locator::Css(css))
+    el(c, Locator::Css(css)).await.text().await.unwrap()
+}
+
+async fn el(c: &Client, locator: Locator<'_>) -> fantoccini::elements::Element {
+    c.wait()
+        .at_most(Duration::from_secs(15))
+        .for_element(locator)
         .await
         .unwrap()
-        .text()
-        .await
-        .unwrap()
+}
+
+/// Waits until the browser shows a page whose path ends with `suffix`.
+async fn at(c: &Client, suffix: &str) {
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        let url = c.current_url().await.unwrap();
+        if url.path().ends_with(suffix) {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "expected a page ending {suffix}, at {url}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -140,27 +160,20 @@ async fn an_employee_goes_through_first_login_in_a_real_browser() {
     // Sign in with the directory password.
     c.goto(&format!("{}/login", app.base)).await.unwrap();
     shots.take(&c, "sign-in").await;
-    c.find(Locator::Id("username"))
+    el(&c, Locator::Id("username"))
         .await
-        .unwrap()
         .send_keys("alice")
         .await
         .unwrap();
-    c.find(Locator::Id("password"))
+    el(&c, Locator::Id("password"))
         .await
-        .unwrap()
         .send_keys("alice-pw")
         .await
         .unwrap();
-    c.find(Locator::Id("sign-in"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    el(&c, Locator::Id("sign-in")).await.click().await.unwrap();
 
     // First login starts with TOTP enrolment; the "phone" reads the key off the page.
-    assert!(c.current_url().await.unwrap().path().ends_with("/enrol"));
+    at(&c, "/enrol").await;
     shots.take(&c, "enrol").await;
     let key = text_of(&c, "#totp-key").await.replace(' ', "");
     let seed = totp_rs::Secret::try_from_base32(&key)
@@ -168,33 +181,23 @@ async fn an_employee_goes_through_first_login_in_a_real_browser() {
         .as_ref()
         .to_vec();
     let code = staffgate::signin::totp::code_at(&seed, now()).unwrap();
-    c.find(Locator::Id("code"))
+    el(&c, Locator::Id("code"))
         .await
-        .unwrap()
         .send_keys(&code)
         .await
         .unwrap();
-    c.find(Locator::Id("confirm"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    el(&c, Locator::Id("confirm")).await.click().await.unwrap();
+    el(&c, Locator::Id("recovery-codes")).await;
     shots.take(&c, "recovery-codes").await;
     let codes = c
         .find_all(Locator::Css("#recovery-codes li"))
         .await
         .unwrap();
     assert_eq!(codes.len(), 10);
-    c.find(Locator::Id("continue"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    el(&c, Locator::Id("continue")).await.click().await.unwrap();
 
     // The NDA, read in Russian.
-    assert!(c.current_url().await.unwrap().path().ends_with("/nda"));
+    at(&c, "/nda").await;
     c.goto(&format!("{}/nda?lang=ru", app.base)).await.unwrap();
     shots.take(&c, "nda-ru").await;
     assert_eq!(text_of(&c, "h1").await, "Соглашение о конфиденциальности");
@@ -203,31 +206,20 @@ async fn an_employee_goes_through_first_login_in_a_real_browser() {
             .await
             .contains("Данные клиентов остаются здесь")
     );
-    c.find(Locator::Id("accept"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    el(&c, Locator::Id("accept")).await.click().await.unwrap();
 
     // My access, still in Russian (remembered), then in English.
-    assert!(c.current_url().await.unwrap().path().ends_with("/me"));
+    at(&c, "/me").await;
     assert_eq!(text_of(&c, "h1").await, "Мой доступ");
     shots.take(&c, "my-access-ru").await;
     c.goto(&format!("{}/me?lang=en", app.base)).await.unwrap();
     assert!(text_of(&c, "#channels").await.contains("support-desk"));
-    c.find(Locator::Id("ttl"))
+    el(&c, Locator::Id("ttl"))
         .await
-        .unwrap()
         .select_by_value("15m")
         .await
         .unwrap();
-    c.find(Locator::Id("issue"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    el(&c, Locator::Id("issue")).await.click().await.unwrap();
     shots.take(&c, "token-issued").await;
     let token = c
         .find(Locator::Id("new-token"))
@@ -256,34 +248,24 @@ async fn an_employee_goes_through_first_login_in_a_real_browser() {
     // HR offboards her: the page session and the token die together.
     app.offboard("alice").await;
     c.goto(&format!("{}/me", app.base)).await.unwrap();
-    assert!(
-        c.current_url().await.unwrap().path().ends_with("/login"),
-        "the page session ended"
-    );
+    at(&c, "/login").await; // the page session ended
     shots.take(&c, "after-offboarding").await;
     let (status, code) = app
         .call(Method::GET, "support-desk", "messages", &token)
         .await;
     assert_eq!((status, code.as_deref()), (401, Some("staff_not_active")));
     // Her right password no longer opens a session.
-    c.find(Locator::Id("username"))
+    el(&c, Locator::Id("username"))
         .await
-        .unwrap()
         .send_keys("alice")
         .await
         .unwrap();
-    c.find(Locator::Id("password"))
+    el(&c, Locator::Id("password"))
         .await
-        .unwrap()
         .send_keys("alice-pw")
         .await
         .unwrap();
-    c.find(Locator::Id("sign-in"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    el(&c, Locator::Id("sign-in")).await.click().await.unwrap();
     assert!(
         text_of(&c, ".msg.error")
             .await
