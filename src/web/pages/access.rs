@@ -5,14 +5,14 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use axum::Form;
-use axum::extract::{Query, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::extract::State;
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use maud::{Markup, html};
 
 use super::layout::{message, page};
 use super::signin::step_redirect;
-use super::{Ctx, PageSession, csrf_ok, failed, field, page_session};
+use super::{Ctx, PageSession, Signed, csrf_ok, failed, field};
 use crate::audit::Actor;
 use crate::compliance::{self, Presence};
 use crate::domain::ChannelId;
@@ -129,38 +129,20 @@ async fn render(
     )
 }
 
-async fn signed_in(s: &AppState, headers: &HeaderMap) -> Result<PageSession, Response> {
-    let p = page_session(s, headers).await?;
-    if let Some(r) = step_redirect(s, &p).await? {
-        return Err(r);
-    }
-    Ok(p)
-}
-
-pub async fn show(
-    State(s): State<Arc<AppState>>,
-    Query(q): Query<HashMap<String, String>>,
-    headers: HeaderMap,
-) -> Response {
-    let ctx = Ctx::new(&q, &headers);
-    match signed_in(&s, &headers).await {
-        Ok(p) => render(&s, &ctx, &p, None, StatusCode::OK).await,
-        Err(r) => r,
+pub async fn show(State(s): State<Arc<AppState>>, Signed { ctx, page: p }: Signed) -> Response {
+    match step_redirect(&s, &p).await {
+        Ok(None) => render(&s, &ctx, &p, None, StatusCode::OK).await,
+        Ok(Some(r)) | Err(r) => r,
     }
 }
 
 pub async fn issue(
     State(s): State<Arc<AppState>>,
-    Query(q): Query<HashMap<String, String>>,
-    headers: HeaderMap,
+    Signed { ctx, page: p }: Signed,
     Form(form): Form<HashMap<String, String>>,
 ) -> Response {
-    let ctx = Ctx::new(&q, &headers);
     let t = ctx.lang.texts();
-    let p = match signed_in(&s, &headers).await {
-        Ok(p) => p,
-        Err(r) => return r,
-    };
+    // The gate below says why a token cannot be issued; the page says it in words.
     if !csrf_ok(&p, &form) {
         return render(
             &s,
@@ -216,15 +198,9 @@ pub async fn issue(
 
 pub async fn revoke(
     State(s): State<Arc<AppState>>,
-    Query(q): Query<HashMap<String, String>>,
-    headers: HeaderMap,
+    Signed { ctx, page: p }: Signed,
     Form(form): Form<HashMap<String, String>>,
 ) -> Response {
-    let ctx = Ctx::new(&q, &headers);
-    let p = match page_session(&s, &headers).await {
-        Ok(p) => p,
-        Err(r) => return r,
-    };
     if !csrf_ok(&p, &form) {
         return render(
             &s,
@@ -246,13 +222,9 @@ pub async fn revoke(
 
 pub async fn end_all(
     State(s): State<Arc<AppState>>,
-    headers: HeaderMap,
+    Signed { page: p, .. }: Signed,
     Form(form): Form<HashMap<String, String>>,
 ) -> Response {
-    let p = match page_session(&s, &headers).await {
-        Ok(p) => p,
-        Err(r) => return r,
-    };
     if !csrf_ok(&p, &form) {
         return Redirect::to("/me").into_response();
     }

@@ -5,14 +5,14 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use axum::Form;
-use axum::extract::{ConnectInfo, Query, State};
+use axum::extract::{ConnectInfo, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use maud::{PreEscaped, html};
 
 use super::layout::{message, page};
 use super::signin::factor_message;
-use super::{Ctx, PageSession, csrf_ok, failed, field, page_session};
+use super::{Ctx, PageSession, Signed, csrf_ok, failed, field};
 use crate::compliance::NdaAckError;
 use crate::signin::FactorError;
 use crate::web::AppState;
@@ -63,28 +63,17 @@ async fn enrol_form(
 
 pub async fn enrol_page(
     State(s): State<Arc<AppState>>,
-    Query(q): Query<HashMap<String, String>>,
-    headers: HeaderMap,
+    Signed { ctx, page: p }: Signed,
 ) -> Response {
-    let ctx = Ctx::new(&q, &headers);
-    match page_session(&s, &headers).await {
-        Ok(p) => enrol_form(&s, &ctx, &p, None, StatusCode::OK).await,
-        Err(r) => r,
-    }
+    enrol_form(&s, &ctx, &p, None, StatusCode::OK).await
 }
 
 pub async fn enrol(
     State(s): State<Arc<AppState>>,
-    Query(q): Query<HashMap<String, String>>,
-    headers: HeaderMap,
+    Signed { ctx, page: p }: Signed,
     Form(form): Form<HashMap<String, String>>,
 ) -> Response {
-    let ctx = Ctx::new(&q, &headers);
     let t = ctx.lang.texts();
-    let p = match page_session(&s, &headers).await {
-        Ok(p) => p,
-        Err(r) => return r,
-    };
     if !csrf_ok(&p, &form) {
         return enrol_form(&s, &ctx, &p, Some(t.form_expired), StatusCode::FORBIDDEN).await;
     }
@@ -155,31 +144,18 @@ fn nda_form(
     )
 }
 
-pub async fn nda_page(
-    State(s): State<Arc<AppState>>,
-    Query(q): Query<HashMap<String, String>>,
-    headers: HeaderMap,
-) -> Response {
-    let ctx = Ctx::new(&q, &headers);
-    match page_session(&s, &headers).await {
-        Ok(p) => nda_form(&s, &ctx, &p, None, StatusCode::OK),
-        Err(r) => r,
-    }
+pub async fn nda_page(State(s): State<Arc<AppState>>, Signed { ctx, page: p }: Signed) -> Response {
+    nda_form(&s, &ctx, &p, None, StatusCode::OK)
 }
 
 pub async fn nda(
     State(s): State<Arc<AppState>>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    Query(q): Query<HashMap<String, String>>,
     headers: HeaderMap,
+    Signed { ctx, page: p }: Signed,
     Form(form): Form<HashMap<String, String>>,
 ) -> Response {
-    let ctx = Ctx::new(&q, &headers);
     let t = ctx.lang.texts();
-    let p = match page_session(&s, &headers).await {
-        Ok(p) => p,
-        Err(r) => return r,
-    };
     if !csrf_ok(&p, &form) {
         return nda_form(&s, &ctx, &p, Some(t.form_expired), StatusCode::FORBIDDEN);
     }

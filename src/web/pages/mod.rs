@@ -12,7 +12,8 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use axum::Router;
-use axum::extract::DefaultBodyLimit;
+use axum::extract::{DefaultBodyLimit, FromRequestParts, Query};
+use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
@@ -79,6 +80,37 @@ impl Ctx {
             headers.append(header::SET_COOKIE, v);
         }
         response
+    }
+}
+
+/// Any page request: its language.
+impl FromRequestParts<Arc<AppState>> for Ctx {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, _: &Arc<AppState>) -> Result<Self, Response> {
+        let query = Query::<HashMap<String, String>>::try_from_uri(&parts.uri)
+            .map(|q| q.0)
+            .unwrap_or_default();
+        Ok(Ctx::new(&query, &parts.headers))
+    }
+}
+
+/// A page request from a signed-in person; anyone else is sent to the sign-in page.
+pub struct Signed {
+    pub ctx: Ctx,
+    pub page: PageSession,
+}
+
+impl FromRequestParts<Arc<AppState>> for Signed {
+    type Rejection = Response;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &Arc<AppState>,
+    ) -> Result<Self, Response> {
+        let ctx = Ctx::from_request_parts(parts, state).await?;
+        let page = page_session(state, &parts.headers).await?;
+        Ok(Signed { ctx, page })
     }
 }
 

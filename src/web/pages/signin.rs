@@ -5,14 +5,14 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use axum::Form;
-use axum::extract::{ConnectInfo, Query, State};
+use axum::extract::{ConnectInfo, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use maud::html;
 use secrecy::{ExposeSecret, SecretString};
 
 use super::layout::{message, page};
-use super::{Ctx, csrf_ok, failed, field, next_step, page_session};
+use super::{Ctx, Signed, csrf_ok, failed, field, next_step, page_session};
 use crate::signin::{FactorError, SigninError};
 use crate::web::AppState;
 use crate::web::session;
@@ -70,12 +70,7 @@ fn fresh_csrf() -> Option<String> {
     Some(hex::encode(b))
 }
 
-pub async fn login_page(
-    State(s): State<Arc<AppState>>,
-    Query(q): Query<HashMap<String, String>>,
-    headers: HeaderMap,
-) -> Response {
-    let ctx = Ctx::new(&q, &headers);
+pub async fn login_page(State(s): State<Arc<AppState>>, ctx: Ctx, headers: HeaderMap) -> Response {
     if page_session(&s, &headers).await.is_ok() {
         return Redirect::to("/me").into_response();
     }
@@ -94,11 +89,10 @@ pub async fn login_page(
 pub async fn login(
     State(s): State<Arc<AppState>>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    Query(q): Query<HashMap<String, String>>,
+    ctx: Ctx,
     headers: HeaderMap,
     Form(form): Form<HashMap<String, String>>,
 ) -> Response {
-    let ctx = Ctx::new(&q, &headers);
     let t = ctx.lang.texts();
     let secure = !s.signin.config.plain_http;
     let Some(csrf) = fresh_csrf() else {
@@ -202,16 +196,7 @@ fn totp_form(
     )
 }
 
-pub async fn totp_page(
-    State(s): State<Arc<AppState>>,
-    Query(q): Query<HashMap<String, String>>,
-    headers: HeaderMap,
-) -> Response {
-    let ctx = Ctx::new(&q, &headers);
-    let p = match page_session(&s, &headers).await {
-        Ok(p) => p,
-        Err(r) => return r,
-    };
+pub async fn totp_page(Signed { ctx, page: p }: Signed) -> Response {
     totp_form(
         &ctx,
         p.session.staff.username.as_str(),
@@ -235,15 +220,9 @@ pub fn factor_message(ctx: &Ctx, e: &FactorError) -> Option<(StatusCode, &'stati
 
 pub async fn totp(
     State(s): State<Arc<AppState>>,
-    Query(q): Query<HashMap<String, String>>,
-    headers: HeaderMap,
+    Signed { ctx, page: p }: Signed,
     Form(form): Form<HashMap<String, String>>,
 ) -> Response {
-    let ctx = Ctx::new(&q, &headers);
-    let p = match page_session(&s, &headers).await {
-        Ok(p) => p,
-        Err(r) => return r,
-    };
     let who = p.session.staff.username.to_string();
     if !csrf_ok(&p, &form) {
         return totp_form(
