@@ -68,4 +68,35 @@ impl Client {
         }
         bail!("{code}: {message}")
     }
+
+    /// POSTs to `path` and writes the answer's body to `target` (mode 0600, via a temporary
+    /// file, so a failed download never leaves a half file under the real name).
+    pub async fn download(&self, path: &str, target: &Path) -> anyhow::Result<u64> {
+        let resp = self
+            .http
+            .post(format!("{}/api/v1{path}", self.base))
+            .bearer_auth(&self.key)
+            .send()
+            .await
+            .map_err(|e| {
+                anyhow!(
+                    "cannot reach the daemon at {}: {}",
+                    self.base,
+                    e.without_url()
+                )
+            })?;
+        if !resp.status().is_success() {
+            let value: Value = resp.json().await.unwrap_or(Value::Null);
+            let code = value["error"]["code"].as_str().unwrap_or("unknown");
+            let message = value["error"]["message"].as_str().unwrap_or("");
+            bail!("{code}: {message}");
+        }
+        let bytes = resp.bytes().await.context("the download was cut short")?;
+        let partial = target.with_extension("partial");
+        crate::secrets::write_private(&partial, &bytes)
+            .with_context(|| format!("cannot write {}", partial.display()))?;
+        std::fs::rename(&partial, target)
+            .with_context(|| format!("cannot write {}", target.display()))?;
+        Ok(bytes.len() as u64)
+    }
 }

@@ -322,6 +322,14 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             )
             .await?,
         ),
+        Command::Backup { file } => {
+            let bytes = api.download("/backup", &file).await?;
+            println!(
+                "wrote {} ({bytes} bytes); restore: stop the daemon, put it in place of <data_dir>/staffgate.db \
+                 (remove staffgate.db-wal and -shm), keep the same master key",
+                file.display()
+            );
+        }
         Command::Nda(NdaCmd::Report { version, format }) => {
             let path = match version {
                 Some(v) => format!("/nda/acknowledgements?version={v}"),

@@ -97,6 +97,12 @@ pub enum Command {
     /// Admin API keys.
     #[command(subcommand)]
     Key(KeyCmd),
+    /// A consistent copy of the embedded SQLite database, made while the daemon serves.
+    /// Channel secrets and TOTP seeds stay sealed; back up the master key separately.
+    Backup {
+        /// Where to write the copy.
+        file: PathBuf,
+    },
     /// NDA acknowledgements, for HR.
     #[command(subcommand)]
     Nda(NdaCmd),

@@ -155,3 +155,36 @@ impl Store {
         Ok(())
     }
 }
+
+/// Why a backup could not be made.
+#[derive(Debug, thiserror::Error)]
+pub enum BackupError {
+    /// PostgreSQL is backed up with its own tools (`pg_dump`), not through staffgate.
+    #[error("the database is PostgreSQL: back it up with pg_dump or your usual PostgreSQL backups")]
+    NotSqlite,
+    #[error("backup file: {0}")]
+    File(#[from] std::io::Error),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl Store {
+    /// Writes a consistent copy of the embedded SQLite database to `target` while the daemon
+    /// keeps serving (`VACUUM INTO` reads one snapshot). Channel secrets and TOTP seeds stay
+    /// sealed in it; the master key is not in it.
+    pub async fn backup_to(&self, target: &Path) -> Result<(), BackupError> {
+        if self.backend != Backend::Sqlite {
+            return Err(BackupError::NotSqlite);
+        }
+        if target.exists() {
+            std::fs::remove_file(target)?;
+        }
+        // The path is ours (a temporary file), never a caller's text; quotes are doubled anyway.
+        let path = target.display().to_string().replace('\'', "''");
+        sqlx::query(sqlx::AssertSqlSafe(format!("VACUUM INTO '{path}'")))
+            .execute(&self.pool)
+            .await
+            .map_err(StoreError::from)?;
+        Ok(())
+    }
+}

@@ -203,6 +203,17 @@ impl From<crate::signin::SigninError> for ApiError {
     }
 }
 
+impl From<crate::store::BackupError> for ApiError {
+    fn from(e: crate::store::BackupError) -> Self {
+        use crate::store::BackupError::*;
+        match e {
+            NotSqlite => Self::new(StatusCode::CONFLICT, "backup_not_sqlite", e.to_string()),
+            File(_) => ApiError::internal(&e),
+            Store(s) => s.into(),
+        }
+    }
+}
+
 impl From<crate::signin::FactorError> for ApiError {
     fn from(e: crate::signin::FactorError) -> Self {
         use crate::signin::FactorError::*;

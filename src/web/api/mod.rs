@@ -1,5 +1,6 @@
 //! `/api/v1` routes.
 
+mod backup;
 mod channels;
 mod first_login;
 mod me;
@@ -43,6 +44,7 @@ pub fn routes() -> Router<Arc<AppState>> {
         .route("/policies/reload", post(misc::reload_policies))
         .route("/keys", post(misc::create_key).get(misc::list_keys))
         .route("/keys/{id}", delete(misc::revoke_key))
+        .route("/backup", post(backup::backup))
         .route("/sync/status", get(sync::status))
         .route("/sync/plans/{id}", get(sync::show_plan))
         .route("/sync/plans/{id}/confirm", post(sync::confirm))
