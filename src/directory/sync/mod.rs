@@ -253,7 +253,19 @@ impl Syncer {
         let _serial = self.serialize(name).await;
         let started = Instant::now();
         let progress = self.board.start_progress(name);
-        let snapshot = match search::full(&source, &progress).await {
+        // In a task of its own: ldap3 panics on a malformed answer, which then surfaces
+        // here as an error instead of taking the caller's task down.
+        let (task_source, task_progress) = (source.clone(), progress.clone());
+        let searched =
+            tokio::spawn(async move { search::full(&task_source, &task_progress).await })
+                .await
+                .unwrap_or_else(|_| {
+                    Err(LdapSyncError::Search {
+                        base: source.base_dn.clone(),
+                        reason: "the directory's answer could not be parsed".into(),
+                    })
+                });
+        let snapshot = match searched {
             Ok(s) => s,
             Err(e) => {
                 self.board.error(name, e.to_string());
