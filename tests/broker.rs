@@ -328,7 +328,60 @@ async fn raw(base: &str, method: &str, path: &str, token: &str, extra: &str) -> 
     (status, out)
 }
 
+async fn metrics_count_outcomes_for_api_keys_only(db: Db) {
+    let (app, _up) = setup(db).await;
+    let (_, token) = app.issue("alice", "whatsapp-main", json!({})).await;
+    for _ in 0..3 {
+        assert_eq!(
+            app.call(Method::GET, "whatsapp-main", "x", &token).await.0,
+            200
+        );
+    }
+    let bogus = "sgt_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA000000";
+    app.call(Method::GET, "whatsapp-main", "x", bogus).await;
+    assert_eq!(
+        app.http
+            .get(format!("{}/metrics", app.base))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        401
+    );
+    // Activity is reported when each response body ends; give the last one a moment.
+    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    let text = app
+        .http
+        .get(format!("{}/metrics", app.base))
+        .bearer_auth(&app.key)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        text.contains(
+            "staffgate_broker_requests_total{channel=\"whatsapp-main\",outcome=\"accepted\"} 3"
+        ),
+        "{text}"
+    );
+    assert!(
+        text.contains("outcome=\"token_malformed\"") || text.contains("outcome=\"token_unknown\""),
+        "{text}"
+    );
+    assert!(
+        text.contains(
+            "staffgate_broker_request_duration_seconds_count{channel=\"whatsapp-main\"} 3"
+        ),
+        "{text}"
+    );
+    assert!(text.contains("staffgate_live_tokens 1"), "{text}");
+    app.stop().await;
+}
+
 both_backends!(
+    metrics_count_outcomes_for_api_keys_only,
     secret_is_injected_and_the_callers_credential_removed,
     secret_never_appears_in_responses_or_the_database,
     every_denial_is_clear_and_never_reaches_the_upstream,

@@ -106,7 +106,9 @@ impl Application {
             tracing::warn!(path = %path.display(), "created the bootstrap admin API key; it is in this file (mode 0600)");
         }
 
-        let (activity, writer) = broker::activity::start(store.clone(), config.activity_flush);
+        let metrics = Arc::new(crate::metrics::Metrics::default());
+        let (activity, writer) =
+            broker::activity::start(store.clone(), config.activity_flush, metrics.clone());
         let broker = Broker {
             channels: registry.clone(),
             verifier: verifier.clone(),
@@ -165,6 +167,7 @@ impl Application {
             sync,
             signin,
             compliance,
+            metrics,
         });
         let listener =
             TcpListener::bind(config.listen)

@@ -1,12 +1,14 @@
 //! Per-call activity and denial counts, written in batches off the request path.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 use std::time::Duration;
 
 use serde_json::json;
 use tokio::sync::mpsc;
 
 use crate::audit::{self, Actor};
+use crate::metrics::Metrics;
 use crate::store::Store;
 use crate::store::activity::CallRecord;
 
@@ -22,10 +24,15 @@ pub enum Event {
 #[derive(Clone)]
 pub struct ActivityLog {
     tx: mpsc::Sender<Event>,
+    metrics: Arc<Metrics>,
 }
 
 impl ActivityLog {
     pub fn report(&self, event: Event) {
+        match &event {
+            Event::Call(r) => self.metrics.accepted(&r.channel_id, r.latency_us),
+            Event::Denied { channel, code } => self.metrics.refused(channel, code),
+        }
         if self.tx.try_send(event).is_err() {
             tracing::warn!("activity queue full; an activity record was dropped");
         }
@@ -61,7 +68,7 @@ fn take(
 }
 
 /// Starts the writer task.
-pub fn start(store: Store, every: Duration) -> (ActivityLog, Writer) {
+pub fn start(store: Store, every: Duration, metrics: Arc<Metrics>) -> (ActivityLog, Writer) {
     let (tx, mut rx) = mpsc::channel::<Event>(65_536);
     let (stop, mut stopped) = tokio::sync::oneshot::channel::<()>();
     let task = tokio::spawn(async move {
@@ -90,7 +97,7 @@ pub fn start(store: Store, every: Duration) -> (ActivityLog, Writer) {
             }
         }
     });
-    (ActivityLog { tx }, Writer { task, stop })
+    (ActivityLog { tx, metrics }, Writer { task, stop })
 }
 
 async fn flush(

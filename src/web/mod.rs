@@ -41,6 +41,7 @@ pub struct AppState {
     pub sync: Arc<crate::directory::sync::Syncer>,
     pub signin: crate::signin::Signin,
     pub compliance: Arc<crate::compliance::Compliance>,
+    pub metrics: Arc<crate::metrics::Metrics>,
 }
 
 pub fn router(state: Arc<AppState>) -> Router {
@@ -48,6 +49,7 @@ pub fn router(state: Arc<AppState>) -> Router {
     Router::new()
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(readyz))
+        .route("/metrics", get(metrics))
         .route("/broker/{*path}", any(broker))
         .nest("/api/v1", api)
         .merge(pages::routes())
@@ -67,6 +69,31 @@ async fn readyz(State(state): State<Arc<AppState>>) -> Response {
         )
         .into_response(),
     }
+}
+
+/// Prometheus metrics, for any API key (Prometheus sends it as a bearer token): channel names
+/// are not for the open network.
+async fn metrics(
+    State(state): State<Arc<AppState>>,
+    caller: auth::Caller,
+) -> Result<Response, ApiError> {
+    caller.reader()?;
+    state
+        .metrics
+        .set_live_tokens(state.tokens.verifier.token_count());
+    for s in state.sync.board.snapshot() {
+        state
+            .metrics
+            .set_source(&s.source, s.connected, s.lag_ms, s.changes_applied);
+    }
+    Ok((
+        [(
+            axum::http::header::CONTENT_TYPE,
+            "application/openmetrics-text; version=1.0.0; charset=utf-8",
+        )],
+        state.metrics.encode(),
+    )
+        .into_response())
 }
 
 /// `/broker/{channel}/{rest}`: the raw path is used as sent, never decoded.

@@ -144,6 +144,11 @@ impl Verifier {
         })
     }
 
+    /// How many tokens are held (live or revoked, until they expire).
+    pub fn token_count(&self) -> usize {
+        self.inner.read().expect("verifier lock").tokens.len()
+    }
+
     /// Ticks every time access may have been taken away.
     pub fn subscribe(&self) -> watch::Receiver<u64> {
         self.changes.subscribe()

@@ -1,0 +1,168 @@
+//! Prometheus metrics: broker requests and latency by channel and outcome (denials by their
+//! error code), live tokens, and each directory source's state. Counters move on the
+//! request path without locks of their own; gauges are read when scraped.
+
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
+use prometheus_client::registry::Registry;
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct Outcome {
+    channel: String,
+    /// `accepted`, or the refusal's error code (`token_revoked`, `policy_denied`…).
+    outcome: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct Channel {
+    channel: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct Source {
+    source: String,
+}
+
+type Latency = Family<Channel, Histogram, fn() -> Histogram>;
+
+fn latency_buckets() -> Histogram {
+    // 100 µs … ~3 s.
+    Histogram::new(exponential_buckets(0.0001, 2.0, 16))
+}
+
+/// The daemon's metrics.
+pub struct Metrics {
+    registry: Registry,
+    requests: Family<Outcome, Counter>,
+    latency: Latency,
+    live_tokens: Gauge,
+    source_live: Family<Source, Gauge>,
+    source_lag: Family<Source, Gauge>,
+    source_changes: Family<Source, Gauge>,
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        let mut registry = Registry::default();
+        let requests = Family::<Outcome, Counter>::default();
+        registry.register(
+            "staffgate_broker_requests",
+            "Brokered requests by channel and outcome (accepted, or the refusal's code)",
+            requests.clone(),
+        );
+        let latency: Latency = Family::new_with_constructor(latency_buckets);
+        registry.register(
+            "staffgate_broker_request_duration_seconds",
+            "Accepted brokered requests, from arrival to the end of the response",
+            latency.clone(),
+        );
+        let live_tokens = Gauge::default();
+        registry.register(
+            "staffgate_live_tokens",
+            "Tokens the verifier holds (live or revoked, not yet expired)",
+            live_tokens.clone(),
+        );
+        let source_live = Family::<Source, Gauge>::default();
+        registry.register(
+            "staffgate_directory_live",
+            "1 while a directory source's persist stream is live",
+            source_live.clone(),
+        );
+        let source_lag = Family::<Source, Gauge>::default();
+        registry.register(
+            "staffgate_directory_lag_milliseconds",
+            "How stale a directory source's view may be",
+            source_lag.clone(),
+        );
+        let source_changes = Family::<Source, Gauge>::default();
+        registry.register(
+            "staffgate_directory_changes_applied",
+            "Live directory changes applied since start",
+            source_changes.clone(),
+        );
+        Metrics {
+            registry,
+            requests,
+            latency,
+            live_tokens,
+            source_live,
+            source_lag,
+            source_changes,
+        }
+    }
+}
+
+impl Metrics {
+    pub fn accepted(&self, channel: &str, latency_us: i64) {
+        self.requests
+            .get_or_create(&Outcome {
+                channel: channel.to_owned(),
+                outcome: "accepted".into(),
+            })
+            .inc();
+        self.latency
+            .get_or_create(&Channel {
+                channel: channel.to_owned(),
+            })
+            .observe(latency_us.max(0) as f64 / 1e6);
+    }
+
+    pub fn refused(&self, channel: &str, code: &str) {
+        self.requests
+            .get_or_create(&Outcome {
+                channel: channel.to_owned(),
+                outcome: code.to_owned(),
+            })
+            .inc();
+    }
+
+    /// Sets the gauges read at scrape time.
+    pub fn set_live_tokens(&self, n: usize) {
+        self.live_tokens.set(n as i64);
+    }
+
+    pub fn set_source(&self, source: &str, live: bool, lag_ms: Option<i64>, changes: u64) {
+        let key = Source {
+            source: source.to_owned(),
+        };
+        self.source_live.get_or_create(&key).set(i64::from(live));
+        self.source_lag
+            .get_or_create(&key)
+            .set(lag_ms.unwrap_or(-1));
+        self.source_changes.get_or_create(&key).set(changes as i64);
+    }
+
+    /// The text exposition format.
+    pub fn encode(&self) -> String {
+        let mut out = String::new();
+        // Writing into a String cannot fail.
+        let _ = prometheus_client::encoding::text::encode(&mut out, &self.registry);
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn outcomes_and_latency_are_exposed() {
+        let m = super::Metrics::default();
+        m.accepted("whatsapp-main", 1500);
+        m.refused("whatsapp-main", "token_revoked");
+        m.set_source("corp", true, Some(0), 3);
+        let text = m.encode();
+        assert!(
+            text.contains(
+                "staffgate_broker_requests_total{channel=\"whatsapp-main\",outcome=\"accepted\"} 1"
+            ),
+            "{text}"
+        );
+        assert!(text.contains("outcome=\"token_revoked\"} 1"));
+        assert!(text.contains(
+            "staffgate_broker_request_duration_seconds_count{channel=\"whatsapp-main\"} 1"
+        ));
+        assert!(text.contains("staffgate_directory_live{source=\"corp\"} 1"));
+    }
+}
