@@ -20,6 +20,8 @@ pub struct AccessRow {
     pub policies: Vec<String>,
     pub live_tokens: i64,
     pub last_used_at: Option<chrono::DateTime<chrono::Utc>>,
+    /// When a scheduled offboarding ends this access.
+    pub leaves_at: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 /// Narrowing of a review.
@@ -39,6 +41,7 @@ pub async fn review(
     let staff = crate::store::staff::list(store.pool()).await?;
     let live = crate::store::tokens::live_counts(store.pool(), now_millis()).await?;
     let last = crate::store::activity::last_use(store.pool()).await?;
+    let leaving = crate::store::schedule::pending_by_staff(store.pool()).await?;
     let channels = channels.all();
     let mut rows = Vec::new();
     for member in staff.iter().filter(|m| m.status == StaffStatus::Active) {
@@ -67,6 +70,7 @@ pub async fn review(
                 policies: reach.policies.into_iter().collect(),
                 live_tokens,
                 last_used_at: last.get(&key).copied().map(to_datetime),
+                leaves_at: leaving.get(&member.id).copied().map(to_datetime),
             });
         }
     }

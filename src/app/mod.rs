@@ -195,6 +195,7 @@ impl Application {
         shutdown: impl std::future::Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
         let forget = tokio::spawn(forget_expired(self.state.clone()));
+        let scheduler = tokio::spawn(run_scheduled(self.state.clone()));
         let sources = self.state.sync.spawn_all();
         let app = web::router(self.state);
         let served = axum::serve(
@@ -204,6 +205,7 @@ impl Application {
         .with_graceful_shutdown(shutdown)
         .await;
         forget.abort();
+        scheduler.abort();
         for s in sources {
             s.abort();
         }
@@ -271,6 +273,18 @@ async fn forget_expired(state: Arc<AppState>) {
             .forget_expired(crate::domain::time::now_millis());
         if n > 0 {
             tracing::debug!(forgotten = n, "expired tokens dropped from the verifier");
+        }
+    }
+}
+
+/// Carries out scheduled offboardings; a quarter-second tick keeps them under a second late.
+async fn run_scheduled(state: Arc<AppState>) {
+    let mut tick = tokio::time::interval(std::time::Duration::from_millis(250));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        if let Err(e) = state.offboarding.run_due().await {
+            tracing::error!(error = %e, "scheduled offboarding failed; retrying on the next tick");
         }
     }
 }

@@ -190,7 +190,51 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Offboard {
             username,
             reason,
+            at: Some(at),
+            ..
+        } => {
+            let v = api
+                .call(
+                    Method::POST,
+                    &format!("/staff/{username}/offboard"),
+                    Some(json!({ "reason": reason, "at": at })),
+                )
+                .await?;
+            println!(
+                "scheduled #{}: {username} will be offboarded at {}",
+                v["scheduled"],
+                render::cell(&v["at"])
+            );
+        }
+        Command::Scheduled { cancel: Some(id) } => {
+            api.call(
+                Method::DELETE,
+                &format!("/offboardings/scheduled/{id}"),
+                None,
+            )
+            .await?;
+            println!("scheduled offboarding #{id} cancelled");
+        }
+        Command::Scheduled { cancel: None } => {
+            let v = api
+                .call(Method::GET, "/offboardings/scheduled", None)
+                .await?;
+            render::table(
+                &rows(&v),
+                &[
+                    ("id", "ID"),
+                    ("staff", "STAFF"),
+                    ("at", "AT"),
+                    ("reason", "REASON"),
+                    ("created_by", "BY"),
+                ],
+            );
+        }
+        Command::Offboard {
+            username,
+            reason,
             json,
+            at: None,
         } => {
             let v = api
                 .call(

@@ -67,11 +67,14 @@ pub enum Command {
     /// Brokered tokens.
     #[command(subcommand)]
     Token(TokenCmd),
-    /// Take every access away from someone now, and print the receipt.
+    /// Take every access away from someone now and print the receipt, or schedule it.
     Offboard {
         username: String,
         #[arg(long)]
         reason: String,
+        /// The moment to do it (RFC 3339, e.g. 2026-12-31T18:00:00+03:00) instead of now.
+        #[arg(long)]
+        at: Option<String>,
         /// Print the receipt as JSON.
         #[arg(long)]
         json: bool,
@@ -102,6 +105,12 @@ pub enum Command {
     Backup {
         /// Where to write the copy.
         file: PathBuf,
+    },
+    /// Scheduled offboardings: list, or cancel one.
+    Scheduled {
+        /// Cancel this scheduled offboarding.
+        #[arg(long, value_name = "ID")]
+        cancel: Option<i64>,
     },
     /// NDA acknowledgements, for HR.
     #[command(subcommand)]

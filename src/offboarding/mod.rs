@@ -2,6 +2,7 @@
 //! verifier before returning, and hand back a receipt. Reinstatement for rehires.
 
 mod receipt;
+mod schedule;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -32,6 +33,15 @@ pub enum OffboardError {
     /// Reinstating someone who is not offboarded.
     #[error("{0} is not offboarded")]
     NotOffboarded(Username),
+    /// A scheduled moment that cannot be used.
+    #[error("at: {0}")]
+    When(&'static str),
+    /// Scheduling the offboarding of someone already gone.
+    #[error("{0} is already offboarded")]
+    AlreadyOffboarded(Username),
+    /// The scheduled offboarding was carried out or cancelled already, or never existed.
+    #[error("no pending scheduled offboarding {0}")]
+    ScheduleNotPending(i64),
     /// A stored receipt did not parse.
     #[error("stored receipt is unreadable")]
     ReceiptCorrupt,

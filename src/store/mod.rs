@@ -10,6 +10,7 @@ pub mod audit;
 pub mod channels;
 pub mod nda;
 pub mod offboardings;
+pub mod schedule;
 pub mod sessions;
 pub mod staff;
 pub mod sync;

@@ -152,6 +152,9 @@ impl From<OffboardError> for ApiError {
             NotFound(_) => Self::new(StatusCode::NOT_FOUND, "staff_not_found", msg),
             Reason(_) => Self::new(StatusCode::BAD_REQUEST, "invalid_input", msg),
             NotOffboarded(_) => Self::new(StatusCode::CONFLICT, "staff_not_offboarded", msg),
+            When(_) => Self::new(StatusCode::BAD_REQUEST, "invalid_input", msg),
+            AlreadyOffboarded(_) => Self::new(StatusCode::CONFLICT, "staff_offboarded", msg),
+            ScheduleNotPending(_) => Self::new(StatusCode::NOT_FOUND, "schedule_not_pending", msg),
             ReceiptCorrupt => ApiError::internal(&e),
             Store(s) => s.into(),
         }

@@ -24,6 +24,11 @@ pub fn routes() -> Router<Arc<AppState>> {
         .route("/staff/{username}", put(staff::put).get(staff::get))
         .route("/staff/{username}/offboard", post(staff::offboard))
         .route("/staff/{username}/reinstate", post(staff::reinstate))
+        .route("/offboardings/scheduled", get(staff::scheduled))
+        .route(
+            "/offboardings/scheduled/{id}",
+            delete(staff::cancel_scheduled),
+        )
         .route("/staff/{username}/activate", post(staff::activate))
         .route(
             "/staff/{username}/revoke-tokens",

@@ -77,19 +77,58 @@ pub struct Reason {
     reason: String,
 }
 
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OffboardBody {
+    reason: String,
+    /// RFC 3339 (`2026-12-31T18:00:00+03:00`): schedule instead of now.
+    at: Option<String>,
+}
+
+/// Offboards now (200 with the receipt), or at `at` (202 with the schedule).
 pub async fn offboard(
     State(s): State<Arc<AppState>>,
     caller: Caller,
     Path(username): Path<String>,
-    ApiJson(body): ApiJson<Reason>,
-) -> Result<Json<Receipt>, ApiError> {
+    ApiJson(body): ApiJson<OffboardBody>,
+) -> Result<axum::response::Response, ApiError> {
+    use axum::response::IntoResponse;
     let permit = caller.hr()?;
     let username = parse("username", Username::parse(&username))?;
-    Ok(Json(
-        s.offboarding
-            .offboard(&permit, &username, &body.reason)
-            .await?,
-    ))
+    if let Some(at) = body.at {
+        let when = parse("at", chrono::DateTime::parse_from_rfc3339(&at))?;
+        let millis = when.timestamp_millis();
+        let id = s
+            .offboarding
+            .schedule(&permit, &username, millis, &body.reason)
+            .await?;
+        let answer = json!({ "scheduled": id, "staff": username, "at": when.to_utc() });
+        return Ok((axum::http::StatusCode::ACCEPTED, Json(answer)).into_response());
+    }
+    let receipt: Receipt = s
+        .offboarding
+        .offboard(&permit, &username, &body.reason)
+        .await?;
+    Ok(Json(receipt).into_response())
+}
+
+pub async fn scheduled(
+    State(s): State<Arc<AppState>>,
+    caller: Caller,
+) -> Result<Json<Value>, ApiError> {
+    caller.reader()?;
+    Ok(Json(json!(s.offboarding.scheduled().await?)))
+}
+
+pub async fn cancel_scheduled(
+    State(s): State<Arc<AppState>>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let permit = caller.hr()?;
+    let id: i64 = parse("id", id.parse::<i64>())?;
+    s.offboarding.cancel_scheduled(&permit, id).await?;
+    Ok(Json(json!({ "cancelled": id })))
 }
 
 pub async fn reinstate(

@@ -1,0 +1,133 @@
+//! Scheduled offboardings: written when HR asks, claimed exactly once when due.
+
+use sqlx::AnyConnection;
+use sqlx::{AnyPool, Row};
+
+use super::StoreError;
+use crate::domain::staff::StaffId;
+use crate::domain::time::Millis;
+
+/// A scheduled offboarding as listed.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct ScheduledRow {
+    pub id: i64,
+    pub staff: String,
+    #[serde(serialize_with = "crate::domain::time::serialize_millis")]
+    pub at: Millis,
+    pub reason: String,
+    pub created_by: String,
+    pub state: String,
+}
+
+pub async fn insert(
+    conn: &mut AnyConnection,
+    staff: StaffId,
+    at: Millis,
+    reason: &str,
+    by: &str,
+    now: Millis,
+) -> Result<i64, StoreError> {
+    let row = sqlx::query(
+        "INSERT INTO scheduled_offboardings (staff_id, at, reason, created_by, created_at, state) \
+         VALUES ($1, $2, $3, $4, $5, 'scheduled') RETURNING id",
+    )
+    .bind(staff)
+    .bind(at)
+    .bind(reason)
+    .bind(by)
+    .bind(now)
+    .fetch_one(&mut *conn)
+    .await?;
+    Ok(row.try_get("id")?)
+}
+
+/// Pending ones, soonest first.
+pub async fn pending(pool: &AnyPool) -> Result<Vec<ScheduledRow>, StoreError> {
+    let rows = sqlx::query(
+        "SELECT o.id, s.username, o.at, o.reason, o.created_by, o.state FROM scheduled_offboardings o \
+         JOIN staff s ON s.id = o.staff_id WHERE o.state = 'scheduled' ORDER BY o.at",
+    )
+    .fetch_all(pool)
+    .await?;
+    rows.iter()
+        .map(|r| {
+            Ok(ScheduledRow {
+                id: r.try_get("id")?,
+                staff: r.try_get("username")?,
+                at: r.try_get("at")?,
+                reason: r.try_get("reason")?,
+                created_by: r.try_get("created_by")?,
+                state: r.try_get("state")?,
+            })
+        })
+        .collect()
+}
+
+/// Cancels a pending one; `false` if it is not pending (done, cancelled, or unknown).
+pub async fn cancel(
+    conn: &mut AnyConnection,
+    id: i64,
+    by: &str,
+    now: Millis,
+) -> Result<bool, StoreError> {
+    let done = sqlx::query(
+        "UPDATE scheduled_offboardings SET state = 'cancelled', decided_by = $2, decided_at = $3 \
+         WHERE id = $1 AND state = 'scheduled'",
+    )
+    .bind(id)
+    .bind(by)
+    .bind(now)
+    .execute(&mut *conn)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// Ids of pending ones whose moment has come.
+pub async fn due(pool: &AnyPool, now: Millis) -> Result<Vec<i64>, StoreError> {
+    let rows = sqlx::query(
+        "SELECT id FROM scheduled_offboardings WHERE state = 'scheduled' AND at <= $1 ORDER BY at",
+    )
+    .bind(now)
+    .fetch_all(pool)
+    .await?;
+    rows.iter().map(|r| Ok(r.try_get("id")?)).collect()
+}
+
+/// Claims a due one inside the caller's transaction: only one claimer gets the row (the
+/// update takes its lock; a second sees it no longer pending). Returns (staff, reason, by).
+pub async fn claim(
+    conn: &mut AnyConnection,
+    id: i64,
+    by: &str,
+    now: Millis,
+) -> Result<Option<(StaffId, String, String)>, StoreError> {
+    let row = sqlx::query(
+        "UPDATE scheduled_offboardings SET state = 'done', decided_by = $2, decided_at = $3 \
+         WHERE id = $1 AND state = 'scheduled' RETURNING staff_id, reason, created_by",
+    )
+    .bind(id)
+    .bind(by)
+    .bind(now)
+    .fetch_optional(&mut *conn)
+    .await?;
+    row.map(|r| {
+        Ok((
+            r.try_get("staff_id")?,
+            r.try_get("reason")?,
+            r.try_get("created_by")?,
+        ))
+    })
+    .transpose()
+}
+
+/// The pending moment per staff member, for the access review.
+pub async fn pending_by_staff(
+    pool: &AnyPool,
+) -> Result<std::collections::HashMap<StaffId, Millis>, StoreError> {
+    let rows = sqlx::query("SELECT staff_id, MIN(at) AS at FROM scheduled_offboardings WHERE state = 'scheduled' GROUP BY staff_id")
+        .fetch_all(pool)
+        .await?;
+    rows.iter()
+        .map(|r| Ok((r.try_get("staff_id")?, r.try_get("at")?)))
+        .collect()
+}
