@@ -15,6 +15,7 @@ pub mod domain;
 pub mod metrics;
 pub mod offboarding;
 pub mod policy;
+pub mod replica;
 pub mod secrets;
 pub mod signin;
 pub mod store;

@@ -55,6 +55,7 @@ pub enum StartError {
 pub struct Application {
     listener: TcpListener,
     pub state: Arc<AppState>,
+    follower: Option<crate::replica::Follower>,
     activity: broker::activity::Writer,
 }
 
@@ -109,7 +110,9 @@ impl Application {
         let metrics = Arc::new(crate::metrics::Metrics::default());
         let (activity, writer) =
             broker::activity::start(store.clone(), config.activity_flush, metrics.clone());
+        let freshness = Arc::new(crate::replica::Freshness::new(config.max_staleness));
         let broker = Broker {
+            freshness: freshness.clone(),
             channels: registry.clone(),
             verifier: verifier.clone(),
             engine: engine.clone(),
@@ -176,9 +179,29 @@ impl Application {
                     addr: config.listen,
                     source,
                 })?;
+        let follower = crate::replica::Follower {
+            store: state.store.clone(),
+            verifier: verifier.clone(),
+            engine: state.engine.clone(),
+            channels: Channels {
+                store: state.store.clone(),
+                registry: state.registry.clone(),
+                key: key.clone(),
+                engine: state.engine.clone(),
+            },
+            compliance: state.compliance.clone(),
+            policies_dir: config.policies.clone(),
+            freshness,
+            listen_url: config
+                .database_url
+                .as_ref()
+                .map(|u| u.expose_secret().to_owned())
+                .filter(|u| u.starts_with("postgres")),
+        };
         Ok(Application {
             listener,
             state,
+            follower: Some(follower),
             activity: writer,
         })
     }
@@ -191,11 +214,12 @@ impl Application {
 
     /// Serves until `shutdown` resolves, then flushes activity.
     pub async fn run(
-        self,
+        mut self,
         shutdown: impl std::future::Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
         let forget = tokio::spawn(forget_expired(self.state.clone()));
         let scheduler = tokio::spawn(run_scheduled(self.state.clone()));
+        let follower = self.follower.take().map(|f| tokio::spawn(f.run()));
         let sources = self.state.sync.spawn_all();
         let app = web::router(self.state);
         let served = axum::serve(
@@ -206,6 +230,9 @@ impl Application {
         .await;
         forget.abort();
         scheduler.abort();
+        if let Some(f) = follower {
+            f.abort();
+        }
         for s in sources {
             s.abort();
         }

@@ -28,6 +28,10 @@ use route::{Inject, RouteError};
 /// Why a brokered call was refused or failed. Each has its own status and code (see `web`).
 #[derive(Debug, thiserror::Error)]
 pub enum BrokerError {
+    /// This replica cannot show it has applied every recent revocation: it refuses rather
+    /// than guess (see `replica`).
+    #[error("this replica is not current with the revocation log; retry on another")]
+    NotCurrent,
     #[error("method not allowed through the broker")]
     MethodNotAllowed,
     #[error("request headers are too large")]
@@ -60,6 +64,7 @@ impl BrokerError {
     /// A short, stable name for denial counts in the audit log.
     pub fn code(&self) -> &'static str {
         match self {
+            BrokerError::NotCurrent => "replica_not_current",
             BrokerError::MethodNotAllowed => "method_not_allowed",
             BrokerError::HeadersTooLarge => "headers_too_large",
             BrokerError::Route(RouteError::BadPath) => "path_rejected",
@@ -86,6 +91,7 @@ impl BrokerError {
 
 /// Everything the broker reads on the hot path.
 pub struct Broker {
+    pub freshness: Arc<crate::replica::Freshness>,
     pub channels: Arc<Registry>,
     pub verifier: Arc<Verifier>,
     pub engine: Arc<Engine>,
@@ -232,6 +238,13 @@ impl Broker {
         req: Request<Body>,
     ) -> Result<Response<Body>, BrokerError> {
         let started = Instant::now();
+        if let Some(stale) = self.freshness.stale_for(now_millis()) {
+            tracing::error!(
+                stale_ms = stale,
+                "refusing brokered calls: this replica is not current with the revocation log"
+            );
+            return Err(BrokerError::NotCurrent);
+        }
         let (req, body) = req.into_parts();
         let method = req.method.clone();
         if !matches!(

@@ -336,4 +336,13 @@ pub static KEYS: &[Key] = &[
             Ok(())
         },
     },
+    Key {
+        file: "replica.max_staleness",
+        env: "STAFFGATE_REPLICA_MAX_STALENESS",
+        help: "how long without catching up with the change log before brokered calls get 503 (default 2s)",
+        set: |c, v| {
+            c.max_staleness = duration(v)?;
+            Ok(())
+        },
+    },
 ];

@@ -39,6 +39,9 @@ pub struct Config {
     pub ldap: Vec<LdapSource>,
     pub signin: SigninConfig,
     pub compliance: ComplianceConfig,
+    /// How long a replica may go without showing it applied the change log before it
+    /// refuses brokered calls.
+    pub max_staleness: Duration,
 }
 
 /// What first login requires, and how strictly.
@@ -114,6 +117,7 @@ impl Default for Config {
                 max_failures_per_address: 20,
                 window: Duration::from_secs(15 * 60),
             },
+            max_staleness: Duration::from_secs(2),
             compliance: ComplianceConfig {
                 require_totp: true,
                 require_nda: true,

@@ -128,3 +128,28 @@ pub async fn head(pool: &AnyPool) -> Result<(i64, String), StoreError> {
         .await?;
     Ok((row.try_get("seq")?, row.try_get("hash")?))
 }
+
+/// The changes after `after` a replica follows: (seq, event, subject, details).
+pub async fn tail(
+    pool: &AnyPool,
+    after: i64,
+    limit: i64,
+) -> Result<Vec<(i64, String, String, String)>, StoreError> {
+    let rows = sqlx::query(
+        "SELECT seq, event, subject, details FROM audit_log WHERE seq > $1 ORDER BY seq LIMIT $2",
+    )
+    .bind(after)
+    .bind(limit)
+    .fetch_all(pool)
+    .await?;
+    rows.iter()
+        .map(|r| {
+            Ok((
+                r.try_get("seq")?,
+                r.try_get("event")?,
+                r.try_get("subject")?,
+                r.try_get("details")?,
+            ))
+        })
+        .collect()
+}

@@ -235,3 +235,24 @@ pub async fn live_for_staff(
     .await?;
     rows.iter().map(from_row).collect()
 }
+
+/// Unexpired tokens (revoked or not) of one staff member, or with an id in a range: what a
+/// replica re-reads when another one changed them.
+pub async fn unexpired_where(
+    pool: &AnyPool,
+    staff: Option<StaffId>,
+    ids: Option<(i64, i64)>,
+    now: Millis,
+) -> Result<Vec<TokenRow>, StoreError> {
+    let (lo, hi) = ids.unwrap_or((i64::MIN, i64::MAX));
+    let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "{SELECT} WHERE t.expires_at > $1 AND ($2 IS NULL OR t.staff_id = $2) AND t.id >= $3 AND t.id <= $4"
+    )))
+    .bind(now)
+    .bind(staff)
+    .bind(lo)
+    .bind(hi)
+    .fetch_all(pool)
+    .await?;
+    rows.iter().map(from_row).collect()
+}

@@ -294,7 +294,7 @@ impl Tokens {
     }
 }
 
-fn grant_of(row: &TokenRow) -> Grant {
+pub(crate) fn grant_of(row: &TokenRow) -> Grant {
     Grant {
         token_id: row.id,
         staff_id: row.staff_id,

@@ -239,6 +239,7 @@ impl From<BrokerError> for ApiError {
     fn from(e: BrokerError) -> Self {
         use BrokerError::*;
         let status = match &e {
+            NotCurrent => StatusCode::SERVICE_UNAVAILABLE,
             MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             HeadersTooLarge => StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
             Route(RouteError::BadPath) => StatusCode::BAD_REQUEST,

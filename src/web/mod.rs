@@ -60,6 +60,18 @@ pub fn router(state: Arc<AppState>) -> Router {
 }
 
 async fn readyz(State(state): State<Arc<AppState>>) -> Response {
+    if let Some(stale) = state
+        .broker
+        .freshness
+        .stale_for(crate::domain::time::now_millis())
+    {
+        return ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "replica_not_current",
+            format!("this replica has not caught up with the change log for {stale} ms"),
+        )
+        .into_response();
+    }
     match tokio::time::timeout(std::time::Duration::from_secs(2), state.store.ping()).await {
         Ok(Ok(())) => (StatusCode::OK, "ready").into_response(),
         _ => ApiError::new(
