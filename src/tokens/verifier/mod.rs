@@ -158,12 +158,14 @@ impl Verifier {
         self.changes.send_modify(|n| *n += 1);
     }
 
+    /// Adds or refreshes a token. A revocation is permanent: a refresh read before the
+    /// revocation (a replica's follower racing it) cannot bring the token back.
     pub fn add_token(&self, hash: CredentialHash, grant: Grant) {
-        self.inner
-            .write()
-            .expect("verifier lock")
+        let mut inner = self.inner.write().expect("verifier lock");
+        let revoked = grant.revoked || inner.tokens.get(&hash).is_some_and(|g| g.revoked);
+        inner
             .tokens
-            .insert(hash, Arc::new(grant));
+            .insert(hash, Arc::new(Grant { revoked, ..grant }));
     }
 
     /// Sets who must acknowledge the NDA version in force, and from when their tokens stop.

@@ -67,3 +67,15 @@ fn a_token_from_an_older_epoch_stays_dead_after_reinstatement() {
     v.put_staff(staff(7, StaffStatus::Active, 3));
     assert_eq!(v.verify(&hash, 10).unwrap_err(), Denial::StaleEpoch);
 }
+
+#[test]
+fn a_refresh_never_brings_a_revoked_token_back() {
+    let v = Verifier::default();
+    v.put_staff(staff(1, StaffStatus::Active, 0));
+    let (_, hash) = generate(CredentialKind::BrokeredToken).unwrap();
+    v.add_token(hash, grant(1, 0, i64::MAX));
+    v.revoke([hash]);
+    // A stale read of the row, from before the revocation, arrives late.
+    v.add_token(hash, grant(1, 0, i64::MAX));
+    assert_eq!(v.verify(&hash, 0).unwrap_err(), Denial::Revoked);
+}
