@@ -280,13 +280,22 @@ impl TestApp {
         rest: &str,
         token: &str,
     ) -> (u16, Option<String>) {
-        let resp = self
-            .http
-            .request(method, self.broker(channel, rest))
-            .bearer_auth(token)
-            .send()
-            .await
-            .unwrap();
+        // A pooled connection the daemon closed (after a response it cut mid-body because a
+        // revocation landed) fails before any answer; one fresh try is the honest retry.
+        let mut attempt = 0;
+        let resp = loop {
+            let sent = self
+                .http
+                .request(method.clone(), self.broker(channel, rest))
+                .bearer_auth(token)
+                .send()
+                .await;
+            match sent {
+                Ok(r) => break r,
+                Err(e) if attempt < 2 && e.is_request() => attempt += 1,
+                Err(e) => panic!("brokered call failed: {e}"),
+            }
+        };
         let status = resp.status().as_u16();
         let body: Value = resp.json().await.unwrap_or(Value::Null);
         (status, body["error"]["code"].as_str().map(str::to_owned))
