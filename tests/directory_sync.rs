@@ -31,23 +31,6 @@ async fn synced(app: &TestApp, min_syncs: usize) -> Value {
     }
 }
 
-/// Runs the real `staffgate` binary against the test daemon; returns its standard output.
-fn cli(app: &TestApp, args: &[&str]) -> String {
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_staffgate"))
-        .args(args)
-        .env("STAFFGATE_URL", &app.base)
-        .env("STAFFGATE_ADMIN_KEY", &app.key)
-        .output()
-        .unwrap();
-    let text = String::from_utf8_lossy(&out.stdout).into_owned();
-    assert!(
-        out.status.success(),
-        "{args:?}: {text}{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    text
-}
-
 async fn staff(app: &TestApp, name: &str) -> Value {
     app.api(Method::GET, &format!("/staff/{name}"), None)
         .await
@@ -123,10 +106,10 @@ async fn full_sync_creates_the_right_staff_and_groups(db: Db) {
 
     // The sync can also be run on demand, and a dry run changes nothing: through the CLI…
     ldap.add(&people(&["carol"]));
-    let out = cli(&app, &["sync", "corp", "--dry-run"]);
+    let out = app.cli(&["sync", "corp", "--dry-run"]);
     assert!(out.contains("1 joiners") && out.contains("carol"), "{out}");
     assert!(out.contains("would apply"), "{out}");
-    let out = cli(&app, &["sync", "--status"]);
+    let out = app.cli(&["sync", "--status"]);
     assert!(out.contains("corp") && out.contains("poll"), "{out}");
     // …and through the API.
     let (code, v) = app.api(Method::POST, "/sync/corp?dry_run=true", None).await;
@@ -275,7 +258,7 @@ async fn an_empty_or_failing_directory_offboards_nobody(db: Db) {
     for n in &names {
         ldap.delete(&format!("uid={n},ou=people,{SUFFIX}"));
     }
-    let out = cli(&app, &["sync", "corp", "--dry-run"]);
+    let out = app.cli(&["sync", "corp", "--dry-run"]);
     assert!(
         out.contains("WOULD HOLD") && out.contains("12 leavers"),
         "{out}"
@@ -330,7 +313,7 @@ async fn an_empty_or_failing_directory_offboards_nobody(db: Db) {
         .await;
     assert_eq!(code, 200, "{v}");
     assert_eq!(v["plan"]["leavers"].as_array().unwrap().len(), 12);
-    let out = cli(&app, &["sync", "--confirm", &plan_id.to_string()]);
+    let out = app.cli(&["sync", "--confirm", &plan_id.to_string()]);
     assert!(out.contains("12 offboarded"), "{out}");
     assert_eq!(staff(&app, "user00").await["status"], "offboarded");
     let (code, v) = app

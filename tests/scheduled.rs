@@ -10,22 +10,6 @@ use common::{Db, TestApp};
 use reqwest::Method;
 use serde_json::{Value, json};
 
-fn cli(app: &TestApp, args: &[&str]) -> String {
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_staffgate"))
-        .args(args)
-        .env("STAFFGATE_URL", &app.base)
-        .env("STAFFGATE_ADMIN_KEY", &app.key)
-        .output()
-        .unwrap();
-    let text = String::from_utf8_lossy(&out.stdout).into_owned();
-    assert!(
-        out.status.success(),
-        "{args:?}: {text}{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    text
-}
-
 fn in_ms(ms: i64) -> chrono::DateTime<chrono::FixedOffset> {
     let moscow = chrono::FixedOffset::east_opt(3 * 3600).unwrap();
     (chrono::Utc::now() + chrono::Duration::milliseconds(ms)).with_timezone(&moscow)
@@ -71,17 +55,14 @@ async fn a_scheduled_offboarding_fires_on_time_and_can_be_cancelled(db: Db) {
     assert_eq!(s, 400);
 
     let at = in_ms(1500);
-    let out = cli(
-        &app,
-        &[
-            "offboard",
-            "alice",
-            "--reason",
-            "last working day",
-            "--at",
-            &at.to_rfc3339(),
-        ],
-    );
+    let out = app.cli(&[
+        "offboard",
+        "alice",
+        "--reason",
+        "last working day",
+        "--at",
+        &at.to_rfc3339(),
+    ]);
     assert!(out.contains("scheduled #"), "{out}");
     let bob_at = in_ms(1500).to_rfc3339();
     let (s, v) = app
@@ -94,7 +75,7 @@ async fn a_scheduled_offboarding_fires_on_time_and_can_be_cancelled(db: Db) {
     assert_eq!(s, 202, "{v}");
     let bob_schedule = v["scheduled"].as_i64().unwrap();
 
-    let listed = cli(&app, &["scheduled"]);
+    let listed = app.cli(&["scheduled"]);
     assert!(
         listed.contains("alice") && listed.contains("bob"),
         "{listed}"
@@ -104,7 +85,7 @@ async fn a_scheduled_offboarding_fires_on_time_and_can_be_cancelled(db: Db) {
         access[0]["leaves_at"].is_string(),
         "the access review shows the date: {access}"
     );
-    cli(&app, &["scheduled", "--cancel", &bob_schedule.to_string()]);
+    app.cli(&["scheduled", "--cancel", &bob_schedule.to_string()]);
 
     assert_eq!(
         app.call(Method::GET, "desk", "x", &token).await.0,

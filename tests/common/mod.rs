@@ -3,6 +3,7 @@
 
 #![allow(dead_code)] // Each test binary uses a different part of the harness.
 
+pub mod first_login;
 pub mod slapd;
 pub mod upstream;
 
@@ -299,6 +300,23 @@ impl TestApp {
         let status = resp.status().as_u16();
         let body: Value = resp.json().await.unwrap_or(Value::Null);
         (status, body["error"]["code"].as_str().map(str::to_owned))
+    }
+
+    /// Runs the real `staffgate` binary against this daemon; returns its standard output.
+    pub fn cli(&self, args: &[&str]) -> String {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_staffgate"))
+            .args(args)
+            .env("STAFFGATE_URL", &self.base)
+            .env("STAFFGATE_ADMIN_KEY", &self.key)
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stdout).into_owned();
+        assert!(
+            out.status.success(),
+            "{args:?}: {text}{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        text
     }
 
     pub fn broker(&self, channel: &str, rest: &str) -> String {
