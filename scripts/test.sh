@@ -23,6 +23,13 @@ if ! pg_isready -q -h 127.0.0.1 -p 5432 2>/dev/null; then
   for _ in $(seq 1 30); do pg_isready -q -h 127.0.0.1 -p 5432 && break; sleep 1; done
 fi
 pg_isready -h 127.0.0.1 -p 5432
+# The restart test runs a private cluster of its own, so it needs the server binaries here.
+if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
+  echo "== installing the PostgreSQL server binaries"
+  [ -x /usr/sbin/policy-rc.d ] || { printf '#!/bin/sh\nexit 101\n' | as_root tee /usr/sbin/policy-rc.d >/dev/null; as_root chmod +x /usr/sbin/policy-rc.d; }
+  as_root apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq --no-install-recommends postgresql >/dev/null
+fi
 
 # 2. OpenLDAP for the directory tests: each test starts its own slapd; the system one stays off.
 if [ ! -x /usr/sbin/slapd ] || ! command -v ldapmodify >/dev/null; then
@@ -40,12 +47,13 @@ if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null; the
   DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq --no-install-recommends chromium chromium-driver >/dev/null
 fi
 
-# 4. A real Telegram client library for the Telegram broker test.
+# 4. A real Telegram client library for the Telegram broker test, and a real SMTP server
+#    (aiosmtpd) for the mail tests.
 VENV=.ci/venv
-if [ ! -x "$VENV/bin/python" ] || ! "$VENV/bin/python" -c 'import telegram' 2>/dev/null; then
-  echo "== installing python-telegram-bot in $VENV"
+if [ ! -x "$VENV/bin/python" ] || ! "$VENV/bin/python" -c 'import telegram, aiosmtpd' 2>/dev/null; then
+  echo "== installing python-telegram-bot and aiosmtpd in $VENV"
   python3 -m venv "$VENV"
-  "$VENV/bin/pip" install -q 'python-telegram-bot>=22,<23'
+  "$VENV/bin/pip" install -q 'python-telegram-bot>=22,<23' 'aiosmtpd>=1.4,<2'
 fi
 export STAFFGATE_TEST_PYTHON="$PWD/$VENV/bin/python"
 export STAFFGATE_TEST_POSTGRES="$PG_URL"

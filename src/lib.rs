@@ -12,6 +12,7 @@ pub mod compliance;
 pub mod config;
 pub mod directory;
 pub mod domain;
+pub mod mail;
 pub mod metrics;
 pub mod offboarding;
 pub mod policy;

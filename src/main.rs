@@ -52,7 +52,7 @@ async fn serve(config_file: Option<std::path::PathBuf>) -> ExitCode {
         }
     };
     tracing::info!(addr = %app.local_addr(), "listening");
-    app::reload_on_sighup(app.state.clone());
+    app.reload_on_sighup();
     match app.run(shutdown_signal()).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {

@@ -1,5 +1,7 @@
 //! Wiring: reads the configuration once, builds every area with its own part, binds.
 
+mod jobs;
+
 use std::net::SocketAddr;
 use std::sync::Arc;
 
@@ -44,6 +46,14 @@ pub enum StartError {
     NoNda(String),
     #[error("bootstrap admin key: {0}")]
     Bootstrap(#[from] crate::apikeys::KeyError),
+    #[error(transparent)]
+    Mail(#[from] crate::mail::sender::MailSetupError),
+    #[error("TLS certificate or key ({cert}, {key}): {source}")]
+    Tls {
+        cert: String,
+        key: String,
+        source: std::io::Error,
+    },
     #[error("cannot listen on {addr}: {source}")]
     Listen {
         addr: SocketAddr,
@@ -51,9 +61,51 @@ pub enum StartError {
     },
 }
 
+/// The listener's certificate, reloadable from its files.
+#[derive(Clone)]
+struct Tls {
+    config: axum_server::tls_rustls::RustlsConfig,
+    cert: std::path::PathBuf,
+    key: std::path::PathBuf,
+}
+
+impl Tls {
+    async fn load(cert: &std::path::Path, key: &std::path::Path) -> Result<Tls, StartError> {
+        // Several crypto providers are linked in (ring for us, others for clients): pick one.
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let config = axum_server::tls_rustls::RustlsConfig::from_pem_file(cert, key)
+            .await
+            .map_err(|source| StartError::Tls {
+                cert: cert.display().to_string(),
+                key: key.display().to_string(),
+                source,
+            })?;
+        Ok(Tls {
+            config,
+            cert: cert.to_owned(),
+            key: key.to_owned(),
+        })
+    }
+
+    /// Re-reads the files; a bad pair keeps the certificate in use.
+    async fn reload(&self) {
+        match self
+            .config
+            .reload_from_pem_file(&self.cert, &self.key)
+            .await
+        {
+            Ok(()) => tracing::info!(cert = %self.cert.display(), "TLS certificate reloaded"),
+            Err(e) => {
+                tracing::error!(error = %e, cert = %self.cert.display(), "TLS certificate not reloaded; keeping the one in use")
+            }
+        }
+    }
+}
+
 /// A built, bound daemon, not yet serving.
 pub struct Application {
     listener: TcpListener,
+    tls: Option<Tls>,
     pub state: Arc<AppState>,
     follower: Option<crate::replica::Follower>,
     activity: broker::activity::Writer,
@@ -74,6 +126,21 @@ impl Application {
         let store = Store::open(config.database_url.as_ref(), &config.data_dir).await?;
         tracing::info!(backend = ?store.backend(), "database ready");
 
+        // Read before any state is loaded, so the follower re-applies whatever commits
+        // between loading and following.
+        let (start_seq, _) = crate::store::audit::head(store.pool()).await?;
+        let presence = Arc::new(crate::replica::Presence::new(
+            store.clone(),
+            replica_name(&config),
+            config.max_staleness,
+        ));
+        let wake = Arc::new(tokio::sync::Notify::new());
+        let notices = crate::mail::Notices::new(config.mail.clone());
+        let offboarding_notices = notices.clone();
+        let mail = crate::mail::sender::transport(&config.mail)?;
+        if let Some(host) = &config.mail.host {
+            tracing::info!(relay = %host, security = ?config.mail.security, "mail through the relay");
+        }
         let bundle = policy::load_dir(&config.policies)?;
         tracing::info!(policies = bundle.origin.len(), dir = %config.policies.display(), "policies loaded");
         let engine = Arc::new(Engine::new(bundle));
@@ -110,9 +177,8 @@ impl Application {
         let metrics = Arc::new(crate::metrics::Metrics::default());
         let (activity, writer) =
             broker::activity::start(store.clone(), config.activity_flush, metrics.clone());
-        let freshness = Arc::new(crate::replica::Freshness::new(config.max_staleness));
         let broker = Broker {
-            freshness: freshness.clone(),
+            freshness: presence.freshness.clone(),
             channels: registry.clone(),
             verifier: verifier.clone(),
             engine: engine.clone(),
@@ -125,6 +191,8 @@ impl Application {
             verifier: verifier.clone(),
             engine: engine.clone(),
             channels: registry.clone(),
+            wake: wake.clone(),
+            notices: offboarding_notices.clone(),
         };
         let sync = Arc::new(Syncer::new(
             store.clone(),
@@ -142,6 +210,7 @@ impl Application {
             verifier.clone(),
             config.compliance.clone(),
             nda_dir.clone(),
+            notices,
         )?);
         announce_requirements(&config, &compliance, &store, &nda_dir).await?;
         compliance.refresh_gate().await?;
@@ -171,6 +240,10 @@ impl Application {
             signin,
             compliance,
             metrics,
+            presence: presence.clone(),
+            mail,
+            mail_from: config.mail.from.clone(),
+            mail_wake: Arc::new(tokio::sync::Notify::new()),
         });
         let listener =
             TcpListener::bind(config.listen)
@@ -179,6 +252,10 @@ impl Application {
                     addr: config.listen,
                     source,
                 })?;
+        let tls = match (&config.tls.cert_file, &config.tls.key_file) {
+            (Some(cert), Some(key)) => Some(Tls::load(cert, key).await?),
+            _ => None,
+        };
         let follower = crate::replica::Follower {
             store: state.store.clone(),
             verifier: verifier.clone(),
@@ -191,7 +268,9 @@ impl Application {
             },
             compliance: state.compliance.clone(),
             policies_dir: config.policies.clone(),
-            freshness,
+            presence,
+            wake,
+            start: start_seq,
             listen_url: config
                 .database_url
                 .as_ref()
@@ -200,6 +279,7 @@ impl Application {
         };
         Ok(Application {
             listener,
+            tls,
             state,
             follower: Some(follower),
             activity: writer,
@@ -218,24 +298,45 @@ impl Application {
         shutdown: impl std::future::Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
         let forget = tokio::spawn(forget_expired(self.state.clone()));
-        let scheduler = tokio::spawn(run_scheduled(self.state.clone()));
+        let heartbeat = tokio::spawn(self.state.presence.clone().heartbeat());
         let follower = self.follower.take().map(|f| tokio::spawn(f.run()));
-        let sources = self.state.sync.spawn_all();
+        let jobs = jobs::spawn(&self.state);
+        let state = self.state.clone();
         let app = web::router(self.state);
-        let served = axum::serve(
-            self.listener,
-            app.into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .with_graceful_shutdown(shutdown)
-        .await;
+        let served = match self.tls {
+            None => {
+                axum::serve(
+                    self.listener,
+                    app.into_make_service_with_connect_info::<SocketAddr>(),
+                )
+                .with_graceful_shutdown(shutdown)
+                .await
+            }
+            Some(tls) => {
+                let handle = axum_server::Handle::new();
+                let stopper = handle.clone();
+                tokio::spawn(async move {
+                    shutdown.await;
+                    stopper.graceful_shutdown(Some(std::time::Duration::from_secs(10)));
+                });
+                match axum_server::from_tcp_rustls(self.listener.into_std()?, tls.config) {
+                    Ok(server) => {
+                        server
+                            .handle(handle)
+                            .serve(app.into_make_service_with_connect_info::<SocketAddr>())
+                            .await
+                    }
+                    Err(e) => Err(e),
+                }
+            }
+        };
         forget.abort();
-        scheduler.abort();
+        heartbeat.abort();
         if let Some(f) = follower {
             f.abort();
         }
-        for s in sources {
-            s.abort();
-        }
+        jobs::stop(&state, jobs).await;
+        state.presence.stopped().await;
         // Write the last activity batch even if serving failed.
         self.activity.stop().await;
         served?;
@@ -304,32 +405,42 @@ async fn forget_expired(state: Arc<AppState>) {
     }
 }
 
-/// Carries out scheduled offboardings; a quarter-second tick keeps them under a second late.
-async fn run_scheduled(state: Arc<AppState>) {
-    let mut tick = tokio::time::interval(std::time::Duration::from_millis(250));
-    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    loop {
-        tick.tick().await;
-        if let Err(e) = state.offboarding.run_due().await {
-            tracing::error!(error = %e, "scheduled offboarding failed; retrying on the next tick");
-        }
+impl Application {
+    /// Reloads policies and the TLS certificate on SIGHUP for as long as the daemon runs.
+    pub fn reload_on_sighup(&self) {
+        let state = self.state.clone();
+        let tls = self.tls.clone();
+        #[cfg(unix)]
+        tokio::spawn(async move {
+            let Ok(mut hup) =
+                tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())
+            else {
+                return;
+            };
+            while hup.recv().await.is_some() {
+                let _ = crate::web::reload_policies(
+                    &state,
+                    &crate::audit::Actor("signal:SIGHUP".into()),
+                )
+                .await;
+                if let Some(tls) = &tls {
+                    tls.reload().await;
+                }
+            }
+        });
     }
 }
 
-/// Reloads policies on SIGHUP for as long as the daemon runs.
-pub fn reload_on_sighup(state: Arc<AppState>) {
-    #[cfg(unix)]
-    tokio::spawn(async move {
-        let Ok(mut hup) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())
-        else {
-            return;
-        };
-        while hup.recv().await.is_some() {
-            let _ =
-                crate::web::reload_policies(&state, &crate::audit::Actor("signal:SIGHUP".into()))
-                    .await;
-        }
-    });
+/// This replica's name: configured, or host:port.
+fn replica_name(config: &Config) -> String {
+    config.replica_name.clone().unwrap_or_else(|| {
+        let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+            .map(|h| h.trim().to_owned())
+            .ok()
+            .filter(|h| !h.is_empty())
+            .unwrap_or_else(|| "staffgate".into());
+        format!("{host}:{}", config.listen.port())
+    })
 }
 
 /// A short description of the database, with no credentials.

@@ -206,6 +206,10 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 render::cell(&v["at"])
             );
         }
+        Command::Status { json } => {
+            let v = api.call(Method::GET, "/status", None).await?;
+            if json { pretty(&v) } else { render::status(&v) }
+        }
         Command::Scheduled { cancel: Some(id) } => {
             api.call(
                 Method::DELETE,
@@ -234,19 +238,24 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             username,
             reason,
             json,
+            wait,
             at: None,
         } => {
             let v = api
                 .call(
                     Method::POST,
                     &format!("/staff/{username}/offboard"),
-                    Some(json!({ "reason": reason })),
+                    Some(json!({ "reason": reason, "wait": wait })),
                 )
                 .await?;
             if json {
                 pretty(&v)
             } else {
                 render::receipt(&v)
+            }
+            if wait.is_some() && v["propagation"]["confirmed"] != true {
+                // The offboarding is done; some replica did not confirm it.
+                std::process::exit(3);
             }
         }
         Command::Reinstate { username, reason } => {

@@ -75,6 +75,10 @@ pub enum Command {
         /// The moment to do it (RFC 3339, e.g. 2026-12-31T18:00:00+03:00) instead of now.
         #[arg(long)]
         at: Option<String>,
+        /// Wait until every live replica confirmed (at most this long; default 10s).
+        /// Exits 3 when one did not.
+        #[arg(long, num_args = 0..=1, default_missing_value = "10s", value_name = "UP_TO", conflicts_with = "at")]
+        wait: Option<String>,
         /// Print the receipt as JSON.
         #[arg(long)]
         json: bool,
@@ -105,6 +109,12 @@ pub enum Command {
     Backup {
         /// Where to write the copy.
         file: PathBuf,
+    },
+    /// Replicas (lag, readiness), background jobs and who runs them, the mail outbox.
+    Status {
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
     },
     /// Scheduled offboardings: list, or cancel one.
     Scheduled {

@@ -86,6 +86,59 @@ pub fn receipt(r: &Value) {
             ],
         );
     }
+    propagation(&r["propagation"]);
+}
+
+/// Which replicas applied a change; says plainly which did not and what that means.
+fn propagation(p: &Value) {
+    let Some(replicas) = p["replicas"].as_array() else {
+        return;
+    };
+    println!();
+    let rows: Vec<Value> = replicas
+        .iter()
+        .map(|r| {
+            let after = match r["confirmed_after_ms"].as_i64() {
+                Some(ms) => format!("{ms} ms"),
+                None => "-".into(),
+            };
+            serde_json::json!({
+                "name": r["name"], "state": r["state"], "after": after,
+                "seen": format!("{} ms ago", cell(&r["last_heartbeat_ms_ago"])),
+            })
+        })
+        .collect();
+    table(
+        &rows,
+        &[
+            ("name", "REPLICA"),
+            ("state", "STATE"),
+            ("after", "APPLIED AFTER"),
+            ("seen", "LAST HEARTBEAT"),
+        ],
+    );
+    let closed: Vec<String> = replicas
+        .iter()
+        .filter(|r| r["state"] == "failing_closed")
+        .map(|r| cell(&r["name"]))
+        .collect();
+    let pending: Vec<String> = replicas
+        .iter()
+        .filter(|r| r["state"] == "pending")
+        .map(|r| cell(&r["name"]))
+        .collect();
+    if p["confirmed"] == true {
+        println!("All {} live replica(s) confirmed.", replicas.len());
+    }
+    if !closed.is_empty() {
+        println!(
+            "Not confirmed by {}: cut off from the database, refusing every brokered call until they catch up.",
+            closed.join(", ")
+        );
+    }
+    if !pending.is_empty() {
+        println!("Still pending on {}.", pending.join(", "));
+    }
 }
 
 /// HR's NDA report: acknowledgements, then who is missing.
@@ -127,4 +180,57 @@ pub fn nda_report(v: &Value, format: super::Format) -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+/// `staffgate status`: replicas, jobs, outbox.
+pub fn status(v: &Value) {
+    println!(
+        "Change log at entry #{}; asked replica {}.",
+        cell(&v["log_head"]),
+        cell(&v["replica"]["name"])
+    );
+    println!();
+    let replicas: Vec<Value> = rows_of(&v["replicas"])
+        .into_iter()
+        .map(|mut r| {
+            if r["this"] == true {
+                r["name"] = Value::String(format!("{} *", cell(&r["name"])));
+            }
+            r
+        })
+        .collect();
+    table(
+        &replicas,
+        &[
+            ("name", "REPLICA"),
+            ("id", "ID"),
+            ("state", "STATE"),
+            ("lag_entries", "LAG"),
+            ("caught_up_ms_ago", "CAUGHT UP (MS AGO)"),
+            ("last_heartbeat_ms_ago", "HEARTBEAT (MS AGO)"),
+        ],
+    );
+    println!();
+    table(
+        &rows_of(&v["jobs"]),
+        &[
+            ("job", "JOB"),
+            ("holder", "RUNS ON"),
+            ("expires_in_ms", "LEASE LEFT (MS)"),
+        ],
+    );
+    if let Some(o) = v.get("outbox") {
+        println!();
+        println!(
+            "Mail outbox: {} waiting (oldest {}), {} sent in the last day; last error: {}",
+            cell(&o["waiting"]),
+            cell(&o["oldest_waiting_at"]),
+            cell(&o["sent_last_day"]),
+            cell(&o["last_error"])
+        );
+    }
+}
+
+fn rows_of(v: &Value) -> Vec<Value> {
+    v.as_array().cloned().unwrap_or_default()
 }

@@ -48,6 +48,7 @@ pub struct Compliance {
     nda: RwLock<Arc<NdaSet>>,
     /// The version the verifier's block list was last computed for.
     gated: RwLock<Option<String>>,
+    notices: crate::mail::Notices,
 }
 
 impl Compliance {
@@ -56,6 +57,7 @@ impl Compliance {
         verifier: Arc<Verifier>,
         config: ComplianceConfig,
         nda_dir: PathBuf,
+        notices: crate::mail::Notices,
     ) -> Result<Compliance, NdaError> {
         let set = NdaSet::load(&nda_dir)?;
         Ok(Compliance {
@@ -65,6 +67,7 @@ impl Compliance {
             nda_dir,
             nda: RwLock::new(Arc::new(set)),
             gated: RwLock::new(None),
+            notices,
         })
     }
 
@@ -255,18 +258,46 @@ impl Compliance {
             return Ok(());
         };
         let acked = crate::store::nda::versions_by_staff(self.store.pool()).await?;
-        let blocked = crate::store::staff::list(self.store.pool())
+        let missing: Vec<_> = crate::store::staff::list(self.store.pool())
             .await?
             .into_iter()
             .filter(|m| {
                 let versions = acked.get(&m.id).map(Vec::as_slice).unwrap_or(&[]);
                 !set.satisfied(versions, now)
             })
-            .map(|m| m.id)
             .collect();
+        self.remind(&missing, &req).await?;
+        let blocked = missing.iter().map(|m| m.id).collect();
         let deadline: Millis = req.effective_at() + self.config.nda_grace.as_millis() as Millis;
         self.verifier.set_nda_gate(Some(deadline), blocked);
         *self.gated.write().expect("gate lock") = current;
         Ok(())
+    }
+
+    /// Mails active staff who have not acknowledged `req` (once per person and version;
+    /// every replica may ask, the outbox keeps one). Joiners get the first-login mail instead.
+    async fn remind(
+        &self,
+        missing: &[crate::domain::staff::StaffMember],
+        req: &super::nda::NdaText,
+    ) -> Result<(), StoreError> {
+        if !self.notices.enabled() {
+            return Ok(());
+        }
+        let languages = crate::store::nda::languages(self.store.pool()).await?;
+        let mut tx = self.store.begin().await?;
+        for m in missing.iter().filter(|m| m.status == StaffStatus::Active) {
+            let lang = crate::mail::Lang::of(languages.get(&m.id).map(String::as_str));
+            self.notices
+                .nda_required(
+                    tx.conn(),
+                    (m.username.as_str(), &m.name, &m.email),
+                    lang,
+                    &req.version,
+                    &req.title,
+                )
+                .await?;
+        }
+        tx.commit().await
     }
 }

@@ -31,7 +31,7 @@ fn duration_or_zero(raw: &str) -> Result<Duration, String> {
     humantime::parse_duration(raw).map_err(|e| format!("not a duration ({e}); try 0, 24h, 7d"))
 }
 
-fn boolean(raw: &str) -> Result<bool, String> {
+pub(super) fn boolean(raw: &str) -> Result<bool, String> {
     match raw.trim() {
         "true" | "1" | "yes" | "on" => Ok(true),
         "false" | "0" | "no" | "off" => Ok(false),
@@ -68,7 +68,7 @@ fn count(raw: &str) -> Result<u32, String> {
     }
 }
 
-fn non_empty(raw: &str) -> Result<&str, String> {
+pub(super) fn non_empty(raw: &str) -> Result<&str, String> {
     if raw.trim().is_empty() {
         Err("must not be empty".into())
     } else {
@@ -76,7 +76,12 @@ fn non_empty(raw: &str) -> Result<&str, String> {
     }
 }
 
-pub static KEYS: &[Key] = &[
+/// Every key: these and the transport keys.
+pub fn all() -> impl Iterator<Item = &'static Key> {
+    KEYS.iter().chain(super::transport::TRANSPORT_KEYS.iter())
+}
+
+static KEYS: &[Key] = &[
     Key {
         file: "listen",
         env: "STAFFGATE_LISTEN",
@@ -342,6 +347,19 @@ pub static KEYS: &[Key] = &[
         help: "how long without catching up with the change log before brokered calls get 503 (default 2s)",
         set: |c, v| {
             c.max_staleness = duration(v)?;
+            Ok(())
+        },
+    },
+    Key {
+        file: "replica.name",
+        env: "STAFFGATE_REPLICA_NAME",
+        help: "this replica's name on receipts and in `staffgate status` (default host:port)",
+        set: |c, v| {
+            let v = non_empty(v)?;
+            if v.chars().count() > 64 || v.chars().any(char::is_control) {
+                return Err("at most 64 printable characters".into());
+            }
+            c.replica_name = Some(v.to_owned());
             Ok(())
         },
     },

@@ -2,6 +2,7 @@
 //! Every unknown key and bad value is collected, so an operator fixes them all in one go.
 
 mod keys;
+mod transport;
 
 use std::fmt;
 use std::net::SocketAddr;
@@ -10,7 +11,8 @@ use std::time::Duration;
 
 use secrecy::SecretString;
 
-pub use keys::KEYS;
+pub use keys::all as keys;
+pub use transport::{MailConfig, SmtpSecurity, TlsConfig};
 
 use crate::directory::ldap::LdapSource;
 
@@ -42,6 +44,10 @@ pub struct Config {
     /// How long a replica may go without showing it applied the change log before it
     /// refuses brokered calls.
     pub max_staleness: Duration,
+    /// This replica's name; host:port when unset.
+    pub replica_name: Option<String>,
+    pub mail: MailConfig,
+    pub tls: TlsConfig,
 }
 
 /// What first login requires, and how strictly.
@@ -118,6 +124,9 @@ impl Default for Config {
                 window: Duration::from_secs(15 * 60),
             },
             max_staleness: Duration::from_secs(2),
+            replica_name: None,
+            mail: MailConfig::default(),
+            tls: TlsConfig::default(),
             compliance: ComplianceConfig {
                 require_totp: true,
                 require_nda: true,
@@ -176,7 +185,7 @@ impl Config {
             if !name.starts_with("STAFFGATE_") || CLIENT_ENV.contains(&name.as_str()) {
                 continue;
             }
-            match KEYS.iter().find(|k| k.env == name) {
+            match keys::all().find(|k| k.env == name) {
                 Some(key) => {
                     if let Err(message) = (key.set)(&mut config, &value) {
                         problems.push(ConfigProblem { key: name, message });
@@ -187,6 +196,21 @@ impl Config {
                     message: "unknown environment variable".into(),
                 }),
             }
+        }
+        if config.tls.cert_file.is_some() != config.tls.key_file.is_some() {
+            problems.push(ConfigProblem {
+                key: "tls.cert_file".into(),
+                message: "tls.cert_file and tls.key_file go together".into(),
+            });
+        }
+        if config.tls.cert_file.is_none()
+            && !config.tls.behind_proxy
+            && !config.listen.ip().is_loopback()
+        {
+            problems.push(ConfigProblem {
+                key: "listen".into(),
+                message: "a non-loopback address needs tls.cert_file and tls.key_file, or tls.behind_proxy = true when a TLS proxy is in front".into(),
+            });
         }
         if config.signin.plain_http && !config.listen.ip().is_loopback() {
             problems.push(ConfigProblem {
@@ -239,7 +263,7 @@ fn apply_toml(config: &mut Config, text: &str, problems: &mut Vec<ConfigProblem>
     let mut flat = Vec::new();
     flatten("", &table, &mut flat);
     for (name, value) in flat {
-        let Some(key) = KEYS.iter().find(|k| k.file == name) else {
+        let Some(key) = keys::all().find(|k| k.file == name) else {
             problems.push(ConfigProblem {
                 key: name,
                 message: "unknown key".into(),

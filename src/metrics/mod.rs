@@ -42,6 +42,9 @@ pub struct Metrics {
     source_live: Family<Source, Gauge>,
     source_lag: Family<Source, Gauge>,
     source_changes: Family<Source, Gauge>,
+    replica_lag: Gauge,
+    replica_caught_up_age: Gauge,
+    outbox_waiting: Gauge,
 }
 
 impl Default for Metrics {
@@ -83,8 +86,29 @@ impl Default for Metrics {
             "Live directory changes applied since start",
             source_changes.clone(),
         );
+        let replica_lag = Gauge::default();
+        registry.register(
+            "staffgate_replica_log_lag_entries",
+            "Change-log entries this replica has not applied yet",
+            replica_lag.clone(),
+        );
+        let replica_caught_up_age = Gauge::default();
+        registry.register(
+            "staffgate_replica_caught_up_age_milliseconds",
+            "Since this replica last showed it had applied the whole log (it refuses past its bound)",
+            replica_caught_up_age.clone(),
+        );
+        let outbox_waiting = Gauge::default();
+        registry.register(
+            "staffgate_mail_outbox_waiting",
+            "Mails queued and not yet accepted by the relay",
+            outbox_waiting.clone(),
+        );
         Metrics {
             registry,
+            replica_lag,
+            replica_caught_up_age,
+            outbox_waiting,
             requests,
             latency,
             live_tokens,
@@ -133,6 +157,15 @@ impl Metrics {
             .get_or_create(&key)
             .set(lag_ms.unwrap_or(-1));
         self.source_changes.get_or_create(&key).set(changes as i64);
+    }
+
+    pub fn set_replica(&self, lag_entries: i64, caught_up_age_ms: i64) {
+        self.replica_lag.set(lag_entries);
+        self.replica_caught_up_age.set(caught_up_age_ms);
+    }
+
+    pub fn set_outbox(&self, waiting: i64) {
+        self.outbox_waiting.set(waiting);
     }
 
     /// The text exposition format.

@@ -78,6 +78,10 @@ pub struct Offboarding {
     pub verifier: Arc<Verifier>,
     pub engine: Arc<Engine>,
     pub channels: Arc<Registry>,
+    /// Wakes this replica's follower, which acknowledges the change for receipts.
+    pub wake: Arc<tokio::sync::Notify>,
+    /// Queues the receipt mail in the offboarding's own transaction.
+    pub notices: crate::mail::Notices,
 }
 
 impl Offboarding {
@@ -163,6 +167,7 @@ impl Offboarding {
             api_keys_revoked: api_keys,
             channels: lines.into_values().collect(),
             audit_seq: 0,
+            propagation: None,
         };
         receipt.audit_seq = audit::record(
             conn,
@@ -174,6 +179,7 @@ impl Offboarding {
         .await?;
         let text = serde_json::to_string(&receipt).map_err(|_| OffboardError::ReceiptCorrupt)?;
         crate::store::offboardings::insert(conn, staff.id, now, &text).await?;
+        self.notices.offboarded(conn, &receipt).await?;
         Ok(Offboarded {
             receipt,
             staff_id: staff.id,
@@ -187,6 +193,7 @@ impl Offboarding {
         self.verifier
             .offboard(done.staff_id, done.epoch, done.revoked.iter().copied());
         self.engine.invalidate();
+        self.wake.notify_one();
     }
 
     /// Makes an offboarded person active again. Their old tokens stay dead: they were revoked

@@ -22,6 +22,9 @@ pub struct Receipt {
     pub channels: Vec<ChannelLine>,
     /// The audit entry that records this offboarding.
     pub audit_seq: i64,
+    /// Which replicas applied it; filled when answering, never stored.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub propagation: Option<crate::replica::propagation::Propagation>,
 }
 
 /// One channel on a receipt.

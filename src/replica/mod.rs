@@ -1,5 +1,5 @@
-//! Several daemons on one database: each follows the others' changes and refuses to serve
-//! from a view it cannot show is current.
+//! Several daemons on one database: each follows the others' changes, refuses to serve
+//! from a view it cannot show is current, and reports what it applied.
 //!
 //! The ordered change log is the audit log itself. Every change that can take access away
 //! (or grant it) writes an audit entry in its own transaction, and appenders queue on the
@@ -7,268 +7,114 @@
 //! gaps. A replica tails it: PostgreSQL's NOTIFY (a trigger on the head row) wakes it at
 //! once, and a short poll covers a lost notification. Each entry is applied by re-reading
 //! the current state it names, so applying one twice, or one of its own, is harmless.
+//!
+//! Each replica heartbeats into `replicas` and acknowledges every access-removing entry it
+//! applied in `replica_acks`; an offboarding receipt reads them back (see [`propagation`]).
 
-use std::path::PathBuf;
+mod follower;
+mod freshness;
+mod lease;
+pub mod propagation;
+pub mod status;
+
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::Duration;
 
-use serde_json::Value;
+pub use follower::Follower;
+pub use freshness::Freshness;
+pub use lease::Lease;
 
-use crate::channels::Channels;
-use crate::compliance::Compliance;
-use crate::domain::Username;
-use crate::domain::staff::StaffStatus;
 use crate::domain::time::{Millis, now_millis};
-use crate::policy::Engine;
-use crate::store::{Store, StoreError};
-use crate::tokens::Verifier;
+use crate::store::Store;
+use crate::store::replicas::ReplicaRow;
 
-/// How often a replica checks for changes without a notification.
-const POLL: Duration = Duration::from_millis(200);
-/// Entries read per round.
-const PAGE: i64 = 1_000;
+/// How often a replica writes its heartbeat.
+pub const HEARTBEAT: Duration = Duration::from_millis(500);
 
-/// Whether this replica may serve: it caught up with the log within the bound.
-pub struct Freshness {
-    last_ok: AtomicI64,
-    bound: Millis,
-}
-
-impl Freshness {
-    pub fn new(bound: Duration) -> Freshness {
-        Freshness {
-            last_ok: AtomicI64::new(now_millis()),
-            bound: bound.as_millis() as Millis,
-        }
-    }
-
-    fn mark(&self, at: Millis) {
-        self.last_ok.store(at, Ordering::Release);
-    }
-
-    /// `None` when current; otherwise how long since it last was.
-    pub fn stale_for(&self, now: Millis) -> Option<Millis> {
-        let age = now - self.last_ok.load(Ordering::Acquire);
-        (age > self.bound).then_some(age)
-    }
-}
-
-/// The follower of one replica.
-pub struct Follower {
-    pub store: Store,
-    pub verifier: Arc<Verifier>,
-    pub engine: Arc<Engine>,
-    pub channels: Channels,
-    pub compliance: Arc<Compliance>,
-    pub policies_dir: PathBuf,
+/// This replica: who it is, how far it applied the log, whether it may serve.
+pub struct Presence {
+    pub id: String,
+    pub name: String,
+    pub started_at: Millis,
     pub freshness: Arc<Freshness>,
-    /// The PostgreSQL URL, for LISTEN; `None` on SQLite (polling only).
-    pub listen_url: Option<String>,
+    applied_seq: AtomicI64,
+    store: Store,
 }
 
-fn username(subject: &str) -> Option<Username> {
-    Username::parse(subject).ok()
-}
-
-impl Follower {
-    /// Runs until the daemon stops, starting after the log's current head (the state at start
-    /// was loaded from the database already).
-    pub async fn run(self) {
-        let mut last = loop {
-            match crate::store::audit::head(self.store.pool()).await {
-                Ok((seq, _)) => break seq,
-                Err(e) => {
-                    tracing::warn!(error = %e, "replica follower cannot read the log head yet");
-                    tokio::time::sleep(POLL).await;
-                }
-            }
-        };
-        let mut listener = self.listen().await;
-        loop {
-            match self.catch_up(&mut last).await {
-                Ok(()) => self.freshness.mark(now_millis()),
-                Err(e) => {
-                    tracing::warn!(error = %e, "replica follower cannot read the log; refusing to serve once stale")
-                }
-            }
-            match listener.as_mut() {
-                Some(l) => {
-                    if let Ok(Err(e)) = tokio::time::timeout(POLL, l.recv()).await {
-                        tracing::warn!(error = %e, "replica listener lost; reconnecting");
-                        listener = self.listen().await;
-                    }
-                }
-                None => tokio::time::sleep(POLL).await,
-            }
+impl Presence {
+    pub fn new(store: Store, name: String, bound: Duration) -> Presence {
+        let mut raw = [0u8; 6];
+        // A random id per process: a restarted replica is a new one on receipts.
+        getrandom::fill(&mut raw).expect("the OS random source is available");
+        Presence {
+            id: hex::encode(raw),
+            name,
+            started_at: now_millis(),
+            freshness: Arc::new(Freshness::new(bound)),
+            applied_seq: AtomicI64::new(0),
+            store,
         }
     }
 
-    async fn listen(&self) -> Option<sqlx::postgres::PgListener> {
-        let url = self.listen_url.as_ref()?;
-        let mut l = sqlx::postgres::PgListener::connect(url).await.ok()?;
-        l.listen("staffgate_changes").await.ok()?;
-        Some(l)
+    pub fn applied_seq(&self) -> i64 {
+        self.applied_seq.load(Ordering::Acquire)
     }
 
-    /// Applies every entry after `last`, in order.
-    async fn catch_up(&self, last: &mut i64) -> Result<(), StoreError> {
-        loop {
-            let page = crate::store::audit::tail(self.store.pool(), *last, PAGE).await?;
-            let full = page.len() as i64 == PAGE;
-            let mut tokens: Option<(i64, i64)> = None;
-            for (seq, event, subject, details) in &page {
-                if event == "token.issue" {
-                    // Issuances come in bursts: one range read for the page.
-                    let id = serde_json::from_str::<Value>(details)
-                        .ok()
-                        .and_then(|d| d["token_id"].as_i64());
-                    if let Some(id) = id {
-                        tokens = Some(tokens.map_or((id, id), |(lo, hi)| (lo.min(id), hi.max(id))));
-                    }
-                } else {
-                    self.apply(event, subject, details).await?;
-                }
-                *last = *seq;
-            }
-            if let Some(range) = tokens {
-                self.reload_tokens(None, Some(range)).await?;
-            }
-            if !full {
-                return Ok(());
-            }
-        }
+    fn applied(&self, seq: i64) {
+        self.applied_seq.store(seq, Ordering::Release);
     }
 
-    async fn apply(&self, event: &str, subject: &str, details: &str) -> Result<(), StoreError> {
-        match event {
-            "staff.offboard"
-            | "staff.reinstate"
-            | "staff.put"
-            | "staff.activate"
-            | "staff.first_login_done"
-            | "totp.reset"
-            | "token.revoke"
-            | "token.revoke_staff"
-            | "nda.acknowledged" => {
-                if let Some(u) = username(subject) {
-                    self.reload_staff(&u).await?;
-                }
-            }
-            "token.revoke_channel" | "channel.put" | "channel.secret_set" => {
-                if let Err(e) = self.channels.load().await {
-                    tracing::error!(error = %e, "replica could not reload channels");
-                }
-                self.reload_tokens(None, None).await?;
-            }
-            "directory.sync" => {
-                let d: Value = serde_json::from_str(details).unwrap_or(Value::Null);
-                let mut names: Vec<String> = Vec::new();
-                for key in ["joiners", "movers", "leavers"] {
-                    match &d[key] {
-                        Value::Array(list) => names.extend(list.iter().filter_map(|v| {
-                            v.as_str()
-                                .or_else(|| v["username"].as_str())
-                                .map(str::to_owned)
-                        })),
-                        Value::Number(_) => {
-                            // A large import is counted, not listed: re-read everyone.
-                            return self.reload_everyone().await;
-                        }
-                        _ => {}
-                    }
-                }
-                for n in names {
-                    if let Some(u) = username(&n) {
-                        self.reload_staff(&u).await?;
-                    }
-                }
-            }
-            "policy.reload" => {
-                // Loaded here without auditing: an audited reload would echo between replicas.
-                match crate::policy::load_dir(&self.policies_dir) {
-                    Ok(bundle) => self.engine.replace(bundle),
-                    Err(e) => {
-                        tracing::error!(error = %e, "replica could not reload policies; keeping its own")
-                    }
-                }
-                if let Err(e) = self.compliance.reload_nda() {
-                    tracing::error!(error = %e, "replica could not reload NDA texts");
-                }
-                self.compliance.refresh_gate().await?;
-            }
-            _ => {}
-        }
-        Ok(())
-    }
-
-    /// Re-reads one person and their unexpired tokens into the verifier.
-    async fn reload_staff(&self, username: &Username) -> Result<(), StoreError> {
-        let mut conn = self.store.conn().await?;
-        let Some(member) = crate::store::staff::find(&mut conn, username).await? else {
-            return Ok(());
-        };
-        drop(conn);
-        let id = member.id;
-        let offboarded = member.status == StaffStatus::Offboarded;
-        self.verifier.put_staff(member);
-        self.reload_tokens(Some(id), None).await?;
-        if !offboarded
-            && let Ok((_, acked)) =
-                crate::store::nda::first_login_facts(self.store.pool(), id).await
-            && self.compliance.nda().satisfied(&acked, now_millis())
-        {
-            self.verifier.nda_satisfied(id);
-        }
-        self.engine.invalidate();
-        Ok(())
-    }
-
-    async fn reload_tokens(
-        &self,
-        staff: Option<crate::domain::staff::StaffId>,
-        ids: Option<(i64, i64)>,
-    ) -> Result<(), StoreError> {
-        let rows =
-            crate::store::tokens::unexpired_where(self.store.pool(), staff, ids, now_millis())
-                .await?;
-        let mut revoked = Vec::new();
-        for row in &rows {
-            self.verifier
-                .add_token(row.hash, crate::tokens::grant_of(row));
-            if row.revoked_at.is_some() {
-                revoked.push(row.hash);
-            }
-        }
-        // Wakes streaming responses, which re-check and cut.
-        self.verifier.revoke(revoked);
-        Ok(())
-    }
-
-    async fn reload_everyone(&self) -> Result<(), StoreError> {
-        // Pending people hold no token; leaving them out keeps a large import from living
-        // in memory on every replica.
-        for member in crate::store::staff::list(self.store.pool()).await? {
-            if member.status != StaffStatus::Pending {
-                self.verifier.put_staff(member);
-            }
-        }
-        self.reload_tokens(None, None).await?;
-        self.engine.invalidate();
-        Ok(())
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn freshness_expires_after_the_bound() {
-        let f = Freshness::new(Duration::from_millis(2000));
+    fn row(&self, stopped: bool) -> ReplicaRow {
         let now = now_millis();
-        f.mark(now);
-        assert_eq!(f.stale_for(now + 1999), None);
-        assert_eq!(f.stale_for(now + 2500), Some(2500));
+        ReplicaRow {
+            id: self.id.clone(),
+            name: self.name.clone(),
+            started_at: self.started_at,
+            heartbeat_at: now,
+            caught_up_at: self.freshness.last_ok(),
+            applied_seq: self.applied_seq(),
+            stopped_at: stopped.then_some(now),
+        }
+    }
+
+    /// Records that this replica applied `seqs` now. A failure is logged, never fatal: the
+    /// receipt then shows this replica as unconfirmed, which is the truth.
+    pub async fn acknowledge(&self, seqs: &[i64]) {
+        let result = async {
+            let mut tx = self.store.begin().await?;
+            crate::store::replicas::ack(tx.conn(), &self.id, seqs, now_millis()).await?;
+            tx.commit().await
+        }
+        .await;
+        if let Err(e) = result {
+            tracing::warn!(error = %e, "could not record this replica's acknowledgements");
+        }
+    }
+
+    async fn beat(&self, stopped: bool) -> Result<(), crate::store::StoreError> {
+        let mut tx = self.store.begin().await?;
+        crate::store::replicas::heartbeat(tx.conn(), &self.row(stopped)).await?;
+        tx.commit().await
+    }
+
+    /// Heartbeats until the daemon stops.
+    pub async fn heartbeat(self: Arc<Self>) {
+        let mut tick = tokio::time::interval(HEARTBEAT);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tick.tick().await;
+            let beat = tokio::time::timeout(HEARTBEAT * 4, self.beat(false)).await;
+            if !matches!(beat, Ok(Ok(()))) {
+                tracing::debug!("replica heartbeat not written");
+            }
+        }
+    }
+
+    /// Marks this replica stopped, so receipts stop waiting for it.
+    pub async fn stopped(&self) {
+        if let Err(e) = self.beat(true).await {
+            tracing::warn!(error = %e, "could not mark this replica stopped");
+        }
     }
 }

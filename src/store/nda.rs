@@ -54,6 +54,18 @@ pub async fn versions_by_staff(
     Ok(map)
 }
 
+/// The language of each person's newest acknowledgement: the one they read in.
+pub async fn languages(pool: &AnyPool) -> Result<HashMap<StaffId, String>, StoreError> {
+    let rows = sqlx::query("SELECT staff_id, language FROM nda_acks ORDER BY id")
+        .fetch_all(pool)
+        .await?;
+    let mut map = HashMap::new();
+    for r in rows {
+        map.insert(r.try_get("staff_id")?, r.try_get("language")?);
+    }
+    Ok(map)
+}
+
 /// One acknowledgement with who made it.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct AckRow {

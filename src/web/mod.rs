@@ -42,6 +42,12 @@ pub struct AppState {
     pub signin: crate::signin::Signin,
     pub compliance: Arc<crate::compliance::Compliance>,
     pub metrics: Arc<crate::metrics::Metrics>,
+    pub presence: Arc<crate::replica::Presence>,
+    /// The relay, when mail is configured.
+    pub mail: Option<lettre::AsyncSmtpTransport<lettre::Tokio1Executor>>,
+    pub mail_from: String,
+    /// Wakes the outbox sender after a change queued mail.
+    pub mail_wake: Arc<tokio::sync::Notify>,
 }
 
 pub fn router(state: Arc<AppState>) -> Router {
@@ -97,6 +103,18 @@ async fn metrics(
         state
             .metrics
             .set_source(&s.source, s.connected, s.lag_ms, s.changes_applied);
+    }
+    let now = crate::domain::time::now_millis();
+    if let Ok((head, _)) = crate::store::audit::head(state.store.pool()).await {
+        state.metrics.set_replica(
+            (head - state.presence.applied_seq()).max(0),
+            now - state.presence.freshness.last_ok(),
+        );
+    }
+    if state.mail.is_some()
+        && let Ok(depth) = crate::store::outbox::depth(state.store.pool(), now).await
+    {
+        state.metrics.set_outbox(depth.waiting);
     }
     Ok((
         [(

@@ -117,6 +117,19 @@ impl Syncer {
             }
             members.push(after);
         }
+        if plan.joiners.len() <= crate::mail::MAX_JOINER_MAILS {
+            for p in &plan.joiners {
+                self.offboarding
+                    .notices
+                    .joined(tx.conn(), p.username.as_str(), &p.name, &p.email)
+                    .await?;
+            }
+        } else if self.offboarding.notices.enabled() {
+            tracing::info!(
+                joiners = plan.joiners.len(),
+                "a bulk import: joiners are not mailed one by one; announce the rollout yourself"
+            );
+        }
         let mut left: Vec<Offboarded> = Vec::new();
         for leaver in &plan.leavers {
             let username = crate::domain::Username::parse(&leaver.username)

@@ -205,6 +205,16 @@ impl Syncer {
                         "joiners": plan.joiners.len(), "movers": plan.movers.len() }),
             )
             .await?;
+            self.offboarding
+                .notices
+                .guard_tripped(
+                    tx.conn(),
+                    &plan.source,
+                    id,
+                    plan.leavers.len(),
+                    &reason.to_string(),
+                )
+                .await?;
             tx.commit().await?;
             tracing::error!(
                 alert = "mass_deprovisioning_guard",

@@ -7,6 +7,7 @@ mod me;
 mod misc;
 pub use misc::reload;
 mod staff;
+mod status;
 mod sync;
 mod tokens;
 
@@ -50,6 +51,7 @@ pub fn routes() -> Router<Arc<AppState>> {
         .route("/keys", post(misc::create_key).get(misc::list_keys))
         .route("/keys/{id}", delete(misc::revoke_key))
         .route("/backup", post(backup::backup))
+        .route("/status", get(status::status))
         .route("/sync/status", get(sync::status))
         .route("/sync/plans/{id}", get(sync::show_plan))
         .route("/sync/plans/{id}/confirm", post(sync::confirm))

@@ -83,6 +83,22 @@ pub struct OffboardBody {
     reason: String,
     /// RFC 3339 (`2026-12-31T18:00:00+03:00`): schedule instead of now.
     at: Option<String>,
+    /// How long to wait for every live replica to confirm (`10s`; at most 60s).
+    wait: Option<String>,
+}
+
+/// The longest an offboarding answer waits for replicas.
+const MAX_WAIT: std::time::Duration = std::time::Duration::from_secs(60);
+
+fn wait_for(raw: Option<&str>) -> Result<std::time::Duration, ApiError> {
+    let Some(raw) = raw else {
+        return Ok(std::time::Duration::ZERO);
+    };
+    let d = parse("wait", humantime::parse_duration(raw))?;
+    if d > MAX_WAIT {
+        return Err(ApiError::bad_request("wait", "at most 60s"));
+    }
+    Ok(d)
 }
 
 /// Offboards now (200 with the receipt), or at `at` (202 with the schedule).
@@ -95,6 +111,7 @@ pub async fn offboard(
     use axum::response::IntoResponse;
     let permit = caller.hr()?;
     let username = parse("username", Username::parse(&username))?;
+    let wait = wait_for(body.wait.as_deref())?;
     if let Some(at) = body.at {
         let when = parse("at", chrono::DateTime::parse_from_rfc3339(&at))?;
         let millis = when.timestamp_millis();
@@ -105,10 +122,21 @@ pub async fn offboard(
         let answer = json!({ "scheduled": id, "staff": username, "at": when.to_utc() });
         return Ok((axum::http::StatusCode::ACCEPTED, Json(answer)).into_response());
     }
-    let receipt: Receipt = s
+    let mut receipt: Receipt = s
         .offboarding
         .offboard(&permit, &username, &body.reason)
         .await?;
+    let committed = crate::domain::time::now_millis();
+    receipt.propagation = Some(
+        crate::replica::propagation::report(
+            &s.store,
+            receipt.audit_seq,
+            committed,
+            s.presence.freshness.bound(),
+            wait,
+        )
+        .await?,
+    );
     Ok(Json(receipt).into_response())
 }
 

@@ -1,0 +1,97 @@
+//! The replicas and jobs as `staffgate status` shows them.
+
+use serde::Serialize;
+
+use super::Presence;
+use super::propagation::GONE_AFTER;
+use crate::domain::time::{Millis, now_millis};
+use crate::store::{Store, StoreError};
+
+#[derive(Debug, Serialize)]
+pub struct ReplicaLine {
+    pub id: String,
+    pub name: String,
+    /// This process.
+    pub this: bool,
+    /// `serving`, `failing_closed` (not caught up within its bound) or `stopped`.
+    pub state: &'static str,
+    /// Log entries it has not applied yet.
+    pub lag_entries: i64,
+    pub caught_up_ms_ago: Millis,
+    pub last_heartbeat_ms_ago: Millis,
+    pub started_at: chrono::DateTime<chrono::Utc>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct JobLine {
+    pub job: String,
+    /// The replica running it, by name when known.
+    pub holder: String,
+    pub expires_in_ms: Millis,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Overview {
+    pub log_head: i64,
+    pub replicas: Vec<ReplicaLine>,
+    pub jobs: Vec<JobLine>,
+}
+
+/// Reads the replicas' and leases' rows as they are now.
+pub async fn overview(store: &Store, me: &Presence) -> Result<Overview, StoreError> {
+    let now = now_millis();
+    let (head, _) = crate::store::audit::head(store.pool()).await?;
+    let rows = crate::store::replicas::list(store.pool(), now - GONE_AFTER).await?;
+    let bound = me.freshness.bound();
+    let replicas = rows
+        .iter()
+        .map(|r| {
+            let this = r.id == me.id;
+            let caught_up = if this {
+                me.freshness.last_ok()
+            } else {
+                r.caught_up_at
+            };
+            let applied = if this {
+                me.applied_seq()
+            } else {
+                r.applied_seq
+            };
+            let state = if r.stopped_at.is_some() {
+                "stopped"
+            } else if now - caught_up > bound {
+                "failing_closed"
+            } else {
+                "serving"
+            };
+            ReplicaLine {
+                id: r.id.clone(),
+                name: r.name.clone(),
+                this,
+                state,
+                lag_entries: (head - applied).max(0),
+                caught_up_ms_ago: (now - caught_up).max(0),
+                last_heartbeat_ms_ago: (now - r.heartbeat_at).max(0),
+                started_at: crate::domain::time::to_datetime(r.started_at),
+            }
+        })
+        .collect();
+    let jobs = crate::store::leases::list(store.pool())
+        .await?
+        .into_iter()
+        .filter(|(_, _, until)| *until >= now)
+        .map(|(job, holder, until)| JobLine {
+            holder: rows
+                .iter()
+                .find(|r| r.id == holder)
+                .map_or(holder.clone(), |r| format!("{} ({holder})", r.name)),
+            job,
+            expires_in_ms: until - now,
+        })
+        .collect();
+    Ok(Overview {
+        log_head: head,
+        replicas,
+        jobs,
+    })
+}

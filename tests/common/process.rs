@@ -1,0 +1,627 @@
+//! Replicas as separate `staffgate serve` processes sharing one PostgreSQL database, and the
+//! real parts around them: a TCP proxy the test can cut, a private PostgreSQL cluster the
+//! test can restart, and an aiosmtpd relay writing what it receives to a Maildir.
+
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+use tokio::net::{TcpListener, TcpStream};
+
+pub const BIN: &str = env!("CARGO_BIN_EXE_staffgate");
+
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// Shared by every replica of one test: a database, a data directory (master key), the
+/// policies and an admin key.
+pub struct Cluster {
+    pub dir: tempfile::TempDir,
+    pub db_url: String,
+    pub db_name: Option<String>,
+    pub key: String,
+    pub http: reqwest::Client,
+}
+
+/// One `staffgate serve` process.
+pub struct Replica {
+    pub name: String,
+    pub url: String,
+    pub log: PathBuf,
+    child: Option<Child>,
+}
+
+impl Cluster {
+    /// A fresh database on the machine's PostgreSQL.
+    pub async fn new() -> Cluster {
+        let (name, url) = super::create_pg_database().await;
+        let mut c = Cluster::on(url);
+        c.db_name = Some(name);
+        c
+    }
+
+    /// A cluster on a database the test made itself.
+    pub fn on(db_url: String) -> Cluster {
+        let dir = tempfile::tempdir().unwrap();
+        super::copy_dir(&super::policies_dir(), &dir.path().join("policies"));
+        use secrecy::ExposeSecret;
+        let key = staffgate::apikeys::generate_text()
+            .unwrap()
+            .expose_secret()
+            .to_owned();
+        Cluster {
+            dir,
+            db_url,
+            db_name: None,
+            key,
+            http: reqwest::Client::new(),
+        }
+    }
+
+    /// Starts replica `name` on the cluster's database (or `db_url`), with `env` added.
+    pub async fn start(&self, name: &str, db_url: Option<&str>, env: &[(&str, &str)]) -> Replica {
+        let port = free_port();
+        let log = self.dir.path().join(format!("{name}.log"));
+        let mut command = Command::new(BIN);
+        for (var, _) in std::env::vars().filter(|(n, _)| n.starts_with("STAFFGATE_")) {
+            command.env_remove(var);
+        }
+        command
+            .arg("serve")
+            .current_dir(self.dir.path())
+            .env("STAFFGATE_LISTEN", format!("127.0.0.1:{port}"))
+            .env("STAFFGATE_DATA_DIR", self.dir.path().join("data"))
+            .env("STAFFGATE_POLICIES", self.dir.path().join("policies"))
+            .env("STAFFGATE_DATABASE_URL", db_url.unwrap_or(&self.db_url))
+            .env("STAFFGATE_BOOTSTRAP_ADMIN_KEY", &self.key)
+            .env("STAFFGATE_REPLICA_NAME", name)
+            .env("STAFFGATE_REQUIRE_TOTP", "false")
+            .env("STAFFGATE_REQUIRE_NDA", "false")
+            .env("STAFFGATE_LOG", "info");
+        for (k, v) in env {
+            command.env(k, v);
+        }
+        let child = command
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(&log).unwrap())
+            .spawn()
+            .unwrap();
+        let url = format!("http://127.0.0.1:{port}");
+        let r = Replica {
+            name: name.into(),
+            url,
+            log,
+            child: Some(child),
+        };
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            if let Ok(resp) = self.http.get(format!("{}/readyz", r.url)).send().await
+                && resp.status() == 200
+            {
+                break;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{name} did not start: {}",
+                r.log_text()
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        r
+    }
+
+    pub async fn api(
+        &self,
+        r: &Replica,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> (u16, Value) {
+        let mut req = self
+            .http
+            .request(method, format!("{}/api/v1{path}", r.url))
+            .bearer_auth(&self.key);
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        match req.send().await {
+            Ok(resp) => {
+                let status = resp.status().as_u16();
+                (status, resp.json().await.unwrap_or(Value::Null))
+            }
+            Err(e) => (0, json!({ "transport": e.to_string() })),
+        }
+    }
+
+    /// Like [`Self::api`], asserting the status.
+    pub async fn ok(
+        &self,
+        r: &Replica,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<Value>,
+        want: u16,
+    ) -> Value {
+        let (status, v) = self.api(r, method, path, body).await;
+        assert_eq!(status, want, "{path}: {v}");
+        v
+    }
+
+    pub async fn add_staff(&self, r: &Replica, username: &str) {
+        let body = json!({ "email": format!("{username}@example.com"), "name": username, "groups": ["support"] });
+        self.ok(
+            r,
+            reqwest::Method::PUT,
+            &format!("/staff/{username}"),
+            Some(body),
+            200,
+        )
+        .await;
+    }
+
+    pub async fn add_channel(&self, r: &Replica, id: &str, upstream: &str) {
+        let body = json!({ "kind": "bearer", "upstream": upstream, "tags": ["support"] });
+        self.ok(
+            r,
+            reqwest::Method::PUT,
+            &format!("/channels/{id}"),
+            Some(body),
+            200,
+        )
+        .await;
+        let secret = json!({ "secret": "upstream-secret" });
+        self.ok(
+            r,
+            reqwest::Method::PUT,
+            &format!("/channels/{id}/secret"),
+            Some(secret),
+            200,
+        )
+        .await;
+    }
+
+    pub async fn issue(&self, r: &Replica, staff: &str, channel: &str) -> String {
+        let body = json!({ "staff": staff, "channel": channel });
+        let v = self
+            .ok(r, reqwest::Method::POST, "/tokens", Some(body), 201)
+            .await;
+        v["token"].as_str().unwrap().to_owned()
+    }
+
+    /// One brokered call: the status (0 when the connection failed) and the error code.
+    pub async fn call(&self, r: &Replica, channel: &str, token: &str) -> (u16, Option<String>) {
+        let sent = self
+            .http
+            .get(format!("{}/broker/{channel}/x", r.url))
+            .bearer_auth(token)
+            .send()
+            .await;
+        match sent {
+            Ok(resp) => {
+                let status = resp.status().as_u16();
+                let body: Value = resp.json().await.unwrap_or(Value::Null);
+                (status, body["error"]["code"].as_str().map(str::to_owned))
+            }
+            Err(_) => (0, None),
+        }
+    }
+
+    /// Polls until a brokered call on `r` answers `want`; how long that took.
+    pub async fn until(
+        &self,
+        r: &Replica,
+        channel: &str,
+        token: &str,
+        want: u16,
+        limit: Duration,
+    ) -> Duration {
+        let started = Instant::now();
+        loop {
+            let (status, _) = self.call(r, channel, token).await;
+            if status == want {
+                return started.elapsed();
+            }
+            assert!(
+                started.elapsed() < limit,
+                "{} never answered {want} (last {status}); its log:\n{}",
+                r.name,
+                r.log_text()
+            );
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    }
+
+    /// Runs the real CLI against `r`; its exit code and standard output.
+    pub fn cli(&self, r: &Replica, args: &[&str]) -> (i32, String) {
+        let out = Command::new(BIN)
+            .args(args)
+            .env("STAFFGATE_URL", &r.url)
+            .env("STAFFGATE_ADMIN_KEY", &self.key)
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stdout).into_owned()
+            + &String::from_utf8_lossy(&out.stderr);
+        (out.status.code().unwrap_or(-1), text)
+    }
+}
+
+impl Drop for Cluster {
+    fn drop(&mut self) {
+        if let Some(name) = self.db_name.take() {
+            let admin = super::postgres_admin_url();
+            let _ = std::thread::spawn(move || {
+                let rt = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .unwrap();
+                rt.block_on(async {
+                    use sqlx::Connection;
+                    if let Ok(mut c) = sqlx::PgConnection::connect(&admin).await {
+                        let _ = sqlx::query(sqlx::AssertSqlSafe(format!(
+                            "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
+                        )))
+                        .execute(&mut c)
+                        .await;
+                    }
+                });
+            })
+            .join();
+        }
+    }
+}
+
+impl Replica {
+    pub fn log_text(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.as_ref().map(Child::id).unwrap_or(0)
+    }
+
+    /// SIGKILL: no shutdown, no release of anything.
+    pub fn kill9(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+
+    /// SIGTERM and wait for a clean exit.
+    pub fn stop(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = Command::new("kill")
+                .arg("-TERM")
+                .arg(c.id().to_string())
+                .status();
+            let status = c.wait().unwrap();
+            assert!(
+                status.success(),
+                "{} exited with {status}: {}",
+                self.name,
+                self.log_text()
+            );
+        }
+    }
+}
+
+impl Drop for Replica {
+    fn drop(&mut self) {
+        self.kill9();
+    }
+}
+
+/// A TCP proxy to PostgreSQL that the test can cut: cutting closes every connection through
+/// it and refuses new ones until restored.
+pub struct Proxy {
+    pub port: u16,
+    open: Arc<AtomicBool>,
+    generation: Arc<tokio::sync::watch::Sender<u64>>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Proxy {
+    pub async fn start(target: String) -> Proxy {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let open = Arc::new(AtomicBool::new(true));
+        let (tx, _) = tokio::sync::watch::channel(0u64);
+        let generation = Arc::new(tx);
+        let (o, g) = (open.clone(), generation.clone());
+        let task = tokio::spawn(async move {
+            loop {
+                let Ok((mut inbound, _)) = listener.accept().await else {
+                    continue;
+                };
+                if !o.load(Ordering::SeqCst) {
+                    drop(inbound);
+                    continue;
+                }
+                let target = target.clone();
+                let mut cut = g.subscribe();
+                tokio::spawn(async move {
+                    let Ok(mut outbound) = TcpStream::connect(&target).await else {
+                        return;
+                    };
+                    tokio::select! {
+                        _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound) => {}
+                        _ = cut.changed() => {}
+                    }
+                });
+            }
+        });
+        Proxy {
+            port,
+            open,
+            generation,
+            task,
+        }
+    }
+
+    pub fn cut(&self) {
+        self.open.store(false, Ordering::SeqCst);
+        self.generation.send_modify(|g| *g += 1);
+    }
+
+    pub fn restore(&self) {
+        self.open.store(true, Ordering::SeqCst);
+    }
+}
+
+impl Drop for Proxy {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+/// A private PostgreSQL cluster in a temporary directory, on its own port, that a test may
+/// restart without disturbing anyone else.
+pub struct PrivatePg {
+    pub dir: tempfile::TempDir,
+    pub port: u16,
+    bin: PathBuf,
+}
+
+fn pg_bin() -> PathBuf {
+    let mut found: Vec<PathBuf> = std::fs::read_dir("/usr/lib/postgresql")
+        .expect(
+            "PostgreSQL server binaries under /usr/lib/postgresql (scripts/test.sh installs them)",
+        )
+        .filter_map(|e| e.ok().map(|e| e.path().join("bin")))
+        .filter(|p| p.join("initdb").exists())
+        .collect();
+    found.sort();
+    found
+        .pop()
+        .expect("an initdb under /usr/lib/postgresql/*/bin")
+}
+
+/// Runs a PostgreSQL tool as the `postgres` user when we are root (initdb refuses root).
+fn as_postgres(tool: &Path, args: &[&str]) -> std::process::Output {
+    let mut c = if nix_is_root() {
+        let mut c = Command::new("runuser");
+        c.args(["-u", "postgres", "--"]).arg(tool);
+        c
+    } else {
+        Command::new(tool)
+    };
+    c.args(args).output().unwrap()
+}
+
+fn nix_is_root() -> bool {
+    Command::new("id")
+        .arg("-u")
+        .output()
+        .map(|o| o.stdout.starts_with(b"0"))
+        .unwrap_or(false)
+}
+
+impl PrivatePg {
+    pub fn start() -> PrivatePg {
+        let bin = pg_bin();
+        let dir = tempfile::Builder::new().prefix("sg-pg").tempdir().unwrap();
+        if nix_is_root() {
+            Command::new("chown")
+                .args(["-R", "postgres:postgres"])
+                .arg(dir.path())
+                .status()
+                .unwrap();
+        }
+        let data = dir.path().join("data");
+        let out = as_postgres(
+            &bin.join("initdb"),
+            &[
+                "-D",
+                data.to_str().unwrap(),
+                "-A",
+                "trust",
+                "-U",
+                "postgres",
+                "--no-sync",
+            ],
+        );
+        assert!(
+            out.status.success(),
+            "initdb: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let pg = PrivatePg {
+            dir,
+            port: free_port(),
+            bin,
+        };
+        pg.up();
+        pg
+    }
+
+    pub fn url(&self, db: &str) -> String {
+        format!("postgres://postgres@127.0.0.1:{}/{db}", self.port)
+    }
+
+    pub fn up(&self) {
+        let data = self.dir.path().join("data");
+        let opts = format!(
+            "-p {} -k {} -c listen_addresses=127.0.0.1 -c fsync=off",
+            self.port,
+            self.dir.path().display()
+        );
+        let log = self.dir.path().join("pg.log");
+        let out = as_postgres(
+            &self.bin.join("pg_ctl"),
+            &[
+                "-D",
+                data.to_str().unwrap(),
+                "-o",
+                &opts,
+                "-l",
+                log.to_str().unwrap(),
+                "-w",
+                "start",
+            ],
+        );
+        assert!(
+            out.status.success(),
+            "pg_ctl start: {}{}",
+            String::from_utf8_lossy(&out.stdout),
+            std::fs::read_to_string(&log).unwrap_or_default()
+        );
+    }
+
+    /// Stops it the way a crash would: connections drop, nothing is flushed politely.
+    pub fn crash(&self) {
+        let data = self.dir.path().join("data");
+        let out = as_postgres(
+            &self.bin.join("pg_ctl"),
+            &[
+                "-D",
+                data.to_str().unwrap(),
+                "-m",
+                "immediate",
+                "-w",
+                "stop",
+            ],
+        );
+        assert!(
+            out.status.success(),
+            "pg_ctl stop: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}
+
+impl Drop for PrivatePg {
+    fn drop(&mut self) {
+        let data = self.dir.path().join("data");
+        let _ = as_postgres(
+            &self.bin.join("pg_ctl"),
+            &["-D", data.to_str().unwrap(), "-m", "immediate", "stop"],
+        );
+    }
+}
+
+/// A real SMTP server (Python's aiosmtpd) delivering into a Maildir the test reads.
+pub struct Smtp {
+    pub port: u16,
+    pub maildir: PathBuf,
+    child: Option<Child>,
+    _dir: tempfile::TempDir,
+}
+
+pub fn python() -> String {
+    std::env::var("STAFFGATE_TEST_PYTHON").expect(
+        "STAFFGATE_TEST_PYTHON must point at a Python with aiosmtpd; run scripts/test.sh (the README's test command)",
+    )
+}
+
+impl Smtp {
+    /// Reserves a port without listening on it yet (SMTP "down").
+    pub fn reserve() -> Smtp {
+        let dir = tempfile::tempdir().unwrap();
+        Smtp {
+            port: free_port(),
+            maildir: dir.path().join("Maildir"),
+            child: None,
+            _dir: dir,
+        }
+    }
+
+    pub async fn start() -> Smtp {
+        let mut s = Smtp::reserve();
+        s.up().await;
+        s
+    }
+
+    pub async fn up(&mut self) {
+        let child = Command::new(python())
+            .args([
+                "-m",
+                "aiosmtpd",
+                "-n",
+                "-l",
+                &format!("127.0.0.1:{}", self.port),
+                "-c",
+                "aiosmtpd.handlers.Mailbox",
+            ])
+            .arg(&self.maildir)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        self.child = Some(child);
+        let deadline = Instant::now() + Duration::from_secs(15);
+        while TcpStream::connect(("127.0.0.1", self.port)).await.is_err() {
+            assert!(Instant::now() < deadline, "aiosmtpd did not start");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// Every mail received so far, as raw text.
+    pub fn mails(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        for sub in ["new", "cur"] {
+            if let Ok(entries) = std::fs::read_dir(self.maildir.join(sub)) {
+                for e in entries.flatten() {
+                    out.push(std::fs::read_to_string(e.path()).unwrap_or_default());
+                }
+            }
+        }
+        out
+    }
+
+    /// Waits until `n` mails arrived.
+    pub async fn wait_for(&self, n: usize, limit: Duration) -> Vec<String> {
+        let started = Instant::now();
+        loop {
+            let mails = self.mails();
+            if mails.len() >= n {
+                return mails;
+            }
+            assert!(
+                started.elapsed() < limit,
+                "only {} of {n} mails arrived",
+                mails.len()
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+}
+
+impl Drop for Smtp {
+    fn drop(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
