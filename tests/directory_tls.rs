@@ -5,40 +5,11 @@ mod common;
 
 use std::time::{Duration, Instant};
 
+use common::pki::pki;
 use common::slapd::{self, Slapd};
 use common::{Db, TestApp};
-use rcgen::{BasicConstraints, CertificateParams, IsCa, Issuer, KeyPair};
 use reqwest::Method;
 use serde_json::Value;
-
-/// A throw-away CA and a server certificate for 127.0.0.1, valid or long expired.
-struct Pki {
-    ca_pem: String,
-    cert_pem: String,
-    key_pem: String,
-}
-
-fn pki(expired: bool) -> Pki {
-    let ca_key = KeyPair::generate().unwrap();
-    let mut ca = CertificateParams::new(Vec::<String>::new()).unwrap();
-    ca.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-    ca.distinguished_name
-        .push(rcgen::DnType::CommonName, "Example Corp test CA");
-    let ca_cert = ca.self_signed(&ca_key).unwrap();
-    let issuer = Issuer::new(ca, ca_key);
-    let key = KeyPair::generate().unwrap();
-    let mut leaf = CertificateParams::new(vec!["127.0.0.1".to_owned()]).unwrap();
-    if expired {
-        leaf.not_before = time::OffsetDateTime::now_utc() - time::Duration::days(60);
-        leaf.not_after = time::OffsetDateTime::now_utc() - time::Duration::days(30);
-    }
-    let cert = leaf.signed_by(&key, &issuer).unwrap();
-    Pki {
-        ca_pem: ca_cert.pem(),
-        cert_pem: cert.pem(),
-        key_pem: key.serialize_pem(),
-    }
-}
 
 /// Runs an on-demand sync, waiting out the scheduled one if it is still running.
 async fn sync_with(app: &TestApp) -> (u16, Value) {

@@ -71,3 +71,45 @@ fn sizes_accept_units() {
         .is_err()
     );
 }
+
+#[test]
+fn a_public_address_needs_tls_or_a_declared_proxy() {
+    let err = Config::load(None, env(&[("STAFFGATE_LISTEN", "0.0.0.0:8443")])).unwrap_err();
+    assert_eq!(err.0[0].key, "listen");
+    let c = Config::load(
+        None,
+        env(&[
+            ("STAFFGATE_LISTEN", "0.0.0.0:8443"),
+            ("STAFFGATE_BEHIND_TLS_PROXY", "true"),
+        ]),
+    )
+    .unwrap();
+    assert!(c.tls.behind_proxy);
+}
+
+#[test]
+fn mail_settings_are_checked_and_the_password_stays_secret() {
+    let c = Config::load(
+        None,
+        env(&[
+            ("STAFFGATE_MAIL_HOST", "relay.example.com"),
+            ("STAFFGATE_MAIL_SECURITY", "tls"),
+            ("STAFFGATE_MAIL_PASSWORD", "relay-pass-123"),
+            ("STAFFGATE_MAIL_HR", "hr@example.com, people@example.com"),
+        ]),
+    )
+    .unwrap();
+    assert_eq!(c.mail.security, SmtpSecurity::Tls);
+    assert_eq!(c.mail.hr.len(), 2);
+    assert!(!format!("{c:?}").contains("relay-pass-123"));
+    let err = Config::load(
+        None,
+        env(&[
+            ("STAFFGATE_MAIL_SECURITY", "ssl"),
+            ("STAFFGATE_MAIL_ADMINS", "not an address"),
+        ]),
+    )
+    .unwrap_err();
+    let keys: Vec<&str> = err.0.iter().map(|p| p.key.as_str()).collect();
+    assert_eq!(keys, ["STAFFGATE_MAIL_SECURITY", "STAFFGATE_MAIL_ADMINS"]);
+}
