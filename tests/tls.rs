@@ -159,3 +159,55 @@ fn plain_http_on_a_public_address_is_refused_unless_behind_a_tls_proxy() {
         "{err}"
     );
 }
+
+/// The machine's PostgreSQL serves TLS with Debian's self-signed "snakeoil" certificate.
+const PG_CERT: &str = "/etc/ssl/certs/ssl-cert-snakeoil.pem";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_database_connection_is_encrypted_and_verified_when_asked() {
+    let c = Cluster::new().await;
+    let verified = format!("{}?sslmode=verify-ca&sslrootcert={PG_CERT}", c.db_url);
+    let r = c.start("tls-db", Some(&verified), &[]).await;
+    c.add_staff(&r, "alice").await;
+    let db = c.db_url.rsplit('/').next().unwrap().to_owned();
+    let mut admin = {
+        use sqlx::Connection;
+        sqlx::PgConnection::connect(&common::postgres_admin_url())
+            .await
+            .unwrap()
+    };
+    let encrypted: Vec<bool> = sqlx::query_scalar(
+        "SELECT s.ssl FROM pg_stat_ssl s JOIN pg_stat_activity a USING (pid) WHERE a.datname = $1",
+    )
+    .bind(&db)
+    .fetch_all(&mut admin)
+    .await
+    .unwrap();
+    assert!(
+        !encrypted.is_empty() && encrypted.iter().all(|e| *e),
+        "{encrypted:?}"
+    );
+    drop(r);
+
+    // A CA that did not sign the server's certificate: the daemon refuses to start.
+    let foreign = c.dir.path().join("foreign-ca.pem");
+    std::fs::write(&foreign, pki(false).ca_pem).unwrap();
+    let (code, err) = refusal(&[
+        (
+            "STAFFGATE_DATABASE_URL",
+            &format!(
+                "{}?sslmode=verify-ca&sslrootcert={}",
+                c.db_url,
+                foreign.display()
+            ),
+        ),
+        ("STAFFGATE_REQUIRE_TOTP", "false"),
+        ("STAFFGATE_REQUIRE_NDA", "false"),
+        (
+            "STAFFGATE_POLICIES",
+            &common::policies_dir().display().to_string(),
+        ),
+    ]);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(err.contains("database"), "{err}");
+}

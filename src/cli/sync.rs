@@ -220,6 +220,12 @@ fn print_status(v: &Value, format: Format) -> anyhow::Result<()> {
             ("error", "LAST ERROR"),
         ],
     );
+    if v["runs_here"] == false && v["runs_on"].is_string() {
+        println!(
+            "Directory syncs run on replica {}; ask it for the live state.",
+            render::cell(&v["runs_on"])
+        );
+    }
     section(
         "HELD PLANS",
         &v["held_plans"],

@@ -169,12 +169,17 @@ impl Offboarding {
             audit_seq: 0,
             propagation: None,
         };
+        // The id and epoch let other replicas refuse the person straight from the log entry,
+        // before they re-read anything.
+        let mut details = json!(receipt);
+        details["staff_id"] = json!(staff.id);
+        details["epoch"] = json!(epoch);
         receipt.audit_seq = audit::record(
             conn,
             actor,
             "staff.offboard",
             staff.username.as_str(),
-            json!(receipt),
+            details,
         )
         .await?;
         let text = serde_json::to_string(&receipt).map_err(|_| OffboardError::ReceiptCorrupt)?;

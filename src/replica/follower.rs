@@ -148,6 +148,13 @@ impl Follower {
     }
 
     async fn apply(&self, event: &str, subject: &str, details: &str) -> Result<(), StoreError> {
+        if event == "staff.offboard" {
+            // The committed entry is enough to refuse at once; the re-read below completes it.
+            let d: Value = serde_json::from_str(details).unwrap_or(Value::Null);
+            if let (Some(id), Some(epoch)) = (d["staff_id"].as_i64(), d["epoch"].as_i64()) {
+                self.verifier.offboard(id, epoch, []);
+            }
+        }
         match event {
             "staff.offboard"
             | "staff.reinstate"

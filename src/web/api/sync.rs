@@ -27,7 +27,23 @@ pub async fn status(
             json!({ "id": id, "source": source, "created_at": when(at), "reason": verdict })
         })
         .collect();
-    Ok(Json(json!({ "sources": sources, "held_plans": held })))
+    // Live state is kept by the replica holding the directory lease; say which one that is.
+    let overview = crate::replica::status::overview(&s.store, &s.presence).await?;
+    let runs_on = overview
+        .jobs
+        .iter()
+        .find(|j| j.job == "directory")
+        .map(|j| j.holder.clone());
+    let here = crate::store::leases::list(s.store.pool())
+        .await?
+        .iter()
+        .any(|(job, holder, _)| job == "directory" && *holder == s.presence.id);
+    Ok(Json(json!({
+        "sources": sources,
+        "held_plans": held,
+        "runs_on": runs_on,
+        "runs_here": here,
+    })))
 }
 
 #[derive(Deserialize)]
