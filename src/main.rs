@@ -47,7 +47,15 @@ async fn serve(config_file: Option<std::path::PathBuf>) -> ExitCode {
     let app = match Application::build(config).await {
         Ok(a) => a,
         Err(e) => {
-            tracing::error!(error = %e, "refusing to start");
+            // The whole cause chain: "database error" alone would not say what to fix.
+            let mut why = e.to_string();
+            let mut source = std::error::Error::source(&e);
+            while let Some(s) = source {
+                why.push_str(": ");
+                why.push_str(&s.to_string());
+                source = s.source();
+            }
+            tracing::error!(error = %why, "refusing to start");
             return ExitCode::from(2);
         }
     };

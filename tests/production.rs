@@ -124,10 +124,12 @@ async fn a_replica_killed_in_the_middle_of_offboardings_loses_nothing() {
     let names: Vec<&str> = people.iter().map(String::as_str).collect();
     let tokens = setup(&c, &a, &up, &names).await;
 
-    // Thirty offboardings at once on A; A is killed while they run.
+    // Thirty offboardings at once on A; A is killed once a few have been answered.
+    let done = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
     let mut calls = Vec::new();
     for p in &people {
         let (http, url, key, p) = (c.http.clone(), a.url.clone(), c.key.clone(), p.clone());
+        let done = done.clone();
         calls.push(tokio::spawn(async move {
             let resp = http
                 .post(format!("{url}/api/v1/staff/{p}/offboard"))
@@ -136,12 +138,20 @@ async fn a_replica_killed_in_the_middle_of_offboardings_loses_nothing() {
                 .send()
                 .await;
             match resp {
-                Ok(r) if r.status() == 200 => r.json::<Value>().await.ok(),
+                Ok(r) if r.status() == 200 => {
+                    let v = r.json::<Value>().await.ok();
+                    done.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                    v
+                }
                 _ => None,
             }
         }));
     }
-    tokio::time::sleep(Duration::from_millis(60)).await;
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while done.load(std::sync::atomic::Ordering::SeqCst) < 3 {
+        assert!(Instant::now() < deadline, "no offboarding answered");
+        tokio::time::sleep(Duration::from_millis(1)).await;
+    }
     a.kill9();
     let mut answered = Vec::new();
     for call in calls {
@@ -191,6 +201,10 @@ async fn a_replica_killed_in_the_middle_of_offboardings_loses_nothing() {
         }
     }
     println!("{offboarded} of 30 offboarded in the database");
+    assert!(
+        confirmed >= 3 && offboarded >= confirmed,
+        "{confirmed} {offboarded}"
+    );
     let verify = c.ok(&b, Method::GET, "/audit/verify", None, 200).await;
     assert_eq!(verify["ok"], true, "{verify}");
 }

@@ -71,8 +71,6 @@ struct Tls {
 
 impl Tls {
     async fn load(cert: &std::path::Path, key: &std::path::Path) -> Result<Tls, StartError> {
-        // Several crypto providers are linked in (ring for us, others for clients): pick one.
-        let _ = rustls::crypto::ring::default_provider().install_default();
         let config = axum_server::tls_rustls::RustlsConfig::from_pem_file(cert, key)
             .await
             .map_err(|source| StartError::Tls {
@@ -113,6 +111,9 @@ pub struct Application {
 
 impl Application {
     pub async fn build(config: Config) -> Result<Application, StartError> {
+        // rustls needs one process-wide crypto provider when several could be linked in
+        // (the listener, PostgreSQL, SMTP and LDAP clients all use it): ring, everywhere.
+        let _ = rustls::crypto::ring::default_provider().install_default();
         std::fs::create_dir_all(&config.data_dir).map_err(|source| StartError::DataDir {
             path: config.data_dir.display().to_string(),
             source,

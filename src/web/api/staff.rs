@@ -126,6 +126,9 @@ pub async fn offboard(
         .offboarding
         .offboard(&permit, &username, &body.reason)
         .await?;
+    // This replica applied it before answering: acknowledge now rather than when its
+    // follower sees its own entry.
+    s.presence.acknowledge(&[receipt.audit_seq]).await;
     let committed = crate::domain::time::now_millis();
     receipt.propagation = Some(
         crate::replica::propagation::report(
