@@ -7,7 +7,7 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use common::process::Smtp;
+use common::peers::Smtp;
 use common::slapd::{self, SUFFIX, Slapd};
 use common::{Db, TestApp};
 use reqwest::Method;

@@ -6,7 +6,8 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use common::process::{Cluster, PrivatePg, Proxy, Replica, Smtp};
+use common::peers::{PrivatePg, Proxy, Smtp};
+use common::process::{Cluster, Replica};
 use common::upstream::Upstream;
 use reqwest::Method;
 use serde_json::{Value, json};

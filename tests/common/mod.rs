@@ -4,6 +4,7 @@
 #![allow(dead_code)] // Each test binary uses a different part of the harness.
 
 pub mod first_login;
+pub mod peers;
 pub mod pki;
 pub mod process;
 pub mod slapd;
