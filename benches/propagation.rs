@@ -7,7 +7,8 @@
 //! probe sent after the moment a replica recorded that it applied the revocation is
 //! checked: none may have been accepted.
 //!
-//! `cargo bench --bench propagation` (needs the machine's PostgreSQL, as the tests do).
+//! `cargo bench --bench propagation` (needs the machine's PostgreSQL, as the tests do);
+//! under `cargo test` a 20-offboarding smoke run.
 
 #[path = "../tests/common/mod.rs"]
 mod common;
@@ -21,7 +22,6 @@ use common::upstream::Upstream;
 use serde_json::json;
 use sqlx::{Connection, Row};
 
-const OFFBOARDINGS: usize = 200;
 const LOAD_WORKERS_PER_REPLICA: usize = 2;
 
 fn wall_ms() -> i64 {
@@ -91,6 +91,8 @@ fn pct(sorted: &[f64], p: f64) -> f64 {
 
 #[tokio::main]
 async fn main() {
+    let full = std::env::args().any(|a| a == "--bench");
+    let offboardings: usize = if full { 200 } else { 20 };
     let up = Upstream::start("upstream-secret").await;
     let c = Cluster::new().await;
     let replicas: Vec<Replica> = vec![
@@ -102,7 +104,7 @@ async fn main() {
     c.add_staff(&replicas[0], "load").await;
     let load_token = c.issue(&replicas[0], "load", "desk").await;
     let mut victims = Vec::new();
-    for i in 0..OFFBOARDINGS {
+    for i in 0..offboardings {
         let name = format!("v{i:03}");
         c.add_staff(&replicas[i % 3], &name).await;
         let token = c.issue(&replicas[i % 3], &name, "desk").await;
@@ -252,7 +254,7 @@ async fn main() {
     }
 
     println!(
-        "propagation bench: 3 replicas (separate processes), PostgreSQL, {OFFBOARDINGS} offboardings"
+        "propagation bench: 3 replicas (separate processes), PostgreSQL, {offboardings} offboardings"
     );
     println!(
         "load: {load_done} brokered calls during the run ({:.0}/s across replicas, {LOAD_WORKERS_PER_REPLICA} workers each); refused as not current: {}",
