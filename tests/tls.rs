@@ -59,6 +59,7 @@ async fn https_from_certificate_files_reloaded_on_sighup() {
         .env("STAFFGATE_REQUIRE_NDA", "false")
         .env("STAFFGATE_TLS_CERT_FILE", &cert)
         .env("STAFFGATE_TLS_KEY_FILE", &key)
+        .env("STAFFGATE_BOOTSTRAP_ADMIN_KEY", &c.key)
         .stderr(std::fs::File::create(c.dir.path().join("log")).unwrap())
         .spawn()
         .unwrap();
@@ -75,6 +76,58 @@ async fn https_from_certificate_files_reloaded_on_sighup() {
     let plain = reqwest::get(format!("http://127.0.0.1:{port}/healthz")).await;
     assert!(plain.map(|r| r.status() != 200).unwrap_or(true));
     assert!(healthz(&trusts_second, &url).await.is_err());
+
+    // The API and the broker speak TLS too: a brokered call reaches the upstream with the secret.
+    let up = common::upstream::Upstream::start("upstream-secret").await;
+    let admin = |m: reqwest::Method, path: &str, body: serde_json::Value| {
+        trusts_first
+            .request(m, format!("{url}/api/v1{path}"))
+            .bearer_auth(&c.key)
+            .json(&body)
+            .send()
+    };
+    let put = reqwest::Method::PUT;
+    for (path, body) in [
+        (
+            "/staff/alice",
+            serde_json::json!({ "email": "alice@example.com", "name": "Alice", "groups": ["support"] }),
+        ),
+        (
+            "/channels/desk",
+            serde_json::json!({ "kind": "bearer", "upstream": up.base, "tags": ["support"] }),
+        ),
+        (
+            "/channels/desk/secret",
+            serde_json::json!({ "secret": "upstream-secret" }),
+        ),
+    ] {
+        assert_eq!(
+            admin(put.clone(), path, body).await.unwrap().status(),
+            200,
+            "{path}"
+        );
+    }
+    let issued: serde_json::Value = admin(
+        reqwest::Method::POST,
+        "/tokens",
+        serde_json::json!({ "staff": "alice", "channel": "desk" }),
+    )
+    .await
+    .unwrap()
+    .json()
+    .await
+    .unwrap();
+    let brokered = trusts_first
+        .get(format!("{url}/broker/desk/x"))
+        .bearer_auth(issued["token"].as_str().unwrap())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(brokered.status(), 200);
+    assert_eq!(
+        up.seen.lock().unwrap()[0].header("authorization"),
+        Some("Bearer upstream-secret")
+    );
 
     // A bad pair on SIGHUP keeps the certificate in use.
     std::fs::write(&cert, "not a certificate").unwrap();
