@@ -130,3 +130,75 @@ async fn joiners_new_nda_versions_and_the_guard_are_mailed_once() {
     let _: Value = status;
     app.stop().await;
 }
+
+/// A daemon mailing receipts to HR through a relay speaking `security`, trusting `ca`.
+async fn receipt_through(
+    port: u16,
+    security: staffgate::config::SmtpSecurity,
+    ca: std::path::PathBuf,
+) -> TestApp {
+    TestApp::spawn_with(Db::Sqlite, move |c| {
+        c.mail.host = Some("127.0.0.1".into());
+        c.mail.port = Some(port);
+        c.mail.security = security;
+        c.mail.ca_file = Some(ca);
+        c.mail.hr = vec!["hr@example.com".into()];
+    })
+    .await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_relay_is_reached_over_starttls_or_tls_and_verified() {
+    use staffgate::config::SmtpSecurity;
+    let pki = common::pki::pki(false);
+    let dir = tempfile::tempdir().unwrap();
+    let (cert, key, ca) = (
+        dir.path().join("c.pem"),
+        dir.path().join("k.pem"),
+        dir.path().join("ca.pem"),
+    );
+    std::fs::write(&cert, &pki.cert_pem).unwrap();
+    std::fs::write(&key, &pki.key_pem).unwrap();
+    std::fs::write(&ca, &pki.ca_pem).unwrap();
+    let (cert, key) = (cert.display().to_string(), key.display().to_string());
+    for (flag_cert, flag_key, security) in [
+        ("--tlscert", "--tlskey", SmtpSecurity::StartTls),
+        ("--smtpscert", "--smtpskey", SmtpSecurity::Tls),
+    ] {
+        let args = vec![
+            flag_cert.to_owned(),
+            cert.clone(),
+            flag_key.to_owned(),
+            key.clone(),
+        ];
+        let smtp = Smtp::start_with(&args).await;
+        let app = receipt_through(smtp.port, security, ca.clone()).await;
+        app.add_staff("alice", &["support"]).await;
+        app.offboard("alice").await;
+        let mails = wait_until_mails(&smtp, "Offboarded: alice", 1).await;
+        assert!(mails[0].contains("hr@example.com"), "{security:?}");
+        app.stop().await;
+    }
+
+    // A relay whose certificate the configured CA did not sign: nothing is sent, and the
+    // status says why.
+    let smtp = Smtp::start_with(&["--tlscert".into(), cert, "--tlskey".into(), key]).await;
+    let other = dir.path().join("other-ca.pem");
+    std::fs::write(&other, common::pki::pki(false).ca_pem).unwrap();
+    let app = receipt_through(smtp.port, SmtpSecurity::StartTls, other).await;
+    app.add_staff("bob", &["support"]).await;
+    app.offboard("bob").await;
+    let deadline = Instant::now() + Duration::from_secs(15);
+    let status = loop {
+        let (_, s) = app.api(Method::GET, "/status", None).await;
+        if s["outbox"]["last_error"].is_string() {
+            break s;
+        }
+        assert!(Instant::now() < deadline, "{s}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert_eq!(status["outbox"]["waiting"], 1, "{status}");
+    assert!(smtp.mails().is_empty());
+    println!("untrusted relay: {}", status["outbox"]["last_error"]);
+    app.stop().await;
+}

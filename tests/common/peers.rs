@@ -226,6 +226,7 @@ pub struct Smtp {
     pub port: u16,
     pub maildir: PathBuf,
     child: Option<Child>,
+    extra: Vec<String>,
     _dir: tempfile::TempDir,
 }
 
@@ -243,12 +244,20 @@ impl Smtp {
             port: free_port(),
             maildir: dir.path().join("Maildir"),
             child: None,
+            extra: Vec::new(),
             _dir: dir,
         }
     }
 
     pub async fn start() -> Smtp {
+        Smtp::start_with(&[]).await
+    }
+
+    /// Started with extra aiosmtpd arguments (`--tlscert …` for STARTTLS, `--smtpscert …`
+    /// for TLS from the first byte).
+    pub async fn start_with(args: &[String]) -> Smtp {
         let mut s = Smtp::reserve();
+        s.extra = args.to_vec();
         s.up().await;
         s
     }
@@ -261,9 +270,9 @@ impl Smtp {
                 "-n",
                 "-l",
                 &format!("127.0.0.1:{}", self.port),
-                "-c",
-                "aiosmtpd.handlers.Mailbox",
             ])
+            .args(&self.extra)
+            .args(["-c", "aiosmtpd.handlers.Mailbox"])
             .arg(&self.maildir)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
