@@ -115,32 +115,44 @@ impl Follower {
         tokio::time::timeout(POLL * 5, connect).await.ok().flatten()
     }
 
-    /// Applies every entry after `last`, in order.
+    /// Applies every entry after `last`, in order. `last` moves only past what is fully
+    /// applied (issued tokens included), so a failed or abandoned round is redone from there;
+    /// applying an entry twice is harmless.
     async fn catch_up(&self, last: &mut i64, acks: &mut Vec<i64>) -> Result<(), StoreError> {
         loop {
             let page = crate::store::audit::tail(self.store.pool(), *last, PAGE).await?;
             let full = page.len() as i64 == PAGE;
+            let mut cursor = *last;
+            // Issuances come in bursts: one range read for the page, after the rest.
             let mut tokens: Option<(i64, i64)> = None;
+            let mut unloaded_from: Option<i64> = None;
             for (seq, event, subject, details) in &page {
                 if event == "token.issue" {
-                    // Issuances come in bursts: one range read for the page.
                     let id = serde_json::from_str::<Value>(details)
                         .ok()
                         .and_then(|d| d["token_id"].as_i64());
                     if let Some(id) = id {
                         tokens = Some(tokens.map_or((id, id), |(lo, hi)| (lo.min(id), hi.max(id))));
                     }
+                    unloaded_from.get_or_insert(cursor);
                 } else {
-                    self.apply(event, subject, details).await?;
+                    if let Err(e) = self.apply(event, subject, details).await {
+                        *last = unloaded_from.unwrap_or(cursor);
+                        return Err(e);
+                    }
                     if REVOKING.contains(&event.as_str()) {
                         acks.push(*seq);
                     }
                 }
-                *last = *seq;
+                cursor = *seq;
             }
-            if let Some(range) = tokens {
-                self.reload_tokens(None, Some(range)).await?;
+            if let Some(range) = tokens
+                && let Err(e) = self.reload_tokens(None, Some(range)).await
+            {
+                *last = unloaded_from.unwrap_or(cursor);
+                return Err(e);
             }
+            *last = cursor;
             if !full {
                 return Ok(());
             }
