@@ -237,13 +237,7 @@ async fn a_replica_cut_from_the_database_fails_closed_and_recovers() {
         c.call(&b, "desk", &tokens[1]).await,
         (503, Some("replica_not_current".into()))
     );
-    let ready = c
-        .http
-        .get(format!("{}/readyz", b.url))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(ready.status(), 503);
+    assert_eq!(c.readyz(&b).await, 503);
 
     // A offboards alice; the receipt says B did not confirm and is failing closed.
     let (code, out) = c.cli(
@@ -265,13 +259,7 @@ async fn a_replica_cut_from_the_database_fails_closed_and_recovers() {
         (401, Some("staff_not_active".into())),
         "B caught up before serving"
     );
-    let ready = c
-        .http
-        .get(format!("{}/readyz", b.url))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(ready.status(), 200);
+    assert_eq!(c.readyz(&b).await, 200);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

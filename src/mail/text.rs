@@ -87,6 +87,18 @@ pub fn receipt(r: &Receipt) -> Body {
     }
 }
 
+/// A mail to one person: a greeting, a line, and the link to follow.
+fn to_person(subject: String, greeting: &str, line: &str, link: &str) -> Body {
+    Body {
+        text: format!("{greeting}\n\n{line}\n{link}\n"),
+        html: page(
+            &subject,
+            html! { p { (greeting) } p { (line) } p { a href=(link) { (link) } } },
+        ),
+        subject,
+    }
+}
+
 /// A joiner: finish first login.
 pub fn first_login(lang: Lang, name: &str, url: &str) -> Body {
     let link = format!("{url}/login");
@@ -102,14 +114,7 @@ pub fn first_login(lang: Lang, name: &str, url: &str) -> Body {
             "Вам открыт доступ к каналам общения с клиентами через staffgate. Войдите с корпоративным паролем, настройте двухфакторную аутентификацию и прочитайте NDA:",
         ),
     };
-    Body {
-        text: format!("{greeting}\n\n{line}\n{link}\n"),
-        html: page(
-            &subject,
-            html! { p { (greeting) } p { (line) } p { a href=(link) { (link) } } },
-        ),
-        subject,
-    }
+    to_person(subject, &greeting, line, &link)
 }
 
 /// A new NDA version waits for acknowledgement.
@@ -131,14 +136,7 @@ pub fn nda(lang: Lang, name: &str, version: &str, title: &str, url: &str) -> Bod
             ),
         ),
     };
-    Body {
-        text: format!("{greeting}\n\n{line}\n{link}\n"),
-        html: page(
-            &subject,
-            html! { p { (greeting) } p { (line) } p { a href=(link) { (link) } } },
-        ),
-        subject,
-    }
+    to_person(subject, &greeting, &line, &link)
 }
 
 /// The mass-deprovisioning guard held a plan: for admins.

@@ -237,6 +237,12 @@ impl Cluster {
         }
     }
 
+    /// The status `/readyz` answers on `r`.
+    pub async fn readyz(&self, r: &Replica) -> u16 {
+        let resp = self.http.get(format!("{}/readyz", r.url)).send().await;
+        resp.map(|r| r.status().as_u16()).unwrap_or(0)
+    }
+
     /// Runs the real CLI against `r`; its exit code and standard output.
     pub fn cli(&self, r: &Replica, args: &[&str]) -> (i32, String) {
         let out = Command::new(BIN)
