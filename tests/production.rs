@@ -374,7 +374,9 @@ async fn a_scheduled_offboarding_fires_once_when_the_replica_that_took_it_dies()
         late.num_milliseconds()
     );
     assert!(late < chrono::Duration::milliseconds(1_000), "{late:?}");
-    assert_eq!(c.call(&b, "desk", &tokens[0]).await.0, 401);
+    // B commits, then applies in memory: a moment apart.
+    c.until(&b, "desk", &tokens[0], 401, Duration::from_secs(1))
+        .await;
     // A comes back: nothing fires twice.
     let _a = c.start("a2", None, &[]).await;
     tokio::time::sleep(Duration::from_millis(800)).await;
@@ -411,12 +413,14 @@ async fn with_smtp_down_offboarding_completes_and_the_receipt_mail_arrives_later
             &b,
             Method::POST,
             "/staff/alice/offboard",
-            Some(json!({ "reason": "left" })),
+            Some(json!({ "reason": "left", "wait": "5s" })),
             200,
         )
         .await;
     let took = started.elapsed();
     println!("offboarding answered in {took:?} with the relay down");
+    // Waited for: both replicas confirmed, so A refuses from now on.
+    assert_eq!(receipt["propagation"]["confirmed"], true, "{receipt}");
     assert!(took < Duration::from_secs(2), "{took:?}");
     assert_eq!(receipt["tokens_revoked"], 1);
     assert_eq!(c.call(&a, "desk", &tokens[0]).await.0, 401);
@@ -432,6 +436,23 @@ async fn with_smtp_down_offboarding_completes_and_the_receipt_mail_arrives_later
         tokio::time::sleep(Duration::from_millis(200)).await;
     };
     assert_eq!(status["outbox"]["waiting"], 1, "{status}");
+    let metrics = c
+        .http
+        .get(format!("{}/metrics", a.url))
+        .bearer_auth(&c.key)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    for line in [
+        "staffgate_mail_outbox_waiting 1",
+        "staffgate_replica_log_lag_entries",
+        "staffgate_replica_caught_up_age_milliseconds",
+    ] {
+        assert!(metrics.contains(line), "{line} missing:\n{metrics}");
+    }
     let job = status["jobs"]
         .as_array()
         .unwrap()
