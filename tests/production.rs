@@ -482,3 +482,62 @@ async fn with_smtp_down_offboarding_completes_and_the_receipt_mail_arrives_later
     tokio::time::sleep(Duration::from_secs(2)).await;
     assert_eq!(smtp.mails().len(), 1);
 }
+
+/// Who runs `job`, by replica name, as `staffgate status` reports it.
+async fn runner_of(c: &Cluster, asked: &Replica, job: &str) -> Option<String> {
+    let status = c.ok(asked, Method::GET, "/status", None, 200).await;
+    status["jobs"]
+        .as_array()?
+        .iter()
+        .find(|j| j["job"] == job)
+        .and_then(|j| j["holder"].as_str())
+        .map(|h| h.split(' ').next().unwrap_or_default().to_owned())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_job_moves_to_another_replica_when_its_runner_dies_or_stops() {
+    let c = Cluster::new().await;
+    let mut a = c.start("a", None, &[]).await;
+    let mut b = c.start("b", None, &[]).await;
+    let first = runner_of(&c, &b, "cleanup")
+        .await
+        .expect("someone runs cleanup");
+    assert_eq!(first, "a", "the first replica up takes the lease");
+
+    // SIGKILL: nothing is released; the lease runs out and B takes it.
+    a.kill9();
+    let killed = Instant::now();
+    loop {
+        if runner_of(&c, &b, "cleanup").await.as_deref() == Some("b") {
+            break;
+        }
+        assert!(
+            killed.elapsed() < Duration::from_secs(10),
+            "B never took over"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    println!(
+        "cleanup moved to B {:?} after A was killed",
+        killed.elapsed()
+    );
+
+    // A clean stop gives the lease up at once.
+    let a2 = c.start("a2", None, &[]).await;
+    b.stop();
+    let stopped = Instant::now();
+    loop {
+        if runner_of(&c, &a2, "cleanup").await.as_deref() == Some("a2") {
+            break;
+        }
+        assert!(
+            stopped.elapsed() < Duration::from_secs(4),
+            "A2 never took over"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    println!(
+        "cleanup moved to A2 {:?} after B stopped",
+        stopped.elapsed()
+    );
+}
