@@ -88,7 +88,6 @@ async fn outbox(state: Arc<AppState>) {
         store: state.store.clone(),
         transport,
         from,
-        wake: state.mail_wake.clone(),
     }
     .run()
     .await

@@ -244,7 +244,6 @@ impl Application {
             presence: presence.clone(),
             mail,
             mail_from: config.mail.from.clone(),
-            mail_wake: Arc::new(tokio::sync::Notify::new()),
         });
         let listener =
             TcpListener::bind(config.listen)

@@ -1,7 +1,6 @@
 //! Sends the outbox through the relay, with retries and backoff. Runs on one replica at a
 //! time (its lease is taken in `app::jobs`).
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use lettre::message::{Mailbox, MultiPart};
@@ -9,14 +8,13 @@ use lettre::transport::smtp::authentication::Credentials;
 use lettre::transport::smtp::client::{Certificate, Tls, TlsParameters};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 use secrecy::ExposeSecret;
-use tokio::sync::Notify;
 
 use crate::config::{MailConfig, SmtpSecurity};
 use crate::domain::time::{Millis, now_millis};
 use crate::store::Store;
 use crate::store::outbox::Queued;
 
-/// How often the outbox is looked at without being woken.
+/// How often the outbox is looked at: mail waits at most this long after its change.
 const TICK: Duration = Duration::from_secs(1);
 /// A relay that does not answer within this is treated as down.
 const SMTP_TIMEOUT: Duration = Duration::from_secs(10);
@@ -79,7 +77,6 @@ pub struct Sender {
     pub store: Store,
     pub transport: Transport,
     pub from: Mailbox,
-    pub wake: Arc<Notify>,
 }
 
 impl Sender {
@@ -88,10 +85,7 @@ impl Sender {
             if let Err(e) = self.round().await {
                 tracing::warn!(error = %e, "mail outbox round failed");
             }
-            tokio::select! {
-                _ = self.wake.notified() => {}
-                _ = tokio::time::sleep(TICK) => {}
-            }
+            tokio::time::sleep(TICK).await;
         }
     }
 

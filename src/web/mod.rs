@@ -46,8 +46,6 @@ pub struct AppState {
     /// The relay, when mail is configured.
     pub mail: Option<lettre::AsyncSmtpTransport<lettre::Tokio1Executor>>,
     pub mail_from: String,
-    /// Wakes the outbox sender after a change queued mail.
-    pub mail_wake: Arc<tokio::sync::Notify>,
 }
 
 pub fn router(state: Arc<AppState>) -> Router {
