@@ -194,6 +194,50 @@ impl Cluster {
         v["token"].as_str().unwrap().to_owned()
     }
 
+    /// A channel `desk` reaching `upstream`, and `people` each holding a token for it.
+    pub async fn desk(&self, r: &Replica, upstream: &str, people: &[&str]) -> Vec<String> {
+        self.add_channel(r, "desk", upstream).await;
+        let mut tokens = Vec::new();
+        for p in people {
+            self.add_staff(r, p).await;
+            tokens.push(self.issue(r, p, "desk").await);
+        }
+        tokens
+    }
+
+    /// Every `staff.offboard` audit entry for `who`.
+    pub async fn offboard_entries(&self, r: &Replica, who: &str) -> Vec<Value> {
+        let mut after = 0;
+        let mut found = Vec::new();
+        loop {
+            let path = format!("/audit?after={after}&limit=1000");
+            let page = self.ok(r, reqwest::Method::GET, &path, None, 200).await;
+            let entries = page.as_array().cloned().unwrap_or_default();
+            let Some(last) = entries.last() else {
+                return found;
+            };
+            after = last["seq"].as_i64().unwrap();
+            found.extend(
+                entries
+                    .into_iter()
+                    .filter(|e| e["event"] == "staff.offboard" && e["subject"] == who),
+            );
+        }
+    }
+
+    /// Who runs `job`, by replica name, as `staffgate status` reports it.
+    pub async fn runner_of(&self, asked: &Replica, job: &str) -> Option<String> {
+        let status = self
+            .ok(asked, reqwest::Method::GET, "/status", None, 200)
+            .await;
+        status["jobs"]
+            .as_array()?
+            .iter()
+            .find(|j| j["job"] == job)
+            .and_then(|j| j["holder"].as_str())
+            .map(|h| h.split(' ').next().unwrap_or_default().to_owned())
+    }
+
     /// One brokered call: the status (0 when the connection failed) and the error code.
     pub async fn call(&self, r: &Replica, channel: &str, token: &str) -> (u16, Option<String>) {
         let sent = self
