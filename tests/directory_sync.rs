@@ -283,6 +283,9 @@ async fn an_empty_or_failing_directory_offboards_nobody(db: Db) {
     }
     let (_, status) = app.api(Method::GET, "/sync/status", None).await;
     assert_eq!(status["held_plans"][0]["id"], plan_id, "{status}");
+    // One daemon: it holds the directory lease, so its live state is the one to read.
+    assert_eq!(status["runs_here"], true, "{status}");
+    assert!(status["runs_on"].is_string(), "{status}");
     let (_, audit) = app.api(Method::GET, "/audit", None).await;
     assert!(audit.to_string().contains("directory.plan_held"), "{audit}");
 

@@ -14,10 +14,14 @@ use tokio::task::JoinHandle;
 use crate::replica::Lease;
 use crate::web::AppState;
 
+/// The lease directory syncs run under; `GET /sync/status` names its holder.
+pub const DIRECTORY: &str = "directory";
+
 /// How long expired tokens stay in the database for the access review.
 const TOKEN_RETENTION: Duration = Duration::from_secs(30 * 24 * 60 * 60);
 
-type Job = (&'static str, JoinHandle<()>);
+/// A running job and the lease it holds (`None`: it needs none).
+type Job = (Option<&'static str>, JoinHandle<()>);
 
 fn lease(state: &AppState, name: &'static str) -> Lease {
     Lease {
@@ -27,30 +31,29 @@ fn lease(state: &AppState, name: &'static str) -> Lease {
     }
 }
 
-/// Starts every leased job.
+/// Starts every job.
 pub fn spawn(state: &Arc<AppState>) -> Vec<Job> {
     let mut jobs = Vec::new();
-    jobs.push((
-        "scheduled_offboarding",
-        tokio::spawn(scheduled(state.clone())),
-    ));
+    jobs.push((None, tokio::spawn(scheduled(state.clone()))));
     let s = state.clone();
     jobs.push((
-        "cleanup",
+        Some("cleanup"),
         tokio::spawn(lease(state, "cleanup").run(move || cleanup(s.clone()))),
     ));
-    if state.mail.is_some() {
-        let s = state.clone();
+    if let Some(relay) = state.mail.clone() {
+        let store = state.store.clone();
         jobs.push((
-            "mail_outbox",
-            tokio::spawn(lease(state, "mail_outbox").run(move || outbox(s.clone()))),
+            Some("mail_outbox"),
+            tokio::spawn(
+                lease(state, "mail_outbox").run(move || outbox(store.clone(), relay.clone())),
+            ),
         ));
     }
     if !state.sync.sources.is_empty() {
         let s = state.clone();
         jobs.push((
-            "directory",
-            tokio::spawn(lease(state, "directory").run(move || directory(s.clone()))),
+            Some(DIRECTORY),
+            tokio::spawn(lease(state, DIRECTORY).run(move || directory(s.clone()))),
         ));
     }
     jobs
@@ -61,7 +64,7 @@ pub async fn stop(state: &AppState, jobs: Vec<Job>) {
     for (name, job) in jobs {
         job.abort();
         let _ = job.await;
-        if name != "scheduled_offboarding" {
+        if let Some(name) = name {
             lease(state, name).release().await;
         }
     }
@@ -80,17 +83,8 @@ async fn scheduled(state: Arc<AppState>) {
 }
 
 /// Sends queued mail.
-async fn outbox(state: Arc<AppState>) {
-    let (Some(transport), Ok(from)) = (state.mail.clone(), state.mail_from.parse()) else {
-        return;
-    };
-    crate::mail::sender::Sender {
-        store: state.store.clone(),
-        transport,
-        from,
-    }
-    .run()
-    .await
+async fn outbox(store: crate::store::Store, relay: crate::mail::sender::Relay) {
+    crate::mail::sender::Sender { store, relay }.run().await
 }
 
 /// Every directory source's sync loop; they stop when the lease is lost.

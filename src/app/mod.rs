@@ -1,6 +1,6 @@
 //! Wiring: reads the configuration once, builds every area with its own part, binds.
 
-mod jobs;
+pub(crate) mod jobs;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -135,10 +135,9 @@ impl Application {
             replica_name(&config),
             config.max_staleness,
         ));
-        let wake = Arc::new(tokio::sync::Notify::new());
         let notices = crate::mail::Notices::new(config.mail.clone());
         let offboarding_notices = notices.clone();
-        let mail = crate::mail::sender::transport(&config.mail)?;
+        let mail = crate::mail::sender::relay(&config.mail)?;
         if let Some(host) = &config.mail.host {
             tracing::info!(relay = %host, security = ?config.mail.security, "mail through the relay");
         }
@@ -192,7 +191,6 @@ impl Application {
             verifier: verifier.clone(),
             engine: engine.clone(),
             channels: registry.clone(),
-            wake: wake.clone(),
             notices: offboarding_notices.clone(),
         };
         let sync = Arc::new(Syncer::new(
@@ -243,7 +241,6 @@ impl Application {
             metrics,
             presence: presence.clone(),
             mail,
-            mail_from: config.mail.from.clone(),
         });
         let listener =
             TcpListener::bind(config.listen)
@@ -269,7 +266,6 @@ impl Application {
             compliance: state.compliance.clone(),
             policies_dir: config.policies.clone(),
             presence,
-            wake,
             start: start_seq,
             listen_url: config
                 .database_url

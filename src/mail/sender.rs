@@ -26,12 +26,22 @@ pub enum MailSetupError {
     CaFile { path: String, reason: String },
     #[error("mail TLS: {0}")]
     Tls(String),
+    #[error("mail.from: {0}")]
+    From(String),
 }
 
 type Transport = AsyncSmtpTransport<Tokio1Executor>;
 
-/// Builds the relay's transport; checked at start so a bad CA file stops the daemon.
-pub fn transport(c: &MailConfig) -> Result<Option<Transport>, MailSetupError> {
+/// The company's relay and who mail comes from.
+#[derive(Clone)]
+pub struct Relay {
+    pub transport: Transport,
+    pub from: Mailbox,
+}
+
+/// Sets the relay up from the configuration, at start, so a bad CA file or sender stops
+/// the daemon; `None` while mail is off.
+pub fn relay(c: &MailConfig) -> Result<Option<Relay>, MailSetupError> {
     let Some(host) = c.host.as_deref() else {
         return Ok(None);
     };
@@ -63,7 +73,14 @@ pub fn transport(c: &MailConfig) -> Result<Option<Transport>, MailSetupError> {
             password.expose_secret().to_owned(),
         ));
     }
-    Ok(Some(builder.build()))
+    let from = c
+        .from
+        .parse()
+        .map_err(|e: lettre::address::AddressError| MailSetupError::From(e.to_string()))?;
+    Ok(Some(Relay {
+        transport: builder.build(),
+        from,
+    }))
 }
 
 /// The wait before attempt `attempts + 1`: 2 s doubling to 5 minutes.
@@ -75,8 +92,7 @@ pub fn backoff(attempts: i64) -> Millis {
 /// The outbox job.
 pub struct Sender {
     pub store: Store,
-    pub transport: Transport,
-    pub from: Mailbox,
+    pub relay: Relay,
 }
 
 impl Sender {
@@ -112,7 +128,7 @@ impl Sender {
     /// Sends one mail; the error text names the relay's answer, never a credential.
     async fn send(&self, mail: &Queued) -> Result<(), String> {
         let mut builder = Message::builder()
-            .from(self.from.clone())
+            .from(self.relay.from.clone())
             .subject(mail.subject.clone());
         for to in &mail.recipients {
             let mailbox: Mailbox = to.parse().map_err(|e| format!("recipient {to}: {e}"))?;
@@ -124,7 +140,8 @@ impl Sender {
                 mail.html.clone(),
             ))
             .map_err(|e| format!("building the mail: {e}"))?;
-        self.transport
+        self.relay
+            .transport
             .send(message)
             .await
             .map(|_| ())

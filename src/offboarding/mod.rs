@@ -78,8 +78,6 @@ pub struct Offboarding {
     pub verifier: Arc<Verifier>,
     pub engine: Arc<Engine>,
     pub channels: Arc<Registry>,
-    /// Wakes this replica's follower, which acknowledges the change for receipts.
-    pub wake: Arc<tokio::sync::Notify>,
     /// Queues the receipt mail in the offboarding's own transaction.
     pub notices: crate::mail::Notices,
 }
@@ -198,7 +196,6 @@ impl Offboarding {
         self.verifier
             .offboard(done.staff_id, done.epoch, done.revoked.iter().copied());
         self.engine.invalidate();
-        self.wake.notify_one();
     }
 
     /// Makes an offboarded person active again. Their old tokens stay dead: they were revoked

@@ -5,7 +5,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use serde_json::Value;
-use tokio::sync::Notify;
 
 use super::Presence;
 use crate::channels::Channels;
@@ -47,8 +46,6 @@ pub struct Follower {
     pub compliance: Arc<Compliance>,
     pub policies_dir: PathBuf,
     pub presence: Arc<Presence>,
-    /// Woken by this process's own changes, so they are acknowledged at once.
-    pub wake: Arc<Notify>,
     /// The log head read before the state in memory was loaded: entries after it may not
     /// be in that state yet.
     pub start: i64,
@@ -96,7 +93,6 @@ impl Follower {
                     tracing::warn!(error = %e, "replica listener lost; reconnecting");
                     listener = self.listen().await;
                 },
-                _ = self.wake.notified() => {}
                 _ = tokio::time::sleep(POLL) => {}
             }
             if listener.is_none() && self.listen_url.is_some() {

@@ -27,6 +27,7 @@ pub struct JobLine {
     pub job: String,
     /// The replica running it, by name when known.
     pub holder: String,
+    pub holder_id: String,
     pub expires_in_ms: Millis,
 }
 
@@ -85,6 +86,7 @@ pub async fn overview(store: &Store, me: &Presence) -> Result<Overview, StoreErr
                 .iter()
                 .find(|r| r.id == holder)
                 .map_or(holder.clone(), |r| format!("{} ({holder})", r.name)),
+            holder_id: holder,
             job,
             expires_in_ms: until - now,
         })

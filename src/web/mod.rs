@@ -44,8 +44,7 @@ pub struct AppState {
     pub metrics: Arc<crate::metrics::Metrics>,
     pub presence: Arc<crate::replica::Presence>,
     /// The relay, when mail is configured.
-    pub mail: Option<lettre::AsyncSmtpTransport<lettre::Tokio1Executor>>,
-    pub mail_from: String,
+    pub mail: Option<crate::mail::sender::Relay>,
 }
 
 pub fn router(state: Arc<AppState>) -> Router {

@@ -29,20 +29,15 @@ pub async fn status(
         .collect();
     // Live state is kept by the replica holding the directory lease; say which one that is.
     let overview = crate::replica::status::overview(&s.store, &s.presence).await?;
-    let runs_on = overview
+    let runner = overview
         .jobs
         .iter()
-        .find(|j| j.job == "directory")
-        .map(|j| j.holder.clone());
-    let here = crate::store::leases::list(s.store.pool())
-        .await?
-        .iter()
-        .any(|(job, holder, _)| job == "directory" && *holder == s.presence.id);
+        .find(|j| j.job == crate::app::jobs::DIRECTORY);
     Ok(Json(json!({
         "sources": sources,
         "held_plans": held,
-        "runs_on": runs_on,
-        "runs_here": here,
+        "runs_on": runner.map(|j| &j.holder),
+        "runs_here": runner.is_some_and(|j| j.holder_id == s.presence.id),
     })))
 }
 
