@@ -238,11 +238,8 @@ impl Broker {
         req: Request<Body>,
     ) -> Result<Response<Body>, BrokerError> {
         let started = Instant::now();
-        if let Some(stale) = self.freshness.stale_for(now_millis()) {
-            tracing::error!(
-                stale_ms = stale,
-                "refusing brokered calls: this replica is not current with the revocation log"
-            );
+        // Logged once per stale episode by `Freshness`, not once per refused call.
+        if self.freshness.stale_for(now_millis()).is_some() {
             return Err(BrokerError::NotCurrent);
         }
         let (req, body) = req.into_parts();

@@ -1,6 +1,6 @@
 //! Whether this replica may serve: it showed it caught up with the change log recently.
 
-use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
 use std::time::Duration;
 
 use crate::domain::time::{Millis, now_millis};
@@ -9,6 +9,8 @@ use crate::domain::time::{Millis, now_millis};
 pub struct Freshness {
     last_ok: AtomicI64,
     bound: Millis,
+    /// Set while refusing, so the log says so once per episode, not once per call.
+    refusing: AtomicBool,
 }
 
 impl Freshness {
@@ -16,11 +18,15 @@ impl Freshness {
         Freshness {
             last_ok: AtomicI64::new(now_millis()),
             bound: bound.as_millis() as Millis,
+            refusing: AtomicBool::new(false),
         }
     }
 
     pub(super) fn mark(&self, at: Millis) {
         self.last_ok.store(at, Ordering::Release);
+        if self.refusing.swap(false, Ordering::AcqRel) {
+            tracing::warn!("this replica caught up with the change log; serving again");
+        }
     }
 
     /// The last moment it was current.
@@ -32,10 +38,18 @@ impl Freshness {
         self.bound
     }
 
-    /// `None` when current; otherwise how long since it last was.
+    /// `None` when current; otherwise how long since it last was. The first call of a
+    /// stale episode logs why this replica refuses.
     pub fn stale_for(&self, now: Millis) -> Option<Millis> {
         let age = now - self.last_ok.load(Ordering::Acquire);
-        (age > self.bound).then_some(age)
+        let stale = age > self.bound;
+        if stale && !self.refusing.swap(true, Ordering::AcqRel) {
+            tracing::error!(
+                stale_ms = age,
+                "refusing brokered calls: this replica has not caught up with the change log within its bound"
+            );
+        }
+        stale.then_some(age)
     }
 }
 
