@@ -222,6 +222,10 @@ async fn a_replica_cut_from_the_database_fails_closed_and_recovers() {
         "B caught up before serving"
     );
     assert_eq!(c.readyz(&b).await, 200);
+    // Its log said why it refused, once, and that it serves again.
+    let log = b.log_text();
+    assert_eq!(log.matches("refusing brokered calls").count(), 1, "{log}");
+    assert!(log.contains("serving again"), "{log}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
