@@ -10,7 +10,6 @@
 #[allow(dead_code)]
 mod slapd;
 
-use std::io::Write;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -24,51 +23,6 @@ const GROUPS_PER_USER: usize = 3;
 fn pct(mut v: Vec<Duration>, p: f64) -> Duration {
     v.sort_unstable();
     v[((v.len() as f64 * p) as usize).min(v.len() - 1)]
-}
-
-/// Writes the directory as LDIF for slapadd: memberOf is written out, since slapadd runs no
-/// overlays. Each user is in 3 of the 500 groups.
-fn write_ldif(path: &std::path::Path, users: usize) {
-    let mut f = std::io::BufWriter::new(std::fs::File::create(path).unwrap());
-    f.write_all(slapd::base_ldif().as_bytes()).unwrap();
-    let group_of = |u: usize, k: usize| (u * 7 + k * 131) % GROUPS;
-    let mut members: Vec<Vec<usize>> = vec![Vec::new(); GROUPS];
-    for u in 0..users {
-        for k in 0..GROUPS_PER_USER {
-            members[group_of(u, k)].push(u);
-        }
-    }
-    for u in 0..users {
-        write!(
-            f,
-            "dn: uid=user{u:06},ou=people,{SUFFIX}\nobjectClass: inetOrgPerson\nuid: user{u:06}\n\
-             cn: User {u}\nsn: User\nmail: user{u:06}@example.org\nuserPassword: pw{u}\n"
-        )
-        .unwrap();
-        for k in 0..GROUPS_PER_USER {
-            writeln!(
-                f,
-                "memberOf: cn=group{:03},ou=groups,{SUFFIX}",
-                group_of(u, k)
-            )
-            .unwrap();
-        }
-        writeln!(f).unwrap();
-    }
-    for (g, list) in members.iter().enumerate() {
-        writeln!(
-            f,
-            "dn: cn=group{g:03},ou=groups,{SUFFIX}\nobjectClass: groupOfNames\ncn: group{g:03}"
-        )
-        .unwrap();
-        for u in list {
-            writeln!(f, "member: uid=user{u:06},ou=people,{SUFFIX}").unwrap();
-        }
-        if list.is_empty() {
-            writeln!(f, "member: {}", slapd::SYNC_DN).unwrap();
-        }
-        writeln!(f).unwrap();
-    }
 }
 
 struct Daemon {
@@ -172,7 +126,7 @@ async fn main() {
     let (users, changes) = if full { (100_000, 50) } else { (2_000, 5) };
     let dir = tempfile::tempdir().unwrap();
     let ldif = dir.path().join("directory.ldif");
-    write_ldif(&ldif, users);
+    slapd::write_bulk_ldif(&ldif, users, GROUPS, GROUPS_PER_USER);
     let t = Instant::now();
     let ldap = Slapd::start_bulk(&ldif);
     println!(

@@ -28,6 +28,7 @@ fn lease(state: &AppState, name: &'static str) -> Lease {
         store: state.store.clone(),
         name,
         holder: state.presence.id.clone(),
+        timing: state.presence.lease,
     }
 }
 

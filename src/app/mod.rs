@@ -134,6 +134,7 @@ impl Application {
             store.clone(),
             replica_name(&config),
             config.max_staleness,
+            crate::replica::LeaseTiming::from_ttl(config.lease_ttl),
         ));
         let notices = crate::mail::Notices::new(config.mail.clone());
         let offboarding_notices = notices.clone();

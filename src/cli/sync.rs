@@ -85,11 +85,12 @@ async fn with_progress(
             _ = tick.tick() => {
                 bar.tick();
                 if let Ok(v) = api.call(Method::GET, "/sync/status", None).await
-                    && let Some(n) = v["sources"].as_array().into_iter().flatten()
+                    && let Some(now) = v["sources"].as_array().into_iter().flatten()
                         .find(|s| s["source"] == source)
-                        .and_then(|s| s["progress"].as_u64())
+                        .map(|s| running_text(&s["running"]))
+                        .and_then(|t| t.as_str().map(str::to_owned))
                 {
-                    bar.set_message(format!("{source}: {n} entries read"));
+                    bar.set_message(format!("{source}: {now}"));
                 }
             }
         }
@@ -189,6 +190,20 @@ fn print_outcome(v: &Value, format: Format) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// A running sync in a few words: `reading: 41200 entries` or `applying: 12000 of 100000`.
+fn running_text(r: &Value) -> Value {
+    match r["phase"].as_str() {
+        Some("reading") => format!("reading: {} entries", render::cell(&r["entries_read"])).into(),
+        Some("applying") => format!(
+            "applying: {} of {}",
+            render::cell(&r["applied"]),
+            render::cell(&r["to_apply"])
+        )
+        .into(),
+        _ => Value::Null,
+    }
+}
+
 fn print_status(v: &Value, format: Format) -> anyhow::Result<()> {
     if matches!(format, Format::Json) {
         println!("{}", serde_json::to_string_pretty(v)?);
@@ -204,6 +219,7 @@ fn print_status(v: &Value, format: Format) -> anyhow::Result<()> {
                 "last": s["last_sync"]["at"], "verdict": s["last_sync"]["verdict"],
                 "changes": s["changes_applied"], "lag_ms": s["lag_ms"],
                 "error": s["last_error"]["message"],
+                "now": running_text(&s["running"]),
             })
         })
         .collect();
@@ -217,6 +233,7 @@ fn print_status(v: &Value, format: Format) -> anyhow::Result<()> {
             ("verdict", "VERDICT"),
             ("changes", "CHANGES"),
             ("lag_ms", "LAG MS"),
+            ("now", "RUNNING NOW"),
             ("error", "LAST ERROR"),
         ],
     );

@@ -351,6 +351,19 @@ static KEYS: &[Key] = &[
         },
     },
     Key {
+        file: "replica.lease_ttl",
+        env: "STAFFGATE_REPLICA_LEASE_TTL",
+        help: "PostgreSQL: how long a job's lease outlives its holder's last renewal, i.e. the longest a dead replica's jobs wait for another (default 5s)",
+        set: |c, v| {
+            let d = duration(v)?;
+            if d < Duration::from_millis(300) || d > Duration::from_secs(300) {
+                return Err("between 300ms and 5m".into());
+            }
+            c.lease_ttl = d;
+            Ok(())
+        },
+    },
+    Key {
         file: "replica.name",
         env: "STAFFGATE_REPLICA_NAME",
         help: "this replica's name on receipts and in `staffgate status` (default host:port)",

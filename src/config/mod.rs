@@ -46,6 +46,8 @@ pub struct Config {
     pub max_staleness: Duration,
     /// This replica's name; host:port when unset.
     pub replica_name: Option<String>,
+    /// How long a job's lease lives in PostgreSQL without renewal (renewed at 30 %).
+    pub lease_ttl: Duration,
     pub mail: MailConfig,
     pub tls: TlsConfig,
 }
@@ -125,6 +127,7 @@ impl Default for Config {
             },
             max_staleness: Duration::from_secs(2),
             replica_name: None,
+            lease_ttl: Duration::from_secs(5),
             mail: MailConfig::default(),
             tls: TlsConfig::default(),
             compliance: ComplianceConfig {

@@ -42,6 +42,9 @@ pub struct Metrics {
     source_live: Family<Source, Gauge>,
     source_lag: Family<Source, Gauge>,
     source_changes: Family<Source, Gauge>,
+    sync_running: Family<Source, Gauge>,
+    sync_read: Family<Source, Gauge>,
+    sync_applied: Family<Source, Gauge>,
     replica_lag: Gauge,
     replica_caught_up_age: Gauge,
     outbox_waiting: Gauge,
@@ -86,6 +89,24 @@ impl Default for Metrics {
             "Live directory changes applied since start",
             source_changes.clone(),
         );
+        let sync_running = Family::<Source, Gauge>::default();
+        registry.register(
+            "staffgate_directory_sync_running",
+            "1 while a full sync (or persist mode's initial refresh) of the source runs",
+            sync_running.clone(),
+        );
+        let sync_read = Family::<Source, Gauge>::default();
+        registry.register(
+            "staffgate_directory_sync_entries_read",
+            "Entries the running sync has read so far (0 when none runs)",
+            sync_read.clone(),
+        );
+        let sync_applied = Family::<Source, Gauge>::default();
+        registry.register(
+            "staffgate_directory_sync_people_applied",
+            "People of the running sync's plan written so far (0 when none runs)",
+            sync_applied.clone(),
+        );
         let replica_lag = Gauge::default();
         registry.register(
             "staffgate_replica_log_lag_entries",
@@ -115,6 +136,9 @@ impl Default for Metrics {
             source_live,
             source_lag,
             source_changes,
+            sync_running,
+            sync_read,
+            sync_applied,
         }
     }
 }
@@ -159,6 +183,19 @@ impl Metrics {
         self.source_changes.get_or_create(&key).set(changes as i64);
     }
 
+    /// A running sync's progress, or `None` when none runs.
+    pub fn set_sync_progress(&self, source: &str, running: Option<(usize, usize)>) {
+        let key = Source {
+            source: source.to_owned(),
+        };
+        let (read, applied) = running.unwrap_or_default();
+        self.sync_running
+            .get_or_create(&key)
+            .set(i64::from(running.is_some()));
+        self.sync_read.get_or_create(&key).set(read as i64);
+        self.sync_applied.get_or_create(&key).set(applied as i64);
+    }
+
     pub fn set_replica(&self, lag_entries: i64, caught_up_age_ms: i64) {
         self.replica_lag.set(lag_entries);
         self.replica_caught_up_age.set(caught_up_age_ms);
@@ -185,6 +222,7 @@ mod tests {
         m.accepted("whatsapp-main", 1500);
         m.refused("whatsapp-main", "token_revoked");
         m.set_source("corp", true, Some(0), 3);
+        m.set_sync_progress("corp", Some((2500, 500)));
         let text = m.encode();
         assert!(
             text.contains(
@@ -197,5 +235,7 @@ mod tests {
             "staffgate_broker_request_duration_seconds_count{channel=\"whatsapp-main\"} 1"
         ));
         assert!(text.contains("staffgate_directory_live{source=\"corp\"} 1"));
+        assert!(text.contains("staffgate_directory_sync_running{source=\"corp\"} 1"));
+        assert!(text.contains("staffgate_directory_sync_entries_read{source=\"corp\"} 2500"));
     }
 }

@@ -23,7 +23,7 @@ use std::time::Duration;
 
 pub use follower::Follower;
 pub use freshness::Freshness;
-pub use lease::Lease;
+pub use lease::{Lease, LeaseTiming, lock_path as lease_lock_path};
 
 use crate::domain::time::{Millis, now_millis};
 use crate::store::Store;
@@ -38,12 +38,14 @@ pub struct Presence {
     pub name: String,
     pub started_at: Millis,
     pub freshness: Arc<Freshness>,
+    /// How this replica's database leases live (PostgreSQL; SQLite's are lock files).
+    pub lease: LeaseTiming,
     applied_seq: AtomicI64,
     store: Store,
 }
 
 impl Presence {
-    pub fn new(store: Store, name: String, bound: Duration) -> Presence {
+    pub fn new(store: Store, name: String, bound: Duration, lease: LeaseTiming) -> Presence {
         let mut raw = [0u8; 6];
         // A random id per process: a restarted replica is a new one on receipts.
         getrandom::fill(&mut raw).expect("the OS random source is available");
@@ -52,6 +54,7 @@ impl Presence {
             name,
             started_at: now_millis(),
             freshness: Arc::new(Freshness::new(bound)),
+            lease,
             applied_seq: AtomicI64::new(0),
             store,
         }

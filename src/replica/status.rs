@@ -28,7 +28,9 @@ pub struct JobLine {
     /// The replica running it, by name when known.
     pub holder: String,
     pub holder_id: String,
-    pub expires_in_ms: Millis,
+    /// Until the lease may pass on; `None` for a lease held by a lock file (SQLite), which
+    /// lasts exactly as long as its holder's process.
+    pub expires_in_ms: Option<Millis>,
 }
 
 #[derive(Debug, Serialize)]
@@ -80,7 +82,15 @@ pub async fn overview(store: &Store, me: &Presence) -> Result<Overview, StoreErr
     let jobs = crate::store::leases::list(store.pool())
         .await?
         .into_iter()
-        .filter(|(_, _, until)| *until >= now)
+        .filter(|(_, holder, until)| {
+            if *until == crate::store::leases::HELD_BY_LOCK {
+                // A killed holder leaves its row behind: it counts while its replica lives.
+                rows.iter()
+                    .any(|r| r.id == *holder && r.stopped_at.is_none())
+            } else {
+                *until >= now
+            }
+        })
         .map(|(job, holder, until)| JobLine {
             holder: rows
                 .iter()
@@ -88,7 +98,7 @@ pub async fn overview(store: &Store, me: &Presence) -> Result<Overview, StoreErr
                 .map_or(holder.clone(), |r| format!("{} ({holder})", r.name)),
             holder_id: holder,
             job,
-            expires_in_ms: until - now,
+            expires_in_ms: (until != crate::store::leases::HELD_BY_LOCK).then_some(until - now),
         })
         .collect();
     Ok(Overview {

@@ -256,7 +256,7 @@ impl Signin {
             return Err(SigninError::NoSession);
         }
         if row.last_seen_at.is_none_or(|t| now - t > 60_000) {
-            crate::store::sessions::touch(self.store.pool(), row.id, now).await?;
+            crate::store::sessions::touch_behind(&self.store, row.id, now);
         }
         Ok(StaffSession {
             id: row.id,

@@ -27,6 +27,38 @@ pub async fn acquire(
     Ok(done.rows_affected() == 1)
 }
 
+/// Names `holder` as the holder of lease `name`, whoever had it: for a lease proven by a
+/// lock file (SQLite), where the row only tells `staffgate status` who runs the job.
+pub async fn claim(conn: &mut AnyConnection, name: &str, holder: &str) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO leases (name, holder, expires_at) VALUES ($1, $2, $3) \
+         ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, expires_at = excluded.expires_at",
+    )
+    .bind(name)
+    .bind(holder)
+    .bind(HELD_BY_LOCK)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+/// The expiry written for a lease held by a lock file: it never runs out by time.
+pub const HELD_BY_LOCK: Millis = i64::MAX / 2;
+
+/// Who holds lease `name`, and until when.
+pub async fn find(
+    pool: &sqlx::AnyPool,
+    name: &str,
+) -> Result<Option<(String, Millis)>, StoreError> {
+    use sqlx::Row;
+    let row = sqlx::query("SELECT holder, expires_at FROM leases WHERE name = $1")
+        .bind(name)
+        .fetch_optional(pool)
+        .await?;
+    row.map(|r| Ok((r.try_get("holder")?, r.try_get("expires_at")?)))
+        .transpose()
+}
+
 /// Gives lease `name` up if `holder` has it, so another replica takes it at once.
 pub async fn release(conn: &mut AnyConnection, name: &str, holder: &str) -> Result<(), StoreError> {
     sqlx::query("DELETE FROM leases WHERE name = $1 AND holder = $2")

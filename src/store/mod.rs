@@ -59,6 +59,8 @@ pub struct Store {
     backend: Backend,
     /// SQLite has one writer; queueing writers here beats spinning on SQLITE_BUSY.
     write_gate: Option<Arc<Mutex<()>>>,
+    /// The SQLite database file (its jobs' leases are locks on files beside it).
+    sqlite_file: Option<Arc<std::path::PathBuf>>,
 }
 
 /// A write transaction. Dropped without `commit`, it rolls back.
@@ -120,15 +122,28 @@ impl Store {
             Backend::Postgres => sqlx::migrate!("migrations/postgres").run(&pool).await?,
         }
         let write_gate = (backend == Backend::Sqlite).then(|| Arc::new(Mutex::new(())));
+        let sqlite_file = match backend {
+            Backend::Sqlite => Some(Arc::new(sqlite_path(&url)?)),
+            Backend::Postgres => None,
+        };
         Ok(Store {
             pool,
             backend,
             write_gate,
+            sqlite_file,
         })
     }
 
     pub fn backend(&self) -> Backend {
         self.backend
+    }
+
+    /// Where job `name`'s lease lock lives on SQLite; `None` on PostgreSQL, whose leases
+    /// are rows (see `replica::lease`).
+    pub fn lease_file(&self, name: &str) -> Option<std::path::PathBuf> {
+        self.sqlite_file
+            .as_deref()
+            .map(|db| crate::replica::lease_lock_path(db, name))
     }
 
     pub fn pool(&self) -> &AnyPool {
@@ -159,6 +174,14 @@ impl Store {
         sqlx::query("SELECT 1").execute(&self.pool).await?;
         Ok(())
     }
+}
+
+/// The file an `sqlite:` URL names, made absolute so every daemon on it agrees.
+fn sqlite_path(url: &str) -> Result<std::path::PathBuf, StoreError> {
+    use std::str::FromStr;
+    let options = sqlx::sqlite::SqliteConnectOptions::from_str(url)?;
+    let file = options.get_filename();
+    Ok(std::path::absolute(file).unwrap_or_else(|_| file.to_owned()))
 }
 
 /// Why a backup could not be made.

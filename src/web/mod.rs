@@ -100,6 +100,10 @@ async fn metrics(
         state
             .metrics
             .set_source(&s.source, s.connected, s.lag_ms, s.changes_applied);
+        state.metrics.set_sync_progress(
+            &s.source,
+            s.running.as_ref().map(|r| (r.entries_read, r.applied)),
+        );
     }
     let now = crate::domain::time::now_millis();
     if let Ok((head, _)) = crate::store::audit::head(state.store.pool()).await {

@@ -331,3 +331,48 @@ impl Drop for Slapd {
         self.kill();
     }
 }
+
+/// Writes the directory as LDIF for slapadd: memberOf is written out, since slapadd runs no
+/// overlays. Each user is in `per_user` of the `groups` groups (`groupNNN`).
+pub fn write_bulk_ldif(path: &Path, users: usize, groups: usize, per_user: usize) {
+    let mut f = std::io::BufWriter::new(std::fs::File::create(path).unwrap());
+    std::io::Write::write_all(&mut f, base_ldif().as_bytes()).unwrap();
+    let group_of = |u: usize, k: usize| (u * 7 + k * 131) % groups;
+    let mut members: Vec<Vec<usize>> = vec![Vec::new(); groups];
+    for u in 0..users {
+        for k in 0..per_user {
+            members[group_of(u, k)].push(u);
+        }
+    }
+    for u in 0..users {
+        write!(
+            f,
+            "dn: uid=user{u:06},ou=people,{SUFFIX}\nobjectClass: inetOrgPerson\nuid: user{u:06}\n\
+             cn: User {u}\nsn: User\nmail: user{u:06}@example.org\nuserPassword: pw{u}\n"
+        )
+        .unwrap();
+        for k in 0..per_user {
+            writeln!(
+                f,
+                "memberOf: cn=group{:03},ou=groups,{SUFFIX}",
+                group_of(u, k)
+            )
+            .unwrap();
+        }
+        writeln!(f).unwrap();
+    }
+    for (g, list) in members.iter().enumerate() {
+        writeln!(
+            f,
+            "dn: cn=group{g:03},ou=groups,{SUFFIX}\nobjectClass: groupOfNames\ncn: group{g:03}"
+        )
+        .unwrap();
+        for u in list {
+            writeln!(f, "member: uid=user{u:06},ou=people,{SUFFIX}").unwrap();
+        }
+        if list.is_empty() {
+            writeln!(f, "member: {}", SYNC_DN).unwrap();
+        }
+        writeln!(f).unwrap();
+    }
+}

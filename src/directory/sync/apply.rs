@@ -51,34 +51,68 @@ fn fields_of<'a>(
     }
 }
 
+/// Joiners written per transaction. On SQLite every other writer (an offboarding, a token,
+/// a heartbeat) waits for the one write lock, so an import of 100,000 people is written in
+/// slices that each hold it for milliseconds rather than in one transaction of seconds.
+const JOINERS_PER_TX: usize = 500;
+
 impl Syncer {
-    /// Applies `plan` atomically: either every joiner, mover and leaver, or none.
+    /// Applies `plan`, judged whole by the guard before this is called.
+    ///
+    /// Joiners are written in bounded transactions, each with its own audit entry naming
+    /// whom it created; the last slice, every mover and leaver, and the plan's summary are
+    /// one transaction. A slice is all or nothing, and a plan cut short (a crash, a full
+    /// disk) grants nobody anything, since joiners are `pending`: the next sync plans only
+    /// the rest. Movers and leavers, whose change takes access away, stay in one
+    /// transaction as before.
     pub async fn apply(
         &self,
         plan: &Plan,
         actor: &Actor,
         held: Option<i64>,
     ) -> Result<Applied, SyncError> {
+        let progress = self.board.progress(&plan.source);
+        if let Some(p) = &progress {
+            p.applying(plan.joiners.len() + plan.movers.len() + plan.leavers.len());
+        }
+        if plan.joiners.len() > crate::mail::MAX_JOINER_MAILS && self.offboarding.notices.enabled()
+        {
+            tracing::info!(
+                joiners = plan.joiners.len(),
+                "a bulk import: joiners are not mailed one by one; announce the rollout yourself"
+            );
+        }
+        let slices: Vec<&[DirectoryPerson]> = plan.joiners.chunks(JOINERS_PER_TX).collect();
+        let (last, early) = match slices.split_last() {
+            Some((last, early)) => (*last, early),
+            None => (&[][..], &[][..]),
+        };
+        let mut joined = 0;
+        for slice in early {
+            let mut tx = self.store.begin().await?;
+            let names = self.join(tx.conn(), plan, slice).await?;
+            audit::record(
+                tx.conn(),
+                actor,
+                "directory.sync",
+                &plan.source,
+                json!({ "joiners": names, "movers": [], "leavers": [],
+                        "tokens_revoked": 0, "held_plan": held, "slice": true }),
+            )
+            .await?;
+            tx.commit().await?;
+            joined += names.len();
+            if let Some(p) = &progress {
+                p.applied(slice.len());
+            }
+        }
+        let mut tx = self.store.begin().await?;
+        let names = self.join(tx.conn(), plan, last).await?;
+        joined += names.len();
         let now = now_millis();
         let origin_source = origin_name(&plan.source);
-        let mut tx = self.store.begin().await?;
         let mut members: Vec<StaffMember> = Vec::new();
         let mut revoked: Vec<CredentialHash> = Vec::new();
-        // A username taken since the plan was made (another source, by hand) stays theirs.
-        // Joiners are pending: they hold no token, so the verifier needs them only once
-        // they are activated, which keeps a 100k-person import from living in memory twice.
-        let mut joined = 0;
-        for chunk in plan.joiners.chunks(500) {
-            let origins: Vec<Origin> = chunk.iter().map(|p| origin_of(&origin_source, p)).collect();
-            let fields: Vec<StaffFields<'_>> = chunk
-                .iter()
-                .zip(&origins)
-                .map(|(p, o)| fields_of(p, StaffStatus::Pending, o))
-                .collect();
-            joined += crate::store::staff::insert_many_new(tx.conn(), &fields, now)
-                .await?
-                .len();
-        }
         for mover in &plan.movers {
             let person = &mover.person;
             let Some(before) = crate::store::staff::find(tx.conn(), &person.username).await? else {
@@ -117,19 +151,6 @@ impl Syncer {
             }
             members.push(after);
         }
-        if plan.joiners.len() <= crate::mail::MAX_JOINER_MAILS {
-            for p in &plan.joiners {
-                self.offboarding
-                    .notices
-                    .joined(tx.conn(), p.username.as_str(), &p.name, &p.email)
-                    .await?;
-            }
-        } else if self.offboarding.notices.enabled() {
-            tracing::info!(
-                joiners = plan.joiners.len(),
-                "a bulk import: joiners are not mailed one by one; announce the rollout yourself"
-            );
-        }
         let mut left: Vec<Offboarded> = Vec::new();
         for leaver in &plan.leavers {
             let username = crate::domain::Username::parse(&leaver.username)
@@ -148,17 +169,9 @@ impl Syncer {
             tokens_revoked: revoked.len(),
         };
         if !plan.is_empty() {
-            // Names are listed for ordinary syncs; a first import of thousands is counted.
-            let joiners: Value = if plan.joiners.len() <= AUDIT_NAMES {
-                json!(
-                    plan.joiners
-                        .iter()
-                        .map(|p| p.username.as_str())
-                        .collect::<Vec<_>>()
-                )
-            } else {
-                json!(plan.joiners.len())
-            };
+            // This transaction's joiners by name (earlier slices named theirs); movers are
+            // counted above a thousand.
+            let joiners = json!(names);
             let movers: Value = if plan.movers.len() <= AUDIT_NAMES {
                 json!(plan.movers.iter().map(|m| json!({"username": m.person.username.as_str(), "changed": m.changed})).collect::<Vec<_>>())
             } else {
@@ -175,6 +188,7 @@ impl Syncer {
                     "leavers": plan.leavers,
                     "tokens_revoked": revoked.len(),
                     "held_plan": held,
+                    "joined_in_all": joined,
                 }),
             )
             .await?;
@@ -183,6 +197,9 @@ impl Syncer {
             crate::store::sync::mark_applied(tx.conn(), id, &actor.0, now).await?;
         }
         tx.commit().await?;
+        if let Some(p) = &progress {
+            p.applied(last.len() + plan.movers.len() + plan.leavers.len());
+        }
         for member in members {
             self.verifier.put_staff(member);
         }
@@ -192,5 +209,42 @@ impl Syncer {
         }
         self.engine.invalidate();
         Ok(applied)
+    }
+
+    /// Writes one slice of joiners as `pending` and queues their first-login mails; answers
+    /// the usernames created. A username taken since the plan was made (another source, by
+    /// hand) stays theirs.
+    async fn join(
+        &self,
+        conn: &mut sqlx::AnyConnection,
+        plan: &Plan,
+        slice: &[DirectoryPerson],
+    ) -> Result<Vec<String>, SyncError> {
+        if slice.is_empty() {
+            return Ok(Vec::new());
+        }
+        let origin_source = origin_name(&plan.source);
+        let origins: Vec<Origin> = slice.iter().map(|p| origin_of(&origin_source, p)).collect();
+        let fields: Vec<StaffFields<'_>> = slice
+            .iter()
+            .zip(&origins)
+            .map(|(p, o)| fields_of(p, StaffStatus::Pending, o))
+            .collect();
+        let created = crate::store::staff::insert_many_new(conn, &fields, now_millis()).await?;
+        let created = created
+            .into_iter()
+            .map(|m| m.username.as_str().to_owned())
+            .collect();
+        // Joiners are pending: they hold no token, so the verifier needs them only once
+        // they are activated, which keeps a 100k-person import from living in memory twice.
+        if plan.joiners.len() <= crate::mail::MAX_JOINER_MAILS {
+            for p in slice {
+                self.offboarding
+                    .notices
+                    .joined(conn, p.username.as_str(), &p.name, &p.email)
+                    .await?;
+            }
+        }
+        Ok(created)
     }
 }

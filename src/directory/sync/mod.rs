@@ -267,7 +267,7 @@ impl Syncer {
         // here as an error instead of taking the caller's task down.
         let (task_source, task_progress) = (source.clone(), progress.clone());
         let searched =
-            tokio::spawn(async move { search::full(&task_source, &task_progress).await })
+            tokio::spawn(async move { search::full(&task_source, &task_progress.read).await })
                 .await
                 .unwrap_or_else(|_| {
                     Err(LdapSyncError::Search {

@@ -5,7 +5,11 @@ use std::collections::{BTreeSet, HashSet};
 use std::sync::Arc;
 use std::time::Instant;
 
+use std::sync::atomic::Ordering;
+
 use tokio::sync::mpsc;
+
+use super::status::Tracked;
 
 use super::{SyncError, Syncer};
 use crate::audit::Actor;
@@ -119,6 +123,7 @@ pub(super) async fn stream(
     let (mut groups, mut group_events) = spawn_search(source, Watch::Groups, group_cookie);
     let started = Instant::now();
     let mut refresh = Some(Refresh::default());
+    let mut tracked = Some(Tracked::start(&syncer.board, name));
     loop {
         tokio::select! {
             event = user_events.recv() => {
@@ -128,7 +133,12 @@ pub(super) async fn stream(
                     continue;
                 };
                 match event {
-                    Event::Entry(Ok(p)) => r.people.push(p),
+                    Event::Entry(Ok(p)) => {
+                        r.people.push(p);
+                        if let Some(t) = &tracked {
+                            t.progress.read.fetch_add(1, Ordering::Relaxed);
+                        }
+                    }
                     Event::Entry(Err(s)) => r.skipped.push(s),
                     Event::Present(id) => {
                         r.present_phase = true;
@@ -143,6 +153,7 @@ pub(super) async fn stream(
                     Event::RefreshDone => {
                         let r = refresh.take().expect("in refresh");
                         finish_refresh(syncer, name, resumed, r, started).await?;
+                        tracked = None;
                     }
                     Event::Group { .. } | Event::GroupGone { .. } => {}
                 }

@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::sync::RwLock;
-use std::sync::atomic::AtomicUsize;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -51,18 +51,92 @@ pub struct SourceStatus {
     /// time since the last successful contact.
     pub lag_ms: Option<i64>,
     pub last_error: Option<ErrorNote>,
-    /// Entries read so far by a running full sync.
+    /// Entries read so far by a running full sync (or persist mode's initial refresh).
     pub progress: Option<usize>,
+    /// The sync running now, if one is: what it is doing and how far it got.
+    pub running: Option<RunningSync>,
+    /// Full syncs (and initial refreshes) begun since the daemon started, finished or not:
+    /// more than the finished ones shows work that was cut off and begun again.
+    pub runs_started: u64,
     #[serde(skip)]
     pub last_ok: Option<Millis>,
+}
+
+/// What a running sync is doing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Phase {
+    /// Reading the directory.
+    Reading,
+    /// Writing the plan, in bounded transactions.
+    Applying,
+}
+
+/// A sync in progress, as the status shows it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct RunningSync {
+    pub phase: Phase,
+    pub since: DateTime<Utc>,
+    pub entries_read: usize,
+    /// People the plan names (joiners, movers and leavers), once it is being applied.
+    pub to_apply: usize,
+    pub applied: usize,
+}
+
+/// Live counters of one running sync; updated without locks by the reader and applier.
+#[derive(Debug)]
+pub struct Progress {
+    since: Millis,
+    pub read: AtomicUsize,
+    applying: AtomicBool,
+    to_apply: AtomicUsize,
+    applied: AtomicUsize,
+}
+
+impl Progress {
+    fn new() -> Progress {
+        Progress {
+            since: now_millis(),
+            read: AtomicUsize::new(0),
+            applying: AtomicBool::new(false),
+            to_apply: AtomicUsize::new(0),
+            applied: AtomicUsize::new(0),
+        }
+    }
+
+    /// The plan of `n` people starts being written.
+    pub fn applying(&self, n: usize) {
+        self.to_apply.store(n, Ordering::Relaxed);
+        self.applied.store(0, Ordering::Relaxed);
+        self.applying.store(true, Ordering::Relaxed);
+    }
+
+    /// `n` more people are written (committed).
+    pub fn applied(&self, n: usize) {
+        self.applied.fetch_add(n, Ordering::Relaxed);
+    }
+
+    fn view(&self) -> RunningSync {
+        RunningSync {
+            phase: if self.applying.load(Ordering::Relaxed) {
+                Phase::Applying
+            } else {
+                Phase::Reading
+            },
+            since: to_datetime(self.since),
+            entries_read: self.read.load(Ordering::Relaxed),
+            to_apply: self.to_apply.load(Ordering::Relaxed),
+            applied: self.applied.load(Ordering::Relaxed),
+        }
+    }
 }
 
 /// Every source's status, shared by the runners and the API.
 #[derive(Default)]
 pub struct Board {
     sources: RwLock<BTreeMap<String, SourceStatus>>,
-    /// Live entry counters of running full syncs.
-    progress: RwLock<BTreeMap<String, Arc<AtomicUsize>>>,
+    /// Live counters of running syncs.
+    progress: RwLock<BTreeMap<String, Arc<Progress>>>,
 }
 
 impl Board {
@@ -98,14 +172,24 @@ impl Board {
         self.update(source, |s| s.last_ok = Some(now_millis()));
     }
 
-    /// A counter for a starting full sync.
-    pub fn start_progress(&self, source: &str) -> Arc<AtomicUsize> {
-        let counter = Arc::new(AtomicUsize::new(0));
+    /// Counters for a starting full sync (or initial refresh).
+    pub fn start_progress(&self, source: &str) -> Arc<Progress> {
+        let counter = Arc::new(Progress::new());
+        self.update(source, |s| s.runs_started += 1);
         self.progress
             .write()
             .expect("status lock")
             .insert(source.to_owned(), counter.clone());
         counter
+    }
+
+    /// The counters of the sync running on `source`, if one is.
+    pub fn progress(&self, source: &str) -> Option<Arc<Progress>> {
+        self.progress
+            .read()
+            .expect("status lock")
+            .get(source)
+            .cloned()
     }
 
     pub fn end_progress(&self, source: &str) {
@@ -126,9 +210,8 @@ impl Board {
                 } else {
                     s.last_ok.map(|t| now - t)
                 };
-                s.progress = progress
-                    .get(&s.source)
-                    .map(|c| c.load(std::sync::atomic::Ordering::Relaxed));
+                s.running = progress.get(&s.source).map(|p| p.view());
+                s.progress = s.running.as_ref().map(|r| r.entries_read);
                 s
             })
             .collect()
@@ -143,6 +226,29 @@ impl Board {
             .get(source)
             .cloned();
         serde_json::to_string(&s).unwrap_or_else(|_| "null".into())
+    }
+}
+
+/// A sync's counters on the board while it runs; gone from the status when dropped.
+pub struct Tracked<'a> {
+    board: &'a Board,
+    source: String,
+    pub progress: Arc<Progress>,
+}
+
+impl<'a> Tracked<'a> {
+    pub fn start(board: &'a Board, source: &str) -> Tracked<'a> {
+        Tracked {
+            progress: board.start_progress(source),
+            board,
+            source: source.to_owned(),
+        }
+    }
+}
+
+impl Drop for Tracked<'_> {
+    fn drop(&mut self) {
+        self.board.end_progress(&self.source);
     }
 }
 
