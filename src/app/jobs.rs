@@ -71,12 +71,14 @@ pub async fn stop(state: &AppState, jobs: Vec<Job>) {
     }
 }
 
-/// Carries out scheduled offboardings; a quarter-second tick keeps them under a second late.
+/// Carries out scheduled offboardings (a quarter-second tick keeps them under a second late)
+/// and writes the offboardings the database refused earlier.
 async fn scheduled(state: Arc<AppState>) {
     let mut tick = tokio::time::interval(Duration::from_millis(250));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tick.tick().await;
+        state.offboarding.retry_owed().await;
         if let Err(e) = state.offboarding.run_due().await {
             tracing::error!(error = %e, "scheduled offboarding failed; retrying on the next tick");
         }

@@ -187,12 +187,14 @@ impl Application {
             client: broker::client(&config.broker),
             config: config.broker.clone(),
         };
+        let owed = Arc::new(crate::offboarding::Owed::default());
         let offboarding = || Offboarding {
             store: store.clone(),
             verifier: verifier.clone(),
             engine: engine.clone(),
             channels: registry.clone(),
             notices: offboarding_notices.clone(),
+            owed: owed.clone(),
         };
         let sync = Arc::new(Syncer::new(
             store.clone(),

@@ -151,6 +151,24 @@ impl Notices {
         .await
     }
 
+    pub async fn offboarding_late(
+        &self,
+        conn: &mut AnyConnection,
+        username: &str,
+        late_ms: i64,
+        code: &str,
+    ) -> Result<(), StoreError> {
+        let body = text::offboarding_late(username, late_ms, code);
+        self.queue(
+            conn,
+            "offboarding_late",
+            None,
+            self.config.admins.clone(),
+            body,
+        )
+        .await
+    }
+
     pub fn config(&self) -> &MailConfig {
         &self.config
     }

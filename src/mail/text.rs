@@ -155,3 +155,18 @@ pub fn guard(source: &str, plan_id: i64, leavers: usize, reason: &str) -> Body {
         subject,
     }
 }
+
+/// To admins: an offboarding the database refused was recorded only later.
+pub fn offboarding_late(username: &str, late_ms: i64, code: &str) -> Body {
+    let subject = format!("staffgate recorded the offboarding of {username} late");
+    let line = format!(
+        "The database refused the offboarding of {username} ({code}); it was recorded {:.1} s later. Meanwhile the replica that was asked refused {username} from memory; other replicas served them until it was recorded.",
+        late_ms as f64 / 1000.0
+    );
+    let todo = "Check the database's disk and connections (`staffgate status`), and the offboarding's receipt.";
+    Body {
+        text: format!("{line}\n\n{todo}\n"),
+        html: page(&subject, html! { p { (line) } p { (todo) } }),
+        subject,
+    }
+}

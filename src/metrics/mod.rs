@@ -48,6 +48,8 @@ pub struct Metrics {
     replica_lag: Gauge,
     replica_caught_up_age: Gauge,
     outbox_waiting: Gauge,
+    writable: Gauge,
+    unrecorded: Gauge,
 }
 
 impl Default for Metrics {
@@ -125,8 +127,22 @@ impl Default for Metrics {
             "Mails queued and not yet accepted by the relay",
             outbox_waiting.clone(),
         );
+        let writable = Gauge::default();
+        registry.register(
+            "staffgate_storage_writable",
+            "1 while this replica's writes succeed; 0 while the database refuses them",
+            writable.clone(),
+        );
+        let unrecorded = Gauge::default();
+        registry.register(
+            "staffgate_offboardings_unrecorded",
+            "Offboardings the database refused, refused here from memory and retried until recorded",
+            unrecorded.clone(),
+        );
         Metrics {
             registry,
+            writable,
+            unrecorded,
             replica_lag,
             replica_caught_up_age,
             outbox_waiting,
@@ -199,6 +215,11 @@ impl Metrics {
     pub fn set_replica(&self, lag_entries: i64, caught_up_age_ms: i64) {
         self.replica_lag.set(lag_entries);
         self.replica_caught_up_age.set(caught_up_age_ms);
+    }
+
+    pub fn set_storage(&self, writable: bool, unrecorded_offboardings: usize) {
+        self.writable.set(i64::from(writable));
+        self.unrecorded.set(unrecorded_offboardings as i64);
     }
 
     pub fn set_outbox(&self, waiting: i64) {

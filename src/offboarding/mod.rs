@@ -1,6 +1,7 @@
 //! Offboarding: take every access away from one person in one transaction, apply it to the
 //! verifier before returning, and hand back a receipt. Reinstatement for rehires.
 
+mod owed;
 mod receipt;
 mod schedule;
 
@@ -10,6 +11,7 @@ use std::sync::Arc;
 use serde_json::json;
 use sqlx::AnyConnection;
 
+pub use owed::{Owed, OwedOffboarding};
 pub use receipt::{ChannelLine, Receipt};
 
 use crate::audit::{self, Actor};
@@ -45,6 +47,23 @@ pub enum OffboardError {
     /// A stored receipt did not parse.
     #[error("stored receipt is unreadable")]
     ReceiptCorrupt,
+    /// The database refused the write (full, unreachable): the person is refused on this
+    /// replica now and the write is retried until it lands.
+    #[error(
+        "the offboarding of {username} is not recorded yet ({}): {username} is refused on this replica now, and the write is retried every 0.25 s until it lands; the receipt is then at GET /api/v1/staff/{username}/offboarding",
+        fault.code()
+    )]
+    NotRecorded {
+        username: Username,
+        fault: crate::store::StorageFault,
+    },
+    /// The database refused the write and this replica already keeps the most
+    /// unrecorded offboardings it will.
+    #[error("the database refuses writes ({}), and too many offboardings wait for it already: nothing was done", fault.code())]
+    TooManyUnrecorded { fault: crate::store::StorageFault },
+    /// Not offboarded (yet): no receipt to show.
+    #[error("{0} is not offboarded")]
+    NoReceipt(Username),
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -80,23 +99,141 @@ pub struct Offboarding {
     pub channels: Arc<Registry>,
     /// Queues the receipt mail in the offboarding's own transaction.
     pub notices: crate::mail::Notices,
+    /// Offboardings the database refused, retried until recorded (shared by every copy).
+    pub owed: Arc<Owed>,
 }
 
 impl Offboarding {
-    /// Offboards `username`. A second call returns the first receipt.
+    /// Offboards `username`. A second call returns the first receipt. When the database
+    /// refuses the write, the person is refused here at once and the write is owed.
     pub async fn offboard(
         &self,
         permit: &HrPermit,
         username: &Username,
         reason: &str,
     ) -> Result<Receipt, OffboardError> {
+        match self.record(&permit.actor, username, reason).await {
+            Err(OffboardError::Store(e)) if e.fault().is_some() => {
+                let fault = e.fault().expect("checked");
+                tracing::error!(error = %e, staff = %username, "the database refused an offboarding");
+                self.owe(&permit.actor, username, reason, fault).await
+            }
+            answer => answer,
+        }
+    }
+
+    async fn record(
+        &self,
+        actor: &Actor,
+        username: &Username,
+        reason: &str,
+    ) -> Result<Receipt, OffboardError> {
         let mut tx = self.store.begin().await?;
-        let done = self
-            .offboard_in(tx.conn(), &permit.actor, username, reason)
-            .await?;
+        let done = self.offboard_in(tx.conn(), actor, username, reason).await?;
         tx.commit().await?;
         self.publish(&done);
         Ok(done.receipt)
+    }
+
+    /// Refuses the person on this replica now and keeps the offboarding to write later.
+    async fn owe(
+        &self,
+        actor: &Actor,
+        username: &Username,
+        reason: &str,
+        fault: crate::store::StorageFault,
+    ) -> Result<Receipt, OffboardError> {
+        check_reason(reason)?;
+        let kept = self.owed.add(OwedOffboarding {
+            actor: actor.clone(),
+            username: username.clone(),
+            reason: reason.to_owned(),
+            since: now_millis(),
+            fault,
+        });
+        if !kept {
+            tracing::error!(alert = "offboarding_unrecorded", staff = %username, code = fault.code(),
+                "the database refuses writes and too many offboardings wait already: this one was not kept");
+            return Err(OffboardError::TooManyUnrecorded { fault });
+        }
+        // Reads usually still work on a full disk; without them the person is only refused
+        // once the write lands.
+        if let Ok(mut conn) = self.store.conn().await
+            && let Ok(Some(staff)) = crate::store::staff::find(&mut conn, username).await
+        {
+            self.verifier.offboard(staff.id, staff.epoch + 1, []);
+            self.engine.invalidate();
+        }
+        tracing::error!(
+            alert = "offboarding_unrecorded",
+            staff = %username,
+            code = fault.code(),
+            "an offboarding could not be recorded: refused on this replica now, retrying the write until it lands (a restart before then forgets it)"
+        );
+        Err(OffboardError::NotRecorded {
+            username: username.clone(),
+            fault,
+        })
+    }
+
+    /// Writes the offboardings the database refused earlier; each that lands leaves the
+    /// list with an alert line saying how late it was.
+    pub async fn retry_owed(&self) {
+        for o in self.owed.all() {
+            match self.record(&o.actor, &o.username, &o.reason).await {
+                Ok(receipt) => {
+                    self.owed.remove(&o.username);
+                    let late_ms = (now_millis() - o.since).max(0);
+                    tracing::warn!(
+                        alert = "offboarding_recorded_late",
+                        staff = %o.username,
+                        late_ms,
+                        audit_seq = receipt.audit_seq,
+                        "an offboarding the database had refused is now recorded"
+                    );
+                    self.note_late(&o, late_ms).await;
+                }
+                Err(OffboardError::Store(e)) if e.fault().is_some() => {
+                    let fault = e.fault().expect("checked");
+                    self.owed.add(OwedOffboarding { fault, ..o });
+                }
+                Err(e) => {
+                    self.owed.remove(&o.username);
+                    tracing::error!(alert = "offboarding_unrecorded", staff = %o.username, error = %e,
+                        "an unrecorded offboarding cannot be written and was dropped");
+                }
+            }
+        }
+    }
+
+    /// Tells the admins that an offboarding was recorded late (a mail, when mail is set).
+    async fn note_late(&self, o: &OwedOffboarding, late_ms: i64) {
+        let noted = async {
+            let mut tx = self.store.begin().await?;
+            self.notices
+                .offboarding_late(tx.conn(), o.username.as_str(), late_ms, o.fault.code())
+                .await?;
+            tx.commit().await
+        }
+        .await;
+        if let Err(e) = noted {
+            tracing::warn!(error = %e, "the late-offboarding alert mail was not queued");
+        }
+    }
+
+    /// The receipt of an offboarded person (to poll after a 202).
+    pub async fn receipt(&self, username: &Username) -> Result<Receipt, OffboardError> {
+        let mut conn = self.store.conn().await?;
+        let staff = crate::store::staff::find(&mut conn, username)
+            .await?
+            .ok_or_else(|| OffboardError::NotFound(username.clone()))?;
+        if staff.status != StaffStatus::Offboarded {
+            return Err(OffboardError::NoReceipt(username.clone()));
+        }
+        let text = crate::store::offboardings::latest(&mut conn, staff.id)
+            .await?
+            .ok_or_else(|| OffboardError::NoReceipt(username.clone()))?;
+        serde_json::from_str(&text).map_err(|_| OffboardError::ReceiptCorrupt)
     }
 
     /// Offboards inside the caller's transaction; once it commits, [`Self::publish`] the

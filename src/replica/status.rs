@@ -7,13 +7,17 @@ use super::propagation::GONE_AFTER;
 use crate::domain::time::{Millis, now_millis};
 use crate::store::{Store, StoreError};
 
+/// A replica whose heartbeat (every 500 ms) is older than this is not writing.
+const SILENT_AFTER: Millis = 2_000;
+
 #[derive(Debug, Serialize)]
 pub struct ReplicaLine {
     pub id: String,
     pub name: String,
     /// This process.
     pub this: bool,
-    /// `serving`, `failing_closed` (not caught up within its bound) or `stopped`.
+    /// `serving`, `failing_closed` (not caught up within its bound), `cannot_write` (its
+    /// writes fail, or its heartbeat stopped: offboardings there would fail) or `stopped`.
     pub state: &'static str,
     /// Log entries it has not applied yet.
     pub lag_entries: i64,
@@ -60,10 +64,17 @@ pub async fn overview(store: &Store, me: &Presence) -> Result<Overview, StoreErr
             } else {
                 r.applied_seq
             };
+            let cannot_write = if this {
+                store.write_health().failing().is_some()
+            } else {
+                now - r.heartbeat_at > SILENT_AFTER
+            };
             let state = if r.stopped_at.is_some() {
                 "stopped"
             } else if now - caught_up > bound {
                 "failing_closed"
+            } else if cannot_write {
+                "cannot_write"
             } else {
                 "serving"
             };

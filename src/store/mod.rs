@@ -20,16 +20,18 @@ pub mod staff;
 pub mod sync;
 pub mod tokens;
 pub mod totp;
+mod tx;
 
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
 use secrecy::{ExposeSecret, SecretString};
-use sqlx::AnyConnection;
 use sqlx::any::AnyPoolOptions;
 use sqlx::{Any, AnyPool, Executor};
-use tokio::sync::{Mutex, OwnedMutexGuard};
+use tokio::sync::Mutex;
+
+pub use tx::{StorageFault, Tx, WriteHealth};
 
 /// A storage failure. The cause chain goes to the log; clients see only `internal`.
 #[derive(Debug, thiserror::Error)]
@@ -43,6 +45,17 @@ pub enum StoreError {
     /// A stored value did not parse back into its domain type.
     #[error("stored value is corrupt: {0}")]
     Corrupt(String),
+}
+
+impl StoreError {
+    /// The storage fault behind this error, if it is one (rather than a bug or bad data):
+    /// the disk is full, or the database cannot be reached or written now.
+    pub fn fault(&self) -> Option<StorageFault> {
+        match self {
+            StoreError::Database(e) => StorageFault::of(e),
+            StoreError::Migrate(_) | StoreError::Corrupt(_) => None,
+        }
+    }
 }
 
 /// Which database is behind the pool.
@@ -61,23 +74,7 @@ pub struct Store {
     write_gate: Option<Arc<Mutex<()>>>,
     /// The SQLite database file (its jobs' leases are locks on files beside it).
     sqlite_file: Option<Arc<std::path::PathBuf>>,
-}
-
-/// A write transaction. Dropped without `commit`, it rolls back.
-pub struct Tx {
-    tx: sqlx::Transaction<'static, Any>,
-    _gate: Option<OwnedMutexGuard<()>>,
-}
-
-impl Tx {
-    pub fn conn(&mut self) -> &mut AnyConnection {
-        &mut self.tx
-    }
-
-    pub async fn commit(self) -> Result<(), StoreError> {
-        self.tx.commit().await?;
-        Ok(())
-    }
+    health: Arc<WriteHealth>,
 }
 
 impl Store {
@@ -131,6 +128,7 @@ impl Store {
             backend,
             write_gate,
             sqlite_file,
+            health: Arc::default(),
         })
     }
 
@@ -150,18 +148,22 @@ impl Store {
         &self.pool
     }
 
-    /// Begins a write transaction.
+    /// Begins a write transaction (see [`Tx`]).
     pub async fn begin(&self) -> Result<Tx, StoreError> {
         let gate = match &self.write_gate {
             Some(g) => Some(g.clone().lock_owned().await),
             None => None,
         };
-        let tx = match self.backend {
-            // IMMEDIATE takes the write lock up front, so a read-then-write cannot fail midway.
-            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await?,
-            Backend::Postgres => self.pool.begin().await?,
-        };
-        Ok(Tx { tx, _gate: gate })
+        let begun = Tx::begin(&self.pool, self.backend, gate, self.health.clone()).await;
+        if let Err(e) = &begun {
+            self.health.failed(e);
+        }
+        begun
+    }
+
+    /// Whether this process can write to the database now, from its latest writes.
+    pub fn write_health(&self) -> &WriteHealth {
+        &self.health
     }
 
     /// A pooled connection for reads outside a transaction.

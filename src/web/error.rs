@@ -41,14 +41,7 @@ impl ApiError {
     }
 
     fn internal(cause: &dyn std::error::Error) -> Self {
-        let mut chain = cause.to_string();
-        let mut source = cause.source();
-        while let Some(s) = source {
-            chain.push_str(": ");
-            chain.push_str(&s.to_string());
-            source = s.source();
-        }
-        tracing::error!(cause = %chain, "internal error");
+        tracing::error!(cause = %cause_chain(cause), "internal error");
         Self::new(
             StatusCode::INTERNAL_SERVER_ERROR,
             "internal",
@@ -66,8 +59,31 @@ impl IntoResponse for ApiError {
 
 impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> Self {
-        ApiError::internal(&e)
+        let Some(fault) = e.fault() else {
+            return ApiError::internal(&e);
+        };
+        tracing::error!(cause = %cause_chain(&e), code = fault.code(), "storage fault");
+        let message = match fault {
+            crate::store::StorageFault::Full => {
+                "the database's disk is full: the change was not made; free space and try again"
+            }
+            crate::store::StorageFault::Unavailable => {
+                "the database cannot be written now: the change was not made or not confirmed; try again (repeating it is safe)"
+            }
+        };
+        Self::new(StatusCode::SERVICE_UNAVAILABLE, fault.code(), message)
     }
+}
+
+fn cause_chain(cause: &dyn std::error::Error) -> String {
+    let mut chain = cause.to_string();
+    let mut source = cause.source();
+    while let Some(s) = source {
+        chain.push_str(": ");
+        chain.push_str(&s.to_string());
+        source = s.source();
+    }
+    chain
 }
 
 impl From<DirectoryError> for ApiError {
@@ -156,6 +172,10 @@ impl From<OffboardError> for ApiError {
             AlreadyOffboarded(_) => Self::new(StatusCode::CONFLICT, "staff_offboarded", msg),
             ScheduleNotPending(_) => Self::new(StatusCode::NOT_FOUND, "schedule_not_pending", msg),
             ReceiptCorrupt => ApiError::internal(&e),
+            NotRecorded { fault, .. } | TooManyUnrecorded { fault } => {
+                Self::new(StatusCode::SERVICE_UNAVAILABLE, fault.code(), msg)
+            }
+            NoReceipt(_) => Self::new(StatusCode::CONFLICT, "staff_not_offboarded", msg),
             Store(s) => s.into(),
         }
     }

@@ -75,6 +75,31 @@ async fn readyz(State(state): State<Arc<AppState>>) -> Response {
         )
         .into_response();
     }
+    if let Some((since, fault)) = state.offboarding.owed.oldest() {
+        let for_ms = (crate::domain::time::now_millis() - since).max(0);
+        return ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            fault.code(),
+            format!(
+                "{} offboarding(s) could not be recorded yet (the oldest {for_ms} ms ago, {}); retrying",
+                state.offboarding.owed.len(),
+                fault.code()
+            ),
+        )
+        .into_response();
+    }
+    if let Some((fault, since)) = state.store.write_health().failing() {
+        let for_ms = (crate::domain::time::now_millis() - since).max(0);
+        return ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            fault.code(),
+            format!(
+                "this replica's writes have failed for {for_ms} ms ({}): offboardings and issuance cannot be recorded",
+                fault.code()
+            ),
+        )
+        .into_response();
+    }
     match tokio::time::timeout(std::time::Duration::from_secs(2), state.store.ping()).await {
         Ok(Ok(())) => (StatusCode::OK, "ready").into_response(),
         _ => ApiError::new(
@@ -105,6 +130,10 @@ async fn metrics(
             s.running.as_ref().map(|r| (r.entries_read, r.applied)),
         );
     }
+    state.metrics.set_storage(
+        state.store.write_health().failing().is_none(),
+        state.offboarding.owed.len(),
+    );
     let now = crate::domain::time::now_millis();
     if let Ok((head, _)) = crate::store::audit::head(state.store.pool()).await {
         state.metrics.set_replica(

@@ -24,6 +24,7 @@ pub fn routes() -> Router<Arc<AppState>> {
         .route("/staff", get(staff::list))
         .route("/staff/{username}", put(staff::put).get(staff::get))
         .route("/staff/{username}/offboard", post(staff::offboard))
+        .route("/staff/{username}/offboarding", get(staff::receipt))
         .route("/staff/{username}/reinstate", post(staff::reinstate))
         .route("/offboardings/scheduled", get(staff::scheduled))
         .route(

@@ -87,6 +87,9 @@ pub struct OffboardBody {
     wait: Option<String>,
 }
 
+/// How long an offboarding request waits for its write before answering 202.
+const ANSWER_WITHIN: std::time::Duration = std::time::Duration::from_secs(10);
+
 /// The longest an offboarding answer waits for replicas.
 const MAX_WAIT: std::time::Duration = std::time::Duration::from_secs(60);
 
@@ -122,10 +125,32 @@ pub async fn offboard(
         let answer = json!({ "scheduled": id, "staff": username, "at": when.to_utc() });
         return Ok((axum::http::StatusCode::ACCEPTED, Json(answer)).into_response());
     }
-    let mut receipt: Receipt = s
-        .offboarding
-        .offboard(&permit, &username, &body.reason)
-        .await?;
+    // In a task of its own: a caller who hangs up (or a proxy that gives up) does not
+    // cancel an offboarding half-way; past the limit the caller gets 202 and polls.
+    let task = {
+        let (s, username, reason) = (s.clone(), username.clone(), body.reason.clone());
+        tokio::spawn(async move { s.offboarding.offboard(&permit, &username, &reason).await })
+    };
+    let mut receipt: Receipt = match tokio::time::timeout(ANSWER_WITHIN, task).await {
+        Ok(Ok(done)) => done?,
+        Ok(Err(join)) => {
+            tracing::error!(error = %join, staff = %username, "the offboarding task failed");
+            return Err(ApiError::new(
+                axum::http::StatusCode::INTERNAL_SERVER_ERROR,
+                "internal",
+                "internal error; see the daemon log",
+            ));
+        }
+        Err(_) => {
+            let answer = json!({
+                "state": "in_progress",
+                "staff": username,
+                "receipt": format!("/api/v1/staff/{username}/offboarding"),
+                "message": format!("the offboarding is still being written (the database is slow); it will complete: poll the receipt"),
+            });
+            return Ok((axum::http::StatusCode::ACCEPTED, Json(answer)).into_response());
+        }
+    };
     // This replica applied it before answering: acknowledge now rather than when its
     // follower sees its own entry.
     s.presence.acknowledge(&[receipt.audit_seq]).await;
@@ -141,6 +166,17 @@ pub async fn offboard(
         .await?,
     );
     Ok(Json(receipt).into_response())
+}
+
+/// The receipt of an offboarded person: what a caller polls after a 202.
+pub async fn receipt(
+    State(s): State<Arc<AppState>>,
+    caller: Caller,
+    Path(username): Path<String>,
+) -> Result<Json<Receipt>, ApiError> {
+    caller.reader()?;
+    let username = parse("username", Username::parse(&username))?;
+    Ok(Json(s.offboarding.receipt(&username).await?))
 }
 
 pub async fn scheduled(

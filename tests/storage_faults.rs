@@ -1,0 +1,260 @@
+//! Storage faults with real parts (issue 17): the embedded SQLite on a small tmpfs the test
+//! mounts and fills, and PostgreSQL with the staff table locked by a second connection while
+//! the caller gives up.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use common::upstream::Upstream;
+use common::{Db, TestApp};
+use reqwest::Method;
+use serde_json::json;
+use sqlx::Connection;
+
+/// A tmpfs of its own, unmounted when dropped.
+struct Tmpfs {
+    dir: tempfile::TempDir,
+}
+
+impl Tmpfs {
+    /// `None` (and a line saying why) where mounting is impossible, as without root.
+    fn mount(size: &str) -> Option<Tmpfs> {
+        let dir = tempfile::tempdir().unwrap();
+        let out = Command::new("mount")
+            .args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"])
+            .arg(dir.path())
+            .output();
+        match out {
+            Ok(o) if o.status.success() => Some(Tmpfs { dir }),
+            Ok(o) => {
+                eprintln!(
+                    "SKIPPED: cannot mount a tmpfs here ({}); this test needs root",
+                    String::from_utf8_lossy(&o.stderr).trim()
+                );
+                None
+            }
+            Err(e) => {
+                eprintln!("SKIPPED: cannot run mount ({e}); this test needs root");
+                None
+            }
+        }
+    }
+
+    fn path(&self) -> &Path {
+        self.dir.path()
+    }
+}
+
+impl Drop for Tmpfs {
+    fn drop(&mut self) {
+        let _ = Command::new("umount")
+            .arg("-l")
+            .arg(self.dir.path())
+            .status();
+    }
+}
+
+/// Writes zeros into `path` until the file system is full.
+fn fill(path: &Path) {
+    use std::io::Write;
+    let mut f = std::fs::File::create(path).unwrap();
+    let block = vec![0u8; 64 * 1024];
+    while f.write_all(&block).is_ok() {}
+    while f.write_all(&[0u8]).is_ok() {}
+    let _ = f.sync_all();
+}
+
+async fn readyz(app: &TestApp) -> (u16, String) {
+    let resp = app
+        .http
+        .get(format!("{}/readyz", app.base))
+        .send()
+        .await
+        .unwrap();
+    (resp.status().as_u16(), resp.text().await.unwrap())
+}
+
+async fn offboard(app: &TestApp, who: &str) -> (u16, serde_json::Value) {
+    app.api(
+        Method::POST,
+        &format!("/staff/{who}/offboard"),
+        Some(json!({ "reason": "left" })),
+    )
+    .await
+}
+
+/// Truncates the write-ahead log, so that every later write needs new space on the disk.
+async fn truncate_wal(db: PathBuf) {
+    let url = format!("sqlite://{}", db.display());
+    let mut conn = sqlx::SqliteConnection::connect(&url).await.unwrap();
+    sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    conn.close().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_full_disk_is_answered_with_its_code_and_writes_recover_without_a_restart() {
+    let Some(disk) = Tmpfs::mount("16m") else {
+        return;
+    };
+    let data = disk.path().join("data");
+    let app = TestApp::spawn_with(Db::Sqlite, |c| c.data_dir = data).await;
+    let up = Upstream::start("the-real-secret").await;
+    for who in ["alice", "bob", "carol"] {
+        app.add_staff(who, &["support"]).await;
+    }
+    app.add_channel(
+        "desk",
+        json!({ "kind": "bearer", "upstream": up.base, "tags": ["support"] }),
+        "the-real-secret",
+    )
+    .await;
+    let (_, alice) = app.issue("alice", "desk", json!({})).await;
+    let (_, bob) = app.issue("bob", "desk", json!({})).await;
+    assert_eq!(app.call(Method::GET, "desk", "m", &alice).await.0, 200);
+
+    truncate_wal(disk.path().join("data/staffgate.db")).await;
+    let ballast = disk.path().join("ballast");
+    fill(&ballast);
+
+    // The database refuses the write: answered with its own code, never `internal`.
+    let (status, v) = offboard(&app, "alice").await;
+    assert_eq!(status, 503, "{v}");
+    assert_eq!(v["error"]["code"], "storage_full", "{v}");
+    // Refused on this replica at once all the same, and health says why.
+    assert_eq!(
+        app.call(Method::GET, "desk", "m", &alice)
+            .await
+            .1
+            .as_deref(),
+        Some("staff_not_active")
+    );
+    let (status, body) = readyz(&app).await;
+    assert_eq!(status, 503, "{body}");
+    assert!(body.contains("storage_full"), "{body}");
+    let text = app
+        .http
+        .get(format!("{}/metrics", app.base))
+        .bearer_auth(&app.key)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        text.contains("staffgate_offboardings_unrecorded 1"),
+        "{text}"
+    );
+
+    // Space comes back: no restart, the owed offboarding lands by itself, the next ones work.
+    std::fs::remove_file(&ballast).unwrap();
+    let freed = Instant::now();
+    let ready_after = loop {
+        if readyz(&app).await.0 == 200 {
+            break freed.elapsed();
+        }
+        assert!(
+            freed.elapsed() < Duration::from_secs(10),
+            "never ready again"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    let (status, v) = offboard(&app, "bob").await;
+    let offboarded_after = freed.elapsed();
+    assert_eq!(status, 200, "{v}");
+    assert_eq!(v["staff"], "bob");
+    let (status, again) = offboard(&app, "alice").await;
+    assert_eq!(status, 200, "{again}");
+    assert_eq!(again["reason"], "left", "alice's own receipt: {again}");
+    let (_, alice_row) = app.api(Method::GET, "/staff/alice", None).await;
+    assert_eq!(alice_row["status"], "offboarded");
+    for token in [&alice, &bob] {
+        assert_eq!(
+            app.call(Method::GET, "desk", "m", token).await.1.as_deref(),
+            Some("staff_not_active")
+        );
+    }
+    // Other writes work too, and the chain is whole.
+    app.issue("carol", "desk", json!({})).await;
+    let (status, verify) = app.api(Method::GET, "/audit/verify", None).await;
+    assert_eq!(status, 200, "{verify}");
+    println!(
+        "disk freed → /readyz green after {ready_after:?}; → next offboarding answered after {offboarded_after:?}"
+    );
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_offboarding_whose_caller_hangs_up_is_carried_out_once_the_lock_is_released() {
+    let app = TestApp::spawn(Db::Postgres).await;
+    let up = Upstream::start("the-real-secret").await;
+    app.add_staff("alice", &["support"]).await;
+    app.add_channel(
+        "desk",
+        json!({ "kind": "bearer", "upstream": up.base, "tags": ["support"] }),
+        "the-real-secret",
+    )
+    .await;
+    let (_, token) = app.issue("alice", "desk", json!({})).await;
+
+    let url = {
+        use secrecy::ExposeSecret;
+        app.config
+            .database_url
+            .as_ref()
+            .unwrap()
+            .expose_secret()
+            .to_owned()
+    };
+    let mut locker = sqlx::PgConnection::connect(&url).await.unwrap();
+    sqlx::query("BEGIN").execute(&mut locker).await.unwrap();
+    sqlx::query("LOCK TABLE staff IN ACCESS EXCLUSIVE MODE")
+        .execute(&mut locker)
+        .await
+        .unwrap();
+    // The caller gives up after a second and goes away.
+    let impatient = reqwest::Client::builder()
+        .timeout(Duration::from_secs(1))
+        .build()
+        .unwrap();
+    let gave_up = impatient
+        .post(format!("{}/api/v1/staff/alice/offboard", app.base))
+        .bearer_auth(&app.key)
+        .json(&json!({ "reason": "left" }))
+        .send()
+        .await;
+    assert!(gave_up.is_err(), "the lock should hold the answer back");
+    drop(impatient);
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    sqlx::query("COMMIT").execute(&mut locker).await.unwrap();
+    let released = Instant::now();
+    loop {
+        let (_, v) = app.api(Method::GET, "/staff/alice", None).await;
+        if v["status"] == "offboarded" {
+            break;
+        }
+        assert!(
+            released.elapsed() < Duration::from_secs(10),
+            "the offboarding was cancelled with its caller: {v}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(
+        app.call(Method::GET, "desk", "m", &token)
+            .await
+            .1
+            .as_deref(),
+        Some("staff_not_active")
+    );
+    let (status, receipt) = app.api(Method::GET, "/staff/alice/offboarding", None).await;
+    assert_eq!(status, 200, "{receipt}");
+    assert_eq!(receipt["reason"], "left");
+    assert_eq!(receipt["tokens_revoked"], 1);
+    app.stop().await;
+}
