@@ -1,6 +1,7 @@
 //! Wiring: reads the configuration once, builds every area with its own part, binds.
 
 pub(crate) mod jobs;
+mod master_key;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -16,7 +17,6 @@ use crate::directory::Directory;
 use crate::directory::sync::Syncer;
 use crate::offboarding::Offboarding;
 use crate::policy::{self, Engine};
-use crate::secrets::MasterKey;
 use crate::signin::Signin;
 use crate::store::Store;
 use crate::tokens::{Tokens, Verifier};
@@ -32,6 +32,8 @@ pub enum StartError {
     },
     #[error(transparent)]
     Secrets(#[from] crate::secrets::SecretsError),
+    #[error(transparent)]
+    KeyCheck(#[from] master_key::KeyCheckError),
     #[error("database: {0}")]
     Store(#[from] crate::store::StoreError),
     #[error(transparent)]
@@ -118,14 +120,14 @@ impl Application {
             path: config.data_dir.display().to_string(),
             source,
         })?;
-        let (key, created) = MasterKey::load_or_create(&config.master_key_path())?;
+        let store = Store::open(config.database_url.as_ref(), &config.data_dir).await?;
+        tracing::info!(backend = ?store.backend(), "database ready");
+        let (key, created) = master_key::establish(&store, &config.master_key_path()).await?;
         if created {
             tracing::warn!(path = %config.master_key_path().display(), "created a new master key; back it up apart from the database");
         }
         let key = Arc::new(key);
         let nda_dir = config.policies.join("nda");
-        let store = Store::open(config.database_url.as_ref(), &config.data_dir).await?;
-        tracing::info!(backend = ?store.backend(), "database ready");
 
         // Read before any state is loaded, so the follower re-applies whatever commits
         // between loading and following.

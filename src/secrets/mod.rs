@@ -18,8 +18,20 @@ const NONCE_LEN: usize = 24;
 #[derive(Debug, thiserror::Error)]
 pub enum SecretsError {
     /// The key file exists but is not 32 bytes (raw) or 64 hex characters.
-    #[error("master key file {path} is not a 32-byte key")]
-    BadKeyFile { path: String },
+    #[error(
+        "master key file {path} holds {found} bytes: expected 32 raw bytes or 64 hex characters (as `openssl rand -hex 32` writes)"
+    )]
+    BadKeyFile { path: String, found: usize },
+    /// No key file, next to a database that holds values sealed under a key.
+    #[error(
+        "master key file {path} is missing, but the database holds values sealed under this deployment's master key: put the key file back (copy it from another replica or your backup); a new key would open none of them, so none was created"
+    )]
+    KeyFileMissing { path: String },
+    /// The key file's key is not the one the database's values are sealed under.
+    #[error(
+        "the master key in {path} is not this deployment's: the database's key check does not open under it. Every replica needs the same key file: copy it from a running replica or your backup"
+    )]
+    KeyMismatch { path: String },
     /// The key file could not be read or created.
     #[error("master key file {path}: {source}")]
     KeyFileIo {
@@ -48,34 +60,57 @@ impl std::fmt::Debug for MasterKey {
 impl MasterKey {
     /// Reads the key at `path`, creating it (mode 0600) when missing.
     pub fn load_or_create(path: &Path) -> Result<(MasterKey, bool), SecretsError> {
+        match Self::load(path)? {
+            Some(key) => Ok((key, false)),
+            None => Ok((Self::create(path)?, true)),
+        }
+    }
+
+    /// Reads the key at `path`; `None` when there is no such file.
+    pub fn load(path: &Path) -> Result<Option<MasterKey>, SecretsError> {
+        match std::fs::read(path) {
+            Ok(bytes) => Ok(Some(Self::from_file_bytes(path, &bytes)?)),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(source) => Err(SecretsError::KeyFileIo {
+                path: path.display().to_string(),
+                source,
+            }),
+        }
+    }
+
+    /// Writes a new random key to `path` (mode 0600; never over an existing file).
+    pub fn create(path: &Path) -> Result<MasterKey, SecretsError> {
         let io = |source| SecretsError::KeyFileIo {
             path: path.display().to_string(),
             source,
         };
-        match std::fs::read(path) {
-            Ok(bytes) => Ok((Self::from_file_bytes(path, &bytes)?, false)),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                let mut key = [0u8; 32];
-                getrandom::fill(&mut key).map_err(|_| SecretsError::Random)?;
-                if let Some(parent) = path.parent() {
-                    std::fs::create_dir_all(parent).map_err(io)?;
-                }
-                write_private(path, hex::encode(key).as_bytes()).map_err(io)?;
-                Ok((Self::from_bytes(&key), true))
-            }
-            Err(e) => Err(io(e)),
+        let mut key = [0u8; 32];
+        getrandom::fill(&mut key).map_err(|_| SecretsError::Random)?;
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent).map_err(io)?;
         }
+        write_private(path, hex::encode(key).as_bytes()).map_err(io)?;
+        Ok(Self::from_bytes(&key))
     }
 
+    /// 32 raw bytes, or 64 hex characters with optional surrounding whitespace.
     fn from_file_bytes(path: &Path, bytes: &[u8]) -> Result<MasterKey, SecretsError> {
-        let trimmed = std::str::from_utf8(bytes).map(str::trim).unwrap_or("");
-        let key: [u8; 32] = match hex::decode(trimmed) {
-            Ok(k) => k.try_into().ok(),
-            Err(_) => bytes.try_into().ok(),
-        }
-        .ok_or_else(|| SecretsError::BadKeyFile {
+        let bad = || SecretsError::BadKeyFile {
             path: path.display().to_string(),
-        })?;
+            found: bytes.len(),
+        };
+        if let Ok(raw) = <[u8; 32]>::try_from(bytes) {
+            // 32 bytes that are all hex digits would be a 16-byte hex key: not ours.
+            return Ok(Self::from_bytes(&raw));
+        }
+        let text = std::str::from_utf8(bytes).map_err(|_| bad())?.trim();
+        if text.len() != 64 {
+            return Err(bad());
+        }
+        let key: [u8; 32] = hex::decode(text)
+            .ok()
+            .and_then(|k| k.try_into().ok())
+            .ok_or_else(bad)?;
         Ok(Self::from_bytes(&key))
     }
 
@@ -170,6 +205,28 @@ mod tests {
             MasterKey::from_bytes(&[8; 32])
                 .open("channel:a", &sealed)
                 .is_err()
+        );
+    }
+
+    #[test]
+    fn a_key_file_is_32_raw_bytes_or_64_hex_characters() {
+        let dir = tempfile::tempdir().unwrap();
+        let raw = dir.path().join("raw.key");
+        std::fs::write(&raw, [0xA5u8; 32]).unwrap();
+        let hexed = dir.path().join("hex.key");
+        std::fs::write(&hexed, format!("{}\n", hex::encode([0xA5u8; 32]))).unwrap();
+        let (a, b) = (
+            MasterKey::load(&raw).unwrap().unwrap(),
+            MasterKey::load(&hexed).unwrap().unwrap(),
+        );
+        let sealed = a.seal("c", b"x").unwrap();
+        assert!(b.open("c", &sealed).is_ok(), "the same key in both forms");
+        let short = dir.path().join("short.key");
+        std::fs::write(&short, "abcd").unwrap();
+        let e = MasterKey::load(&short).unwrap_err().to_string();
+        assert!(
+            e.contains("holds 4 bytes: expected 32 raw bytes or 64 hex characters"),
+            "{e}"
         );
     }
 

@@ -9,6 +9,7 @@ pub mod api_keys;
 pub mod audit;
 pub mod channels;
 pub mod cleanup;
+pub mod key_check;
 pub mod leases;
 pub mod nda;
 pub mod offboardings;
