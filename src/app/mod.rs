@@ -136,6 +136,7 @@ impl Application {
             store.clone(),
             replica_name(&config),
             config.max_staleness,
+            config.recover_after,
             crate::replica::LeaseTiming::from_ttl(config.lease_ttl),
         ));
         let notices = crate::mail::Notices::new(config.mail.clone());
@@ -389,6 +390,9 @@ async fn announce_requirements(
 
 /// Once a minute: expired tokens leave the verifier's memory, and the NDA block list
 /// follows the calendar (a new version can take effect at midnight).
+/// How long the verifier keeps a token after it expired.
+const EXPIRED_KEPT_MS: i64 = 10 * 60 * 1000;
+
 async fn forget_expired(state: Arc<AppState>) {
     let mut tick = tokio::time::interval(std::time::Duration::from_secs(60));
     loop {
@@ -396,10 +400,12 @@ async fn forget_expired(state: Arc<AppState>) {
         if let Err(e) = state.compliance.refresh_gate().await {
             tracing::warn!(error = %e, "NDA gate refresh failed");
         }
+        // Kept a while past expiry: a response still streaming re-checks its token (for
+        // revocation) and must find it.
         let n = state
             .tokens
             .verifier
-            .forget_expired(crate::domain::time::now_millis());
+            .forget_expired(crate::domain::time::now_millis() - EXPIRED_KEPT_MS);
         if n > 0 {
             tracing::debug!(forgotten = n, "expired tokens dropped from the verifier");
         }

@@ -28,18 +28,26 @@ pub struct ActivityLog {
 }
 
 impl ActivityLog {
+    /// A response the broker cut mid-body, and why.
+    pub fn cut(&self, channel: &str, why: &'static str) {
+        self.metrics.cut(channel, why);
+    }
+
     pub fn report(&self, event: Event) {
         match &event {
             Event::Call(r) => self.metrics.accepted(&r.channel_id, r.latency_us),
             Event::Denied { channel, code } => self.metrics.refused(channel, code),
         }
         if self.tx.try_send(event).is_err() {
+            self.metrics.activity_dropped(1);
             tracing::warn!("activity queue full; an activity record was dropped");
         }
     }
 }
 
 const BATCH: usize = 1_000;
+/// Call records kept while the database refuses them; the oldest beyond go (and are counted).
+const KEEP: usize = 100_000;
 
 /// The writer task; [`Writer::stop`] writes what is queued and ends it.
 pub struct Writer {
@@ -71,10 +79,14 @@ fn take(
 pub fn start(store: Store, every: Duration, metrics: Arc<Metrics>) -> (ActivityLog, Writer) {
     let (tx, mut rx) = mpsc::channel::<Event>(65_536);
     let (stop, mut stopped) = tokio::sync::oneshot::channel::<()>();
+    let writer_metrics = metrics.clone();
     let task = tokio::spawn(async move {
+        let metrics = writer_metrics;
         let mut calls = Vec::with_capacity(BATCH);
         let mut denied: BTreeMap<(String, &'static str), u64> = BTreeMap::new();
         let mut tick = tokio::time::interval(every);
+        // After a failed write, the next try waits for the tick rather than every event.
+        let mut failing = false;
         loop {
             let (done, due) = tokio::select! {
                 event = rx.recv() => match event {
@@ -89,8 +101,17 @@ pub fn start(store: Store, every: Duration, metrics: Arc<Metrics>) -> (ActivityL
                     (true, true)
                 }
             };
-            if due || calls.len() >= BATCH {
-                flush(&store, &mut calls, &mut denied).await;
+            if due || (calls.len() >= BATCH && !failing) {
+                failing = !flush(&store, &mut calls, &mut denied).await;
+                if calls.len() > KEEP {
+                    let excess = calls.len() - KEEP;
+                    calls.drain(..excess);
+                    metrics.activity_dropped(excess as u64);
+                    tracing::error!(
+                        dropped = excess,
+                        "broker activity could not be written for too long; the oldest records were dropped"
+                    );
+                }
             }
             if done {
                 break;
@@ -100,16 +121,22 @@ pub fn start(store: Store, every: Duration, metrics: Arc<Metrics>) -> (ActivityL
     (ActivityLog { tx, metrics }, Writer { task, stop })
 }
 
+/// Writes what is kept; what could not be written stays for the next try. True when all
+/// was written.
 async fn flush(
     store: &Store,
     calls: &mut Vec<CallRecord>,
     denied: &mut BTreeMap<(String, &'static str), u64>,
-) {
+) -> bool {
+    let mut written = true;
     if !calls.is_empty() {
-        if let Err(e) = crate::store::activity::write_batch(store, calls).await {
-            tracing::error!(error = %e, count = calls.len(), "writing broker activity failed");
+        match crate::store::activity::write_batch(store, calls).await {
+            Ok(()) => calls.clear(),
+            Err(e) => {
+                tracing::error!(error = %e, kept = calls.len(), "writing broker activity failed; kept for the next try");
+                written = false;
+            }
         }
-        calls.clear();
     }
     if !denied.is_empty() {
         let counts: Vec<_> = denied
@@ -125,8 +152,10 @@ async fn flush(
         )
         .await
         {
-            tracing::error!(error = %e, "writing denial counts to the audit log failed");
+            tracing::error!(error = %e, "writing denial counts to the audit log failed; kept for the next try");
+            return false;
         }
         denied.clear();
     }
+    written
 }

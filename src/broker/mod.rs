@@ -150,14 +150,18 @@ pub(crate) fn forwardable(headers: &HeaderMap, drop: &[&str]) -> HeaderMap {
 }
 
 /// Every check a brokered call passes, on arrival and again while its response streams.
+/// The per-request checks, as of `at`: now for a call arriving, the call's arrival for a
+/// response streaming back (expiry is not revocation: a call that passed on arrival gets
+/// its answer even if its token expires meanwhile; a revocation still cuts it).
 pub(crate) fn check(
     verifier: &Verifier,
     engine: &Engine,
     hash: &CredentialHash,
     channel: &LiveChannel,
     action: Action,
+    at: crate::domain::time::Millis,
 ) -> Result<Verified, BrokerError> {
-    let verified = verifier.verify(hash, now_millis())?;
+    let verified = verifier.verify(hash, at)?;
     if verified.grant.channel != channel.spec.id {
         return Err(BrokerError::WrongChannel);
     }
@@ -283,7 +287,15 @@ impl Broker {
         let presented = credential::strip_telegram_shape(routed.token);
         let hash = credential::parse(CredentialKind::BrokeredToken, presented)
             .map_err(|_| BrokerError::TokenMalformed)?;
-        let verified = self.check(&hash, &channel, routed.action)?;
+        let arrived_at = now_millis();
+        let verified = check(
+            &self.verifier,
+            &self.engine,
+            &hash,
+            &channel,
+            routed.action,
+            arrived_at,
+        )?;
         let secret = channel.secret.as_ref().ok_or(BrokerError::SecretMissing)?;
         if let Some(len) = req
             .headers
@@ -346,6 +358,8 @@ impl Broker {
             activity: self.activity.clone(),
             record,
             started,
+            arrived_at,
+            freshness: self.freshness.clone(),
             meter,
         };
         Ok(self.respond(upstream, guard))
@@ -358,7 +372,14 @@ impl Broker {
         channel: &LiveChannel,
         action: Action,
     ) -> Result<Verified, BrokerError> {
-        check(&self.verifier, &self.engine, hash, channel, action)
+        check(
+            &self.verifier,
+            &self.engine,
+            hash,
+            channel,
+            action,
+            now_millis(),
+        )
     }
 
     /// Streams the upstream's answer back, scrubbed, under the guard's watch.

@@ -64,19 +64,27 @@ pub struct Guard {
     pub activity: ActivityLog,
     pub record: CallRecord,
     pub started: Instant,
+    /// When the call passed its checks: streaming re-checks as of then, so expiry alone
+    /// never cuts an answer (a revocation, an offboarding or a stale replica does).
+    pub arrived_at: crate::domain::time::Millis,
+    pub freshness: Arc<crate::replica::Freshness>,
     pub meter: Arc<BodyMeter>,
 }
 
 impl Guard {
     fn still_allowed(&self) -> bool {
-        super::check(
-            &self.verifier,
-            &self.engine,
-            &self.hash,
-            &self.channel,
-            self.action,
-        )
-        .is_ok()
+        self.freshness
+            .stale_for(crate::domain::time::now_millis())
+            .is_none()
+            && super::check(
+                &self.verifier,
+                &self.engine,
+                &self.hash,
+                &self.channel,
+                self.action,
+                self.arrived_at,
+            )
+            .is_ok()
     }
 }
 
@@ -99,11 +107,22 @@ struct State<S> {
     done: bool,
 }
 
+/// Ends the response with an error: the client sees the connection end mid-body (HTTP/1.1
+/// cannot say more without trailers the client asked for); the log and the
+/// `staffgate_broker_cuts_total` metric say why.
 fn cut<S>(
     mut st: State<S>,
     why: &'static str,
 ) -> Option<(Result<Bytes, std::io::Error>, State<S>)> {
     st.done = true;
+    tracing::warn!(
+        channel = %st.guard.record.channel_id,
+        token_id = st.guard.record.token_id,
+        reason = why,
+        bytes_sent = st.guard.record.bytes_out,
+        "brokered response cut"
+    );
+    st.guard.activity.cut(&st.guard.record.channel_id, why);
     Some((Err(std::io::Error::other(why)), st))
 }
 

@@ -351,6 +351,15 @@ static KEYS: &[Key] = &[
         },
     },
     Key {
+        file: "replica.recover_after",
+        env: "STAFFGATE_REPLICA_RECOVER_AFTER",
+        help: "how long a replica that went stale must stay caught up with the change log before it serves again (default 1s)",
+        set: |c, v| {
+            c.recover_after = duration(v)?;
+            Ok(())
+        },
+    },
+    Key {
         file: "replica.lease_ttl",
         env: "STAFFGATE_REPLICA_LEASE_TTL",
         help: "PostgreSQL: how long a job's lease outlives its holder's last renewal, i.e. the longest a dead replica's jobs wait for another (default 5s)",

@@ -46,6 +46,8 @@ pub struct Config {
     pub max_staleness: Duration,
     /// This replica's name; host:port when unset.
     pub replica_name: Option<String>,
+    /// How long a replica that went stale must stay caught up before it serves again.
+    pub recover_after: Duration,
     /// How long a job's lease lives in PostgreSQL without renewal (renewed at 30 %).
     pub lease_ttl: Duration,
     pub mail: MailConfig,
@@ -128,6 +130,7 @@ impl Default for Config {
             max_staleness: Duration::from_secs(2),
             replica_name: None,
             lease_ttl: Duration::from_secs(5),
+            recover_after: Duration::from_secs(1),
             mail: MailConfig::default(),
             tls: TlsConfig::default(),
             compliance: ComplianceConfig {

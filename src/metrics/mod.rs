@@ -17,6 +17,13 @@ struct Outcome {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct Cut {
+    channel: String,
+    /// `access revoked`, `upstream stalled`, `upstream failed`, `response too large`.
+    reason: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct Channel {
     channel: String,
 }
@@ -37,6 +44,8 @@ fn latency_buckets() -> Histogram {
 pub struct Metrics {
     registry: Registry,
     requests: Family<Outcome, Counter>,
+    cuts: Family<Cut, Counter>,
+    activity_dropped: Counter,
     latency: Latency,
     live_tokens: Gauge,
     source_live: Family<Source, Gauge>,
@@ -60,6 +69,18 @@ impl Default for Metrics {
             "staffgate_broker_requests",
             "Brokered requests by channel and outcome (accepted, or the refusal's code)",
             requests.clone(),
+        );
+        let cuts = Family::<Cut, Counter>::default();
+        registry.register(
+            "staffgate_broker_cuts",
+            "Brokered responses cut mid-body, by channel and reason",
+            cuts.clone(),
+        );
+        let activity_dropped = Counter::default();
+        registry.register(
+            "staffgate_activity_dropped",
+            "Per-call activity records dropped (queue full, or kept too long while the database refused them)",
+            activity_dropped.clone(),
         );
         let latency: Latency = Family::new_with_constructor(latency_buckets);
         registry.register(
@@ -141,6 +162,8 @@ impl Default for Metrics {
         );
         Metrics {
             registry,
+            cuts,
+            activity_dropped,
             writable,
             unrecorded,
             replica_lag,
@@ -172,6 +195,19 @@ impl Metrics {
                 channel: channel.to_owned(),
             })
             .observe(latency_us.max(0) as f64 / 1e6);
+    }
+
+    pub fn cut(&self, channel: &str, reason: &str) {
+        self.cuts
+            .get_or_create(&Cut {
+                channel: channel.to_owned(),
+                reason: reason.to_owned(),
+            })
+            .inc();
+    }
+
+    pub fn activity_dropped(&self, n: u64) {
+        self.activity_dropped.inc_by(n);
     }
 
     pub fn refused(&self, channel: &str, code: &str) {

@@ -73,9 +73,11 @@ impl Follower {
                     self.presence.freshness.mark(started);
                 }
                 Ok(Err(e)) => {
+                    self.presence.freshness.round_failed();
                     tracing::warn!(error = %e, "replica follower cannot read the log; refusing to serve once stale")
                 }
                 Err(_) => {
+                    self.presence.freshness.round_failed();
                     tracing::warn!("replica follower round timed out; refusing to serve once stale")
                 }
             }

@@ -45,7 +45,13 @@ pub struct Presence {
 }
 
 impl Presence {
-    pub fn new(store: Store, name: String, bound: Duration, lease: LeaseTiming) -> Presence {
+    pub fn new(
+        store: Store,
+        name: String,
+        bound: Duration,
+        recover: Duration,
+        lease: LeaseTiming,
+    ) -> Presence {
         let mut raw = [0u8; 6];
         // A random id per process: a restarted replica is a new one on receipts.
         getrandom::fill(&mut raw).expect("the OS random source is available");
@@ -53,7 +59,7 @@ impl Presence {
             id: hex::encode(raw),
             name,
             started_at: now_millis(),
-            freshness: Arc::new(Freshness::new(bound)),
+            freshness: Arc::new(Freshness::new(bound, recover)),
             lease,
             applied_seq: AtomicI64::new(0),
             store,

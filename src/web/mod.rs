@@ -71,7 +71,9 @@ async fn readyz(State(state): State<Arc<AppState>>) -> Response {
         return ApiError::new(
             StatusCode::SERVICE_UNAVAILABLE,
             "replica_not_current",
-            format!("this replica has not caught up with the change log for {stale} ms"),
+            format!(
+                "this replica is not current: {stale} ms since it last caught up with the change log (after a stale spell it serves again once it has stayed caught up for replica.recover_after)"
+            ),
         )
         .into_response();
     }

@@ -103,6 +103,14 @@ async fn handle(State(up): State<Upstream>, req: Request) -> Response {
         });
         return Response::new(Body::from_stream(stream));
     }
+    if path.contains("/late") {
+        // Takes 600 ms before it answers at all, like an upstream under load.
+        tokio::time::sleep(Duration::from_millis(600)).await;
+        return Response::builder()
+            .header("content-type", "application/json")
+            .body(Body::from("{\"ok\":true,\"sent\":true}"))
+            .unwrap();
+    }
     if path.ends_with("/sendMessage") {
         let msg = "{\"ok\":true,\"result\":{\"message_id\":1,\"date\":1700000000,\"chat\":{\"id\":42,\"type\":\"private\"},\"text\":\"hello\"}}";
         return Response::builder()
