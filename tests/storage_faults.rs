@@ -4,68 +4,14 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::time::{Duration, Instant};
 
+use common::faults::{Tmpfs, fill, truncate_wal};
 use common::upstream::Upstream;
 use common::{Db, TestApp};
 use reqwest::Method;
 use serde_json::json;
 use sqlx::Connection;
-
-/// A tmpfs of its own, unmounted when dropped.
-struct Tmpfs {
-    dir: tempfile::TempDir,
-}
-
-impl Tmpfs {
-    /// `None` (and a line saying why) where mounting is impossible, as without root.
-    fn mount(size: &str) -> Option<Tmpfs> {
-        let dir = tempfile::tempdir().unwrap();
-        let out = Command::new("mount")
-            .args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"])
-            .arg(dir.path())
-            .output();
-        match out {
-            Ok(o) if o.status.success() => Some(Tmpfs { dir }),
-            Ok(o) => {
-                eprintln!(
-                    "SKIPPED: cannot mount a tmpfs here ({}); this test needs root",
-                    String::from_utf8_lossy(&o.stderr).trim()
-                );
-                None
-            }
-            Err(e) => {
-                eprintln!("SKIPPED: cannot run mount ({e}); this test needs root");
-                None
-            }
-        }
-    }
-
-    fn path(&self) -> &Path {
-        self.dir.path()
-    }
-}
-
-impl Drop for Tmpfs {
-    fn drop(&mut self) {
-        let _ = Command::new("umount")
-            .arg("-l")
-            .arg(self.dir.path())
-            .status();
-    }
-}
-
-/// Writes zeros into `path` until the file system is full.
-fn fill(path: &Path) {
-    use std::io::Write;
-    let mut f = std::fs::File::create(path).unwrap();
-    let block = vec![0u8; 64 * 1024];
-    while f.write_all(&block).is_ok() {}
-    while f.write_all(&[0u8]).is_ok() {}
-    let _ = f.sync_all();
-}
 
 async fn readyz(app: &TestApp) -> (u16, String) {
     let resp = app
@@ -84,17 +30,6 @@ async fn offboard(app: &TestApp, who: &str) -> (u16, serde_json::Value) {
         Some(json!({ "reason": "left" })),
     )
     .await
-}
-
-/// Truncates the write-ahead log, so that every later write needs new space on the disk.
-async fn truncate_wal(db: PathBuf) {
-    let url = format!("sqlite://{}", db.display());
-    let mut conn = sqlx::SqliteConnection::connect(&url).await.unwrap();
-    sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
-        .execute(&mut conn)
-        .await
-        .unwrap();
-    conn.close().await.unwrap();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

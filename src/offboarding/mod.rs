@@ -81,6 +81,9 @@ pub struct HrPermit {
     pub actor: Actor,
 }
 
+/// How long an offboarding the database refused waits to read whom to refuse in memory.
+const READ_FOR_REFUSAL: std::time::Duration = std::time::Duration::from_secs(1);
+
 fn check_reason(reason: &str) -> Result<(), OffboardError> {
     if reason.trim().is_empty() {
         return Err(OffboardError::Reason("a reason is required"));
@@ -158,9 +161,11 @@ impl Offboarding {
         }
         // Reads usually still work on a full disk; without them the person is only refused
         // once the write lands.
-        if let Ok(mut conn) = self.store.conn().await
-            && let Ok(Some(staff)) = crate::store::staff::find(&mut conn, username).await
-        {
+        let read = async {
+            let mut conn = self.store.conn().await?;
+            crate::store::staff::find(&mut conn, username).await
+        };
+        if let Ok(Ok(Some(staff))) = tokio::time::timeout(READ_FOR_REFUSAL, read).await {
             self.verifier.offboard(staff.id, staff.epoch + 1, []);
             self.engine.invalidate();
         }
