@@ -20,18 +20,13 @@ use std::time::{Duration, Instant};
 use common::faults::{Tmpfs, fill, truncate_wal};
 use common::{Db, TestApp};
 use reqwest::Method;
-use secrecy::ExposeSecret;
 use serde_json::json;
 use sqlx::Connection;
 
 const LIMIT: Duration = Duration::from_secs(30);
 
 async fn ready(app: &TestApp) -> bool {
-    app.http
-        .get(format!("{}/readyz", app.base))
-        .send()
-        .await
-        .is_ok_and(|r| r.status() == 200)
+    app.readyz().await.0 == 200
 }
 
 async fn offboard(app: &TestApp, who: &str) -> u16 {
@@ -102,15 +97,6 @@ async fn full_disk(rounds: usize) {
     app.stop().await;
 }
 
-fn url_of(app: &TestApp) -> String {
-    app.config
-        .database_url
-        .as_ref()
-        .unwrap()
-        .expose_secret()
-        .to_owned()
-}
-
 async fn table_lock(rounds: usize) {
     let app = TestApp::spawn(Db::Postgres).await;
     let mut figures = Vec::new();
@@ -118,7 +104,7 @@ async fn table_lock(rounds: usize) {
         let (held, fresh) = (format!("h{i}"), format!("f{i}"));
         app.add_staff(&held, &[]).await;
         app.add_staff(&fresh, &[]).await;
-        let mut locker = sqlx::PgConnection::connect(&url_of(&app)).await.unwrap();
+        let mut locker = sqlx::PgConnection::connect(&app.pg_url()).await.unwrap();
         sqlx::query("BEGIN").execute(&mut locker).await.unwrap();
         sqlx::query("LOCK TABLE staff IN ACCESS EXCLUSIVE MODE")
             .execute(&mut locker)

@@ -350,16 +350,7 @@ async fn metrics_count_outcomes_for_api_keys_only(db: Db) {
     );
     // Activity is reported when each response body ends; give the last one a moment.
     tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    let text = app
-        .http
-        .get(format!("{}/metrics", app.base))
-        .bearer_auth(&app.key)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let text = app.metrics().await;
     assert!(
         text.contains(
             "staffgate_broker_requests_total{channel=\"whatsapp-main\",outcome=\"accepted\"} 3"

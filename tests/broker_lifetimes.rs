@@ -13,12 +13,7 @@ use serde_json::json;
 
 async fn desk(app: &TestApp, up: &Upstream) {
     app.add_staff("alice", &["support"]).await;
-    app.add_channel(
-        "desk",
-        json!({ "kind": "bearer", "upstream": up.base, "tags": ["support"] }),
-        "the-real-secret",
-    )
-    .await;
+    app.add_desk(&up.base).await;
 }
 
 async fn a_token_that_expires_during_a_slow_call_gets_the_answer(db: Db) {
@@ -97,16 +92,7 @@ async fn a_token_revoked_during_a_slow_call_is_cut_and_counted(db: Db) {
         .await;
     assert_eq!(status, 200, "{v}");
     assert!(resp.text().await.is_err(), "the caller sees the cut");
-    let text = app
-        .http
-        .get(format!("{}/metrics", app.base))
-        .bearer_auth(&app.key)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let text = app.metrics().await;
     assert!(
         text.contains("staffgate_broker_cuts_total{channel=\"desk\",reason=\"access revoked\"} 1"),
         "{text}"

@@ -63,12 +63,7 @@ async fn an_import_that_outlasts_the_lease_completes_once(db: Db) {
     let up = Upstream::start("the-real-secret").await;
     let app = TestApp::spawn_with(db, |c| c.lease_ttl = LEASE_TTL).await;
     app.add_staff("operator", &["support"]).await;
-    app.add_channel(
-        "desk",
-        json!({ "kind": "bearer", "upstream": up.base, "tags": ["support"] }),
-        "the-real-secret",
-    )
-    .await;
+    app.add_desk(&up.base).await;
     let (_, token) = app.issue("operator", "desk", json!({})).await;
 
     let app = {

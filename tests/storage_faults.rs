@@ -13,16 +13,6 @@ use reqwest::Method;
 use serde_json::json;
 use sqlx::Connection;
 
-async fn readyz(app: &TestApp) -> (u16, String) {
-    let resp = app
-        .http
-        .get(format!("{}/readyz", app.base))
-        .send()
-        .await
-        .unwrap();
-    (resp.status().as_u16(), resp.text().await.unwrap())
-}
-
 async fn offboard(app: &TestApp, who: &str) -> (u16, serde_json::Value) {
     app.api(
         Method::POST,
@@ -43,12 +33,7 @@ async fn a_full_disk_is_answered_with_its_code_and_writes_recover_without_a_rest
     for who in ["alice", "bob", "carol"] {
         app.add_staff(who, &["support"]).await;
     }
-    app.add_channel(
-        "desk",
-        json!({ "kind": "bearer", "upstream": up.base, "tags": ["support"] }),
-        "the-real-secret",
-    )
-    .await;
+    app.add_desk(&up.base).await;
     let (_, alice) = app.issue("alice", "desk", json!({})).await;
     let (_, bob) = app.issue("bob", "desk", json!({})).await;
     assert_eq!(app.call(Method::GET, "desk", "m", &alice).await.0, 200);
@@ -69,19 +54,10 @@ async fn a_full_disk_is_answered_with_its_code_and_writes_recover_without_a_rest
             .as_deref(),
         Some("staff_not_active")
     );
-    let (status, body) = readyz(&app).await;
+    let (status, body) = app.readyz().await;
     assert_eq!(status, 503, "{body}");
     assert!(body.contains("storage_full"), "{body}");
-    let text = app
-        .http
-        .get(format!("{}/metrics", app.base))
-        .bearer_auth(&app.key)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let text = app.metrics().await;
     assert!(
         text.contains("staffgate_offboardings_unrecorded 1"),
         "{text}"
@@ -91,7 +67,7 @@ async fn a_full_disk_is_answered_with_its_code_and_writes_recover_without_a_rest
     std::fs::remove_file(&ballast).unwrap();
     let freed = Instant::now();
     let ready_after = loop {
-        if readyz(&app).await.0 == 200 {
+        if app.readyz().await.0 == 200 {
             break freed.elapsed();
         }
         assert!(
@@ -130,23 +106,10 @@ async fn an_offboarding_whose_caller_hangs_up_is_carried_out_once_the_lock_is_re
     let app = TestApp::spawn(Db::Postgres).await;
     let up = Upstream::start("the-real-secret").await;
     app.add_staff("alice", &["support"]).await;
-    app.add_channel(
-        "desk",
-        json!({ "kind": "bearer", "upstream": up.base, "tags": ["support"] }),
-        "the-real-secret",
-    )
-    .await;
+    app.add_desk(&up.base).await;
     let (_, token) = app.issue("alice", "desk", json!({})).await;
 
-    let url = {
-        use secrecy::ExposeSecret;
-        app.config
-            .database_url
-            .as_ref()
-            .unwrap()
-            .expose_secret()
-            .to_owned()
-    };
+    let url = app.pg_url();
     let mut locker = sqlx::PgConnection::connect(&url).await.unwrap();
     sqlx::query("BEGIN").execute(&mut locker).await.unwrap();
     sqlx::query("LOCK TABLE staff IN ACCESS EXCLUSIVE MODE")

@@ -77,25 +77,13 @@ pub async fn find_live(pool: &AnyPool, hash: CredentialHash) -> Result<Option<Ke
     row.as_ref().map(from_row).transpose()
 }
 
-/// Records a use without making the caller wait: nothing answered depends on it, and on
-/// SQLite the write may queue behind a long one (an import's slice, an offboarding).
+/// Records a use without making the caller wait (see `Store::write_behind`).
 pub fn touch_behind(store: &super::Store, id: i64, now: Millis) {
-    let store = store.clone();
-    tokio::spawn(async move {
-        let written = async {
-            let mut tx = store.begin().await?;
-            sqlx::query("UPDATE api_keys SET last_used_at = $2 WHERE id = $1")
-                .bind(id)
-                .bind(now)
-                .execute(tx.conn())
-                .await?;
-            tx.commit().await
-        }
-        .await;
-        if let Err(e) = written {
-            tracing::debug!(error = %e, "api_keys.last_used_at not written; the next use writes it");
-        }
-    });
+    store.write_behind(
+        "UPDATE api_keys SET last_used_at = $2 WHERE id = $1",
+        id,
+        now,
+    );
 }
 
 pub async fn list(pool: &AnyPool) -> Result<Vec<KeyRow>, StoreError> {

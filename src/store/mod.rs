@@ -167,6 +167,33 @@ impl Store {
         &self.health
     }
 
+    /// Runs `sql` (binding `id`, `now`) in a transaction of its own without making the
+    /// caller wait: for last-use times, which no answer depends on, and which on SQLite
+    /// would otherwise queue behind a long write.
+    pub(crate) fn write_behind(
+        &self,
+        sql: &'static str,
+        id: i64,
+        now: crate::domain::time::Millis,
+    ) {
+        let store = self.clone();
+        tokio::spawn(async move {
+            let written = async {
+                let mut tx = store.begin().await?;
+                sqlx::query(sql)
+                    .bind(id)
+                    .bind(now)
+                    .execute(tx.conn())
+                    .await?;
+                tx.commit().await
+            }
+            .await;
+            if let Err(e) = written {
+                tracing::debug!(error = %e, sql, "a last-use time was not written; the next use writes it");
+            }
+        });
+    }
+
     /// A pooled connection for reads outside a transaction.
     pub async fn conn(&self) -> Result<sqlx::pool::PoolConnection<Any>, StoreError> {
         Ok(self.pool.acquire().await?)

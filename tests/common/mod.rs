@@ -306,6 +306,52 @@ impl TestApp {
         (status, body["error"]["code"].as_str().map(str::to_owned))
     }
 
+    /// A `desk` channel (bearer, open to `support`) in front of `upstream`, with the secret
+    /// `the-real-secret`.
+    pub async fn add_desk(&self, upstream: &str) {
+        self.add_channel(
+            "desk",
+            json!({ "kind": "bearer", "upstream": upstream, "tags": ["support"] }),
+            "the-real-secret",
+        )
+        .await;
+    }
+
+    /// The PostgreSQL URL of this test's database.
+    pub fn pg_url(&self) -> String {
+        use secrecy::ExposeSecret;
+        self.config
+            .database_url
+            .as_ref()
+            .expect("a PostgreSQL test")
+            .expose_secret()
+            .to_owned()
+    }
+
+    /// The daemon's `/metrics` text.
+    pub async fn metrics(&self) -> String {
+        self.http
+            .get(format!("{}/metrics", self.base))
+            .bearer_auth(&self.key)
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap()
+    }
+
+    /// `/readyz`: the status and the body.
+    pub async fn readyz(&self) -> (u16, String) {
+        let resp = self
+            .http
+            .get(format!("{}/readyz", self.base))
+            .send()
+            .await
+            .unwrap();
+        (resp.status().as_u16(), resp.text().await.unwrap())
+    }
+
     /// Runs the real `staffgate` binary against this daemon; returns its standard output.
     pub fn cli(&self, args: &[&str]) -> String {
         let out = std::process::Command::new(env!("CARGO_BIN_EXE_staffgate"))
