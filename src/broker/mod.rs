@@ -4,6 +4,7 @@
 //! still streaming is cut the moment its token stops being valid.
 
 pub mod activity;
+pub mod reflect;
 pub mod route;
 pub mod scrub;
 mod stream;
@@ -58,6 +59,13 @@ pub enum BrokerError {
     UpstreamTimeout,
     #[error("the upstream could not be reached")]
     UpstreamUnreachable,
+    /// The upstream answered in a content encoding the broker cannot decode, so it cannot
+    /// check the answer for the secret.
+    #[error("the upstream answered in a content encoding the broker cannot read")]
+    UpstreamEncoding,
+    /// The upstream answered part of a body (206): a part can hold part of the secret.
+    #[error("the upstream answered with partial content, which the broker does not pass on")]
+    UpstreamPartial,
 }
 
 impl BrokerError {
@@ -85,6 +93,8 @@ impl BrokerError {
             BrokerError::BodyTooLarge => "body_too_large",
             BrokerError::UpstreamTimeout => "upstream_timeout",
             BrokerError::UpstreamUnreachable => "upstream_unreachable",
+            BrokerError::UpstreamEncoding => "upstream_encoding_unsupported",
+            BrokerError::UpstreamPartial => "upstream_partial_content",
         }
     }
 }
@@ -110,8 +120,25 @@ const HOP_BY_HOP: [&str; 8] = [
     "transfer-encoding",
     "upgrade",
 ];
-/// Caller credentials and routing headers that never go upstream.
-const DROP_INBOUND: [&str; 3] = ["host", "authorization", "cookie"];
+/// Caller credentials, routing headers and anything that would make the answer unreadable
+/// to the scrubber (an encoding it is not asked in, a byte range that splits the secret)
+/// never go upstream; the caller's own claims about where it is are not passed on either.
+const DROP_INBOUND: [&str; 14] = [
+    "host",
+    "authorization",
+    "cookie",
+    "accept-encoding",
+    "range",
+    "if-range",
+    "forwarded",
+    "x-forwarded-for",
+    "x-forwarded-host",
+    "x-forwarded-proto",
+    "x-forwarded-port",
+    "x-forwarded-prefix",
+    "x-real-ip",
+    "via",
+];
 
 /// Builds the upstream HTTP client: no redirects (a redirect could carry the secret
 /// elsewhere), no proxy from the environment.
@@ -308,6 +335,12 @@ impl Broker {
 
         let (url, injected) = upstream_target(&channel, &routed, secret)?;
         let mut headers = forwardable(&req.headers, &DROP_INBOUND);
+        // Asked for plain bytes; whatever is sent encoded anyway, reqwest decodes (gzip,
+        // deflate, br, zstd) before the scrubber sees it.
+        headers.insert(
+            http::header::ACCEPT_ENCODING,
+            HeaderValue::from_static("identity"),
+        );
         if let Some((name, value)) = injected {
             headers.insert(name, value);
         }
@@ -338,6 +371,18 @@ impl Broker {
             }
             Ok(Ok(r)) => r,
         };
+        // An encoding reqwest did not decode, or a part of a body, cannot be scrubbed whole.
+        if upstream
+            .headers()
+            .get(http::header::CONTENT_ENCODING)
+            .is_some_and(|v| !v.as_bytes().eq_ignore_ascii_case(b"identity"))
+        {
+            tracing::warn!(channel = %id, "upstream answered in an encoding the broker cannot read; refused");
+            return Err(BrokerError::UpstreamEncoding);
+        }
+        if upstream.status() == reqwest::StatusCode::PARTIAL_CONTENT {
+            return Err(BrokerError::UpstreamPartial);
+        }
         let record = crate::store::activity::CallRecord {
             at: now_millis(),
             token_id: verified.grant.token_id,
@@ -385,13 +430,7 @@ impl Broker {
     /// Streams the upstream's answer back, scrubbed, under the guard's watch.
     fn respond(&self, upstream: reqwest::Response, guard: stream::Guard) -> Response<Body> {
         let status = upstream.status();
-        let forms = guard
-            .channel
-            .secret
-            .as_ref()
-            .map(|s| s.forms())
-            .unwrap_or_else(|| Arc::from([]));
-        let scrubber = scrub::Scrubber::new(forms);
+        let scrubber = scrub::Scrubber::new(guard.channel.secret.as_ref().map(|s| s.matcher()));
         let mut headers = forwardable(upstream.headers(), &["set-cookie"]);
         for value in headers.values_mut() {
             let mut bytes = value.as_bytes().to_vec();

@@ -1,71 +1,48 @@
-//! Masks the channel secret in upstream responses, across chunk boundaries.
+//! Masks the channel secret in upstream responses, in every form it may be reflected in
+//! (see [`super::reflect`]), across chunk boundaries.
 //!
 //! Each occurrence is overwritten with `*` of the same length, so Content-Length stays true.
-//! The tail of a chunk that could be the start of a secret is held back until the next chunk
-//! (or the end) shows whether it is.
+//! The last `max_len - 1` bytes of what has arrived are held back until the next chunk (or
+//! the end): no form is longer than `max_len`, so a form that begins in what is sent lies
+//! wholly in what was scanned.
 
 use std::sync::Arc;
 
 use bytes::{Bytes, BytesMut};
-use memchr::memmem;
-use secrecy::{ExposeSecret, SecretBox};
+
+use super::reflect::SecretMatcher;
 
 /// Streaming scrubber for one response.
 pub struct Scrubber {
-    needles: Arc<[SecretBox<[u8]>]>,
+    matcher: Option<Arc<SecretMatcher>>,
     carry: BytesMut,
-    longest: usize,
 }
 
 impl Scrubber {
-    /// Masks each of `needles` (a channel secret's forms, see `ChannelSecret::forms`).
-    pub fn new(needles: Arc<[SecretBox<[u8]>]>) -> Scrubber {
-        let longest = needles
-            .iter()
-            .map(|n| n.expose_secret().len())
-            .max()
-            .unwrap_or(0);
+    /// Masks the secret `matcher` finds; with `None` (no secret set) passes bytes through.
+    pub fn new(matcher: Option<Arc<SecretMatcher>>) -> Scrubber {
         Scrubber {
-            needles,
+            matcher,
             carry: BytesMut::new(),
-            longest,
         }
     }
 
-    /// Masks every needle in `buf` in place.
+    /// Masks every form in `buf` in place.
     pub fn mask(&self, buf: &mut [u8]) {
-        for needle in self.needles.iter() {
-            let needle = needle.expose_secret();
-            let finder = memmem::Finder::new(needle);
-            let mut from = 0;
-            while let Some(at) = finder.find(&buf[from..]) {
-                let start = from + at;
-                buf[start..start + needle.len()].fill(b'*');
-                from = start + needle.len();
-            }
+        if let Some(m) = &self.matcher {
+            m.mask(buf);
         }
-    }
-
-    /// How many trailing bytes of `buf` could begin a needle.
-    fn hold_back(&self, buf: &[u8]) -> usize {
-        let max = self.longest.saturating_sub(1).min(buf.len());
-        (1..=max)
-            .rev()
-            .find(|&k| {
-                self.needles.iter().any(|n| {
-                    let n = n.expose_secret();
-                    n.len() > k && n.starts_with(&buf[buf.len() - k..])
-                })
-            })
-            .unwrap_or(0)
     }
 
     /// Feeds one chunk; returns what can be sent now.
     pub fn push(&mut self, chunk: &[u8]) -> Bytes {
+        let Some(m) = &self.matcher else {
+            return Bytes::copy_from_slice(chunk);
+        };
         self.carry.extend_from_slice(chunk);
         let mut buf = std::mem::take(&mut self.carry);
-        self.mask(&mut buf);
-        let keep = self.hold_back(&buf);
+        m.mask(&mut buf);
+        let keep = m.max_len.saturating_sub(1).min(buf.len());
         self.carry = buf.split_off(buf.len() - keep);
         buf.freeze()
     }
@@ -86,7 +63,9 @@ mod tests {
     use crate::channels::ChannelSecret;
 
     fn run(secret: &str, chunks: &[&str]) -> String {
-        let mut s = Scrubber::new(ChannelSecret::new(SecretString::from(secret)).forms());
+        let mut s = Scrubber::new(Some(
+            ChannelSecret::new(SecretString::from(secret)).matcher(),
+        ));
         let mut out = Vec::new();
         for c in chunks {
             out.extend_from_slice(&s.push(c.as_bytes()));

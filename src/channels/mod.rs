@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 
-use secrecy::{ExposeSecret, SecretBox, SecretString};
+use secrecy::{ExposeSecret, SecretString};
 use serde::Serialize;
 use serde_json::json;
 
@@ -39,37 +39,28 @@ pub struct LiveChannel {
     pub secret: Option<ChannelSecret>,
 }
 
-/// An opened channel secret with the forms it may take in transit, computed once so the
-/// broker's scrubber does no work per request to know what to mask.
+/// An opened channel secret with the matcher for every form it may take in transit, built
+/// once so the broker's scrubber does no work per request to know what to mask.
 pub struct ChannelSecret {
     text: SecretString,
-    forms: Arc<[SecretBox<[u8]>]>,
+    matcher: Arc<crate::broker::reflect::SecretMatcher>,
 }
 
 impl ChannelSecret {
     pub fn new(text: SecretString) -> ChannelSecret {
-        let raw = text.expose_secret().as_bytes();
-        let mut forms = vec![raw.to_vec()];
-        // Upstreams echo query parameters and paths percent-encoded (`123:AB` as `123%3AAB`).
-        let encoded: String = form_urlencoded::byte_serialize(raw).collect();
-        if encoded.as_bytes() != raw {
-            forms.push(encoded.into_bytes());
-        }
-        let forms = forms
-            .into_iter()
-            .filter(|f| !f.is_empty())
-            .map(|f| SecretBox::new(f.into_boxed_slice()))
-            .collect();
-        ChannelSecret { text, forms }
+        let matcher = Arc::new(crate::broker::reflect::SecretMatcher::new(
+            text.expose_secret(),
+        ));
+        ChannelSecret { text, matcher }
     }
 
     pub fn expose(&self) -> &str {
         self.text.expose_secret()
     }
 
-    /// Every byte string that must never leave the broker.
-    pub fn forms(&self) -> Arc<[SecretBox<[u8]>]> {
-        self.forms.clone()
+    /// Finds the secret in any form that must never leave the broker.
+    pub fn matcher(&self) -> Arc<crate::broker::reflect::SecretMatcher> {
+        self.matcher.clone()
     }
 }
 

@@ -280,7 +280,7 @@ impl From<BrokerError> for ApiError {
             SecretMissing => StatusCode::SERVICE_UNAVAILABLE,
             BodyTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             UpstreamTimeout => StatusCode::GATEWAY_TIMEOUT,
-            UpstreamUnreachable => StatusCode::BAD_GATEWAY,
+            UpstreamUnreachable | UpstreamEncoding | UpstreamPartial => StatusCode::BAD_GATEWAY,
         };
         Self::new(status, e.code(), e.to_string())
     }

@@ -8,6 +8,7 @@ pub mod first_login;
 pub mod peers;
 pub mod pki;
 pub mod process;
+pub mod reflector;
 pub mod slapd;
 pub mod upstream;
 
