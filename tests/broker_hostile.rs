@@ -183,4 +183,202 @@ async fn no_reflected_form_of_the_secret_leaves_the_broker(db: Db) {
     c.app.stop().await;
 }
 
-both_backends!(no_reflected_form_of_the_secret_leaves_the_broker);
+async fn a_repointed_channel_sends_its_secret_nowhere(db: Db) {
+    use common::upstream::Upstream;
+    let app = TestApp::spawn(db).await;
+    let (home, elsewhere) = (
+        Upstream::start("the-real-secret").await,
+        Upstream::start("x").await,
+    );
+    app.add_staff("alice", &["support"]).await;
+    app.add_desk(&home.base).await;
+    let (_, old) = app.issue("alice", "desk", json!({})).await;
+    assert_eq!(app.call(Method::GET, "desk", "m", &old).await.0, 200);
+
+    // The same origin, another path: the secret stays.
+    let moved =
+        json!({ "kind": "bearer", "upstream": format!("{}/v2", home.base), "tags": ["support"] });
+    let (status, v) = app.api(Method::PUT, "/channels/desk", Some(moved)).await;
+    assert_eq!(status, 200, "{v}");
+    assert_eq!(app.call(Method::GET, "desk", "m", &old).await.0, 200);
+
+    // Another host: the secret is dropped and every token revoked, at once.
+    let away = json!({ "kind": "bearer", "upstream": elsewhere.base, "tags": ["support"] });
+    let (status, v) = app.api(Method::PUT, "/channels/desk", Some(away)).await;
+    assert_eq!(status, 200, "{v}");
+    assert_eq!(
+        app.call(Method::GET, "desk", "m", &old).await.1.as_deref(),
+        Some("token_revoked")
+    );
+    let (_, fresh) = app.issue("alice", "desk", json!({})).await;
+    assert_eq!(
+        app.call(Method::GET, "desk", "m", &fresh)
+            .await
+            .1
+            .as_deref(),
+        Some("channel_secret_missing")
+    );
+    assert_eq!(elsewhere.count(), 0, "the new upstream was called");
+    // A change of kind is a new destination too.
+    app.add_desk(&elsewhere.base).await;
+    let query =
+        json!({ "kind": "query", "param": "key", "upstream": elsewhere.base, "tags": ["support"] });
+    app.api(Method::PUT, "/channels/desk", Some(query)).await;
+    let (_, q) = app.issue("alice", "desk", json!({})).await;
+    assert_eq!(
+        app.call(Method::GET, "desk", "m", &q).await.1.as_deref(),
+        Some("channel_secret_missing")
+    );
+    let (_, audit) = app.api(Method::GET, "/audit?limit=100", None).await;
+    let dropped = audit
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["event"] == "channel.put")
+        .filter_map(|e| serde_json::from_str::<serde_json::Value>(e["details"].as_str()?).ok())
+        .filter(|d| d["secret_dropped"] == true)
+        .count();
+    assert_eq!(dropped, 2, "{audit}");
+    // Plain http to another machine needs saying so.
+    let remote =
+        json!({ "kind": "bearer", "upstream": "http://203.0.113.7/", "tags": ["support"] });
+    let (status, v) = app.api(Method::PUT, "/channels/far", Some(remote)).await;
+    assert_eq!(status, 400, "{v}");
+    assert!(v.to_string().contains("insecure_upstream"), "{v}");
+    app.stop().await;
+}
+
+async fn requests_that_read_as_one_thing_and_do_another_never_reach_the_upstream(db: Db) {
+    use common::upstream::Upstream;
+    let app = TestApp::spawn(db).await;
+    let up = Upstream::start("the-real-secret").await;
+    app.add_staff("alice", &["support"]).await;
+    let rules = json!(["GET /public/** read", "POST /** send"]);
+    app.add_channel(
+        "desk",
+        json!({ "kind": "bearer", "upstream": up.base, "tags": ["support"], "rules": rules }),
+        "the-real-secret",
+    )
+    .await;
+    let (_, token) = app
+        .issue("alice", "desk", json!({ "actions": ["read"] }))
+        .await;
+    let get = |path: &str| app.http.get(app.broker("desk", path)).bearer_auth(&token);
+    let mut refused = Vec::new();
+    for (name, value) in [
+        ("x-http-method-override", "POST"),
+        ("x-http-method", "DELETE"),
+        ("x-method-override", "PUT"),
+    ] {
+        let resp = get("public/x").header(name, value).send().await.unwrap();
+        refused.push((
+            name.to_owned(),
+            resp.status().as_u16(),
+            resp.text().await.unwrap(),
+        ));
+    }
+    let resp = get("public/x").body("text=hello").send().await.unwrap();
+    refused.push((
+        "GET body".into(),
+        resp.status().as_u16(),
+        resp.text().await.unwrap(),
+    ));
+    for path in [
+        "public/..;/admin",
+        "public/%3b/admin",
+        "public/x%0d%0aX-Injected:1",
+        "public/%u002e%u002e/admin",
+        "public/x%09",
+        "public/x%7f",
+    ] {
+        let resp = get(path).send().await.unwrap();
+        refused.push((
+            path.into(),
+            resp.status().as_u16(),
+            resp.text().await.unwrap(),
+        ));
+    }
+    for (what, status, body) in &refused {
+        assert!((400..500).contains(status), "{what}: {status} {body}");
+    }
+    assert_eq!(up.count(), 0, "a refused request reached the upstream");
+
+    // The caller's claims about where it is stay here.
+    let resp = get("public/x")
+        .header("x-forwarded-for", "10.0.0.1")
+        .header("forwarded", "for=10.0.0.1")
+        .header("x-real-ip", "10.0.0.1")
+        .header("x-forwarded-host", "admin.internal")
+        .header("via", "1.1 evil")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    // Whatever came back is inert in a browser.
+    assert_eq!(resp.headers()["x-content-type-options"], "nosniff");
+    assert_eq!(
+        resp.headers()["content-security-policy"],
+        "sandbox; default-src 'none'"
+    );
+    let seen = &up.requests()[0];
+    for h in [
+        "x-forwarded-for",
+        "forwarded",
+        "x-real-ip",
+        "x-forwarded-host",
+        "via",
+    ] {
+        assert!(seen.header(h).is_none(), "{h} reached the upstream");
+    }
+    assert_eq!(seen.header("accept-encoding"), Some("identity"));
+    app.stop().await;
+}
+
+async fn active_content_is_served_as_an_attachment(db: Db) {
+    let app = TestApp::spawn(db).await;
+    let up = Reflector::start().await;
+    app.add_staff("alice", &["support"]).await;
+    app.add_desk(&up.base).await;
+    let (_, token) = app.issue("alice", "desk", json!({})).await;
+    let resp = app
+        .http
+        .get(app.broker("desk", "reflect/raw/as-html/"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    assert_eq!(resp.headers()["content-type"], "text/html");
+    assert_eq!(resp.headers()["content-disposition"], "attachment");
+    assert_eq!(resp.headers()["x-content-type-options"], "nosniff");
+    app.stop().await;
+}
+
+async fn made_up_channel_ids_do_not_grow_metrics_or_the_audit(db: Db) {
+    let app = TestApp::spawn(db).await;
+    for i in 0..300 {
+        let resp = app
+            .http
+            .get(app.broker(&format!("nochannel{i}"), "x"))
+            .bearer_auth("sgt_whatever")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), 404);
+    }
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    let text = app.metrics().await;
+    assert!(!text.contains("nochannel"), "one series per made-up id");
+    assert!(text.contains("channel=\"(unknown)\""), "{text}");
+    let (_, audit) = app.api(Method::GET, "/audit?limit=1000", None).await;
+    assert!(!audit.to_string().contains("nochannel"), "{audit}");
+    app.stop().await;
+}
+
+both_backends!(
+    no_reflected_form_of_the_secret_leaves_the_broker,
+    a_repointed_channel_sends_its_secret_nowhere,
+    requests_that_read_as_one_thing_and_do_another_never_reach_the_upstream,
+    active_content_is_served_as_an_attachment,
+    made_up_channel_ids_do_not_grow_metrics_or_the_audit,
+);

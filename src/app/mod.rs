@@ -156,6 +156,7 @@ impl Application {
             registry: registry.clone(),
             key: key.clone(),
             engine: engine.clone(),
+            verifier: verifier.clone(),
         };
         let count = channels.load().await?;
         let tokens = Tokens {
@@ -268,6 +269,7 @@ impl Application {
                 registry: state.registry.clone(),
                 key: key.clone(),
                 engine: state.engine.clone(),
+                verifier: verifier.clone(),
             },
             compliance: state.compliance.clone(),
             policies_dir: config.policies.clone(),

@@ -63,6 +63,13 @@ pub enum BrokerError {
     /// check the answer for the secret.
     #[error("the upstream answered in a content encoding the broker cannot read")]
     UpstreamEncoding,
+    /// A header asking the upstream to treat the request as another method: the action was
+    /// classified from the method the broker saw.
+    #[error("method-override headers are not accepted: send the method itself")]
+    MethodOverride,
+    /// A GET or HEAD with a body: what a read carries is not read.
+    #[error("a GET or HEAD request must not carry a body")]
+    BodyOnRead,
     /// The upstream answered part of a body (206): a part can hold part of the secret.
     #[error("the upstream answered with partial content, which the broker does not pass on")]
     UpstreamPartial,
@@ -94,6 +101,8 @@ impl BrokerError {
             BrokerError::UpstreamTimeout => "upstream_timeout",
             BrokerError::UpstreamUnreachable => "upstream_unreachable",
             BrokerError::UpstreamEncoding => "upstream_encoding_unsupported",
+            BrokerError::MethodOverride => "method_override_refused",
+            BrokerError::BodyOnRead => "body_on_read_refused",
             BrokerError::UpstreamPartial => "upstream_partial_content",
         }
     }
@@ -139,6 +148,74 @@ const DROP_INBOUND: [&str; 14] = [
     "x-real-ip",
     "via",
 ];
+
+/// Headers that make a request act as another method than the one classified.
+const METHOD_OVERRIDES: [&str; 3] = [
+    "x-http-method-override",
+    "x-http-method",
+    "x-method-override",
+];
+
+/// Refuses a request that reads as one action and would do another upstream.
+fn refuse_disguised(method: &Method, headers: &HeaderMap) -> Result<(), BrokerError> {
+    if METHOD_OVERRIDES.iter().any(|h| headers.contains_key(*h)) {
+        return Err(BrokerError::MethodOverride);
+    }
+    let has_body = headers.contains_key(http::header::TRANSFER_ENCODING)
+        || headers
+            .get(http::header::CONTENT_LENGTH)
+            .is_some_and(|v| v.as_bytes() != b"0");
+    if (method == Method::GET || method == Method::HEAD) && has_body {
+        return Err(BrokerError::BodyOnRead);
+    }
+    Ok(())
+}
+
+/// Content a browser would run or render: brokered on staffgate's origin, it must be saved,
+/// never shown.
+fn is_active_content(content_type: Option<&HeaderValue>) -> bool {
+    let Some(ct) = content_type.and_then(|v| v.to_str().ok()) else {
+        return true; // untyped: a browser may sniff it into HTML
+    };
+    let essence = ct
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
+    matches!(
+        essence.as_str(),
+        "text/html"
+            | "application/xhtml+xml"
+            | "image/svg+xml"
+            | "text/xml"
+            | "application/xml"
+            | "text/javascript"
+            | "application/javascript"
+            | "application/ecmascript"
+            | "text/ecmascript"
+            | "text/xsl"
+            | "application/pdf"
+    ) || essence.ends_with("+xml")
+}
+
+/// Makes a brokered answer inert in a browser on staffgate's origin.
+fn make_inert(headers: &mut HeaderMap) {
+    headers.insert(
+        http::header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    headers.insert(
+        http::header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static("sandbox; default-src 'none'"),
+    );
+    if is_active_content(headers.get(http::header::CONTENT_TYPE)) {
+        headers.insert(
+            http::header::CONTENT_DISPOSITION,
+            HeaderValue::from_static("attachment"),
+        );
+    }
+}
 
 /// Builds the upstream HTTP client: no redirects (a redirect could carry the secret
 /// elsewhere), no proxy from the environment.
@@ -286,6 +363,7 @@ impl Broker {
         ) {
             return Err(BrokerError::MethodNotAllowed);
         }
+        refuse_disguised(&method, &req.headers)?;
         let header_bytes: usize = req
             .headers
             .iter()
@@ -450,6 +528,7 @@ impl Broker {
             self.config.max_response_bytes,
             self.config.upstream_timeout,
         );
+        make_inert(&mut headers);
         let mut response = Response::new(Body::from_stream(body));
         *response.status_mut() = status;
         *response.headers_mut() = headers;
@@ -458,9 +537,12 @@ impl Broker {
 
     /// Reports a refusal for the aggregated denial counts.
     pub fn denied(&self, channel: &str, error: &BrokerError) {
-        let channel = ChannelId::parse(channel)
-            .map(|c| c.to_string())
-            .unwrap_or_else(|_| "(invalid)".into());
+        // Only registered channels get a label of their own: anyone can make up ids, and
+        // each would otherwise be a metric series and an audit line forever.
+        let channel = match self.channels.get_str(channel) {
+            Some(c) => c.spec.id.to_string(),
+            None => "(unknown)".into(),
+        };
         self.activity.report(Event::Denied {
             channel,
             code: error.code(),

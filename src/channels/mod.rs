@@ -157,6 +157,8 @@ pub struct Channels {
     pub registry: Arc<Registry>,
     pub key: Arc<MasterKey>,
     pub engine: Arc<Engine>,
+    /// Told of the tokens a repointing revokes.
+    pub verifier: Arc<crate::tokens::Verifier>,
 }
 
 impl Channels {
@@ -183,17 +185,49 @@ impl Channels {
         Ok(records.len())
     }
 
+    /// Registers or changes a channel. A change of destination (kind, or upstream origin)
+    /// drops the sealed secret and revokes the channel's tokens in the same transaction: the
+    /// secret was given for one destination, and "never shown again" must not become "sent
+    /// wherever an admin key points it".
     pub async fn upsert(
         &self,
         actor: &Actor,
         spec: ChannelSpec,
     ) -> Result<ChannelView, ChannelError> {
+        let now = now_millis();
         let mut tx = self.store.begin().await?;
-        let record = crate::store::channels::upsert(tx.conn(), &spec, now_millis()).await?;
+        let before = crate::store::channels::find_in(tx.conn(), &spec.id).await?;
+        let repointed = before
+            .as_ref()
+            .is_some_and(|b| b.secret_sealed.is_some() && !b.spec.same_destination(&spec));
+        let mut record = crate::store::channels::upsert(tx.conn(), &spec, now).await?;
+        let mut revoked = Vec::new();
+        if repointed {
+            crate::store::channels::clear_secret(tx.conn(), &spec.id, now).await?;
+            record.secret_sealed = None;
+            record.secret_set_at = None;
+            let why = "channel repointed: its secret was dropped";
+            revoked =
+                crate::store::tokens::revoke_for_channel(tx.conn(), &spec.id, now, why).await?;
+        }
         let view = ChannelView::from(&record);
-        audit::record(tx.conn(), actor, "channel.put", spec.id.as_str(), json!({ "kind": view.kind, "upstream": view.upstream, "rules": view.rules, "tags": view.tags })).await?;
+        audit::record(
+            tx.conn(),
+            actor,
+            "channel.put",
+            spec.id.as_str(),
+            json!({ "kind": view.kind, "upstream": view.upstream, "rules": view.rules,
+                    "tags": view.tags, "insecure_upstream": spec.insecure_upstream,
+                    "secret_dropped": repointed, "tokens_revoked": revoked.len() }),
+        )
+        .await?;
         tx.commit().await?;
+        if repointed {
+            tracing::warn!(channel = %spec.id, tokens_revoked = revoked.len(),
+                "channel repointed: its secret was dropped and its tokens revoked; set the secret again");
+        }
         self.registry.put(self.to_live(&record)?);
+        self.verifier.revoke(revoked.into_iter().map(|r| r.hash));
         self.engine.invalidate();
         Ok(view)
     }

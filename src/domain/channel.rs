@@ -85,6 +85,18 @@ impl Upstream {
     pub fn url(&self) -> &reqwest::Url {
         &self.0
     }
+
+    /// On this machine: `localhost` or a loopback address.
+    pub fn is_loopback(&self) -> bool {
+        let Some(host) = self.0.host_str() else {
+            return false;
+        };
+        let host = host.trim_start_matches('[').trim_end_matches(']');
+        host.eq_ignore_ascii_case("localhost")
+            || host
+                .parse::<std::net::IpAddr>()
+                .is_ok_and(|ip| ip.is_loopback())
+    }
 }
 
 /// Which HTTP methods a rule matches.
@@ -182,19 +194,35 @@ pub struct ChannelSpec {
     pub upstream: Upstream,
     pub rules: Vec<Rule>,
     pub tags: Vec<Tag>,
+    /// Allows a plain `http://` upstream that is not on this machine (the secret then
+    /// crosses the network in clear).
+    pub insecure_upstream: bool,
+}
+
+/// A channel definition as loosely typed input (the API's body, the stored row).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ChannelInput<'a> {
+    pub kind: &'a str,
+    pub header: Option<&'a str>,
+    pub param: Option<&'a str>,
+    pub upstream: &'a str,
+    pub rules: &'a [String],
+    pub tags: &'a [String],
+    pub insecure_upstream: bool,
 }
 
 impl ChannelSpec {
     /// Builds a spec from loosely typed input, refusing bad fields by name.
-    pub fn parse(
-        id: ChannelId,
-        kind: &str,
-        header: Option<&str>,
-        param: Option<&str>,
-        upstream: &str,
-        rules: &[String],
-        tags: &[String],
-    ) -> Result<Self, ChannelSpecError> {
+    pub fn parse(id: ChannelId, input: ChannelInput<'_>) -> Result<Self, ChannelSpecError> {
+        let ChannelInput {
+            kind,
+            header,
+            param,
+            upstream,
+            rules,
+            tags,
+            insecure_upstream,
+        } = input;
         let kind = match kind {
             "telegram" => ChannelKind::Telegram,
             "bearer" => ChannelKind::Bearer,
@@ -227,6 +255,11 @@ impl ChannelSpec {
             }
         };
         let upstream = Upstream::parse(upstream)?;
+        if upstream.url().scheme() == "http" && !upstream.is_loopback() && !insecure_upstream {
+            return Err(ChannelSpecError::Upstream(
+                "plain http:// only to this machine (a loopback address): the secret would cross the network in clear; use https://, or set insecure_upstream = true".into(),
+            ));
+        }
         let rules = if kind == ChannelKind::Telegram {
             if !rules.is_empty() {
                 return Err(ChannelSpecError::RulesNotAllowed);
@@ -253,7 +286,14 @@ impl ChannelSpec {
             upstream,
             rules,
             tags,
+            insecure_upstream,
         })
+    }
+
+    /// Whether the secret would go where it went before: the same kind (and header or
+    /// parameter) and the same upstream origin. Anything else needs the secret set again.
+    pub fn same_destination(&self, other: &ChannelSpec) -> bool {
+        self.kind == other.kind && self.upstream.url().origin() == other.upstream.url().origin()
     }
 }
 
@@ -293,5 +333,39 @@ mod tests {
         assert!(Upstream::parse("ftp://x").is_err());
         assert!(Upstream::parse("http://u:p@x/").is_err());
         assert!(Upstream::parse("http://x/?a=b").is_err());
+    }
+
+    fn spec(upstream: &str, insecure: bool) -> Result<ChannelSpec, ChannelSpecError> {
+        ChannelSpec::parse(
+            ChannelId::parse("desk").unwrap(),
+            ChannelInput {
+                kind: "bearer",
+                upstream,
+                insecure_upstream: insecure,
+                ..ChannelInput::default()
+            },
+        )
+    }
+
+    #[test]
+    fn plain_http_goes_only_to_this_machine_unless_said_insecure() {
+        assert!(spec("http://127.0.0.1:9/", false).is_ok());
+        assert!(spec("http://localhost:9/", false).is_ok());
+        assert!(spec("http://[::1]:9/", false).is_ok());
+        assert!(spec("https://api.example.org/", false).is_ok());
+        let e = spec("http://api.example.org/", false)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("insecure_upstream"), "{e}");
+        assert!(spec("http://api.example.org/", true).is_ok());
+    }
+
+    #[test]
+    fn a_new_origin_or_kind_is_a_new_destination() {
+        let a = spec("https://graph.example.org/v17/", false).unwrap();
+        assert!(a.same_destination(&spec("https://graph.example.org/v18/", false).unwrap()));
+        assert!(!a.same_destination(&spec("https://evil.example.org/v17/", false).unwrap()));
+        assert!(!a.same_destination(&spec("https://graph.example.org:8443/v17/", false).unwrap()));
+        assert!(!a.same_destination(&spec("http://127.0.0.1:9/", false).unwrap()));
     }
 }

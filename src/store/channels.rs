@@ -7,7 +7,7 @@ use sqlx::{AnyPool, Row};
 
 use super::StoreError;
 use crate::domain::ChannelId;
-use crate::domain::channel::{ChannelKind, ChannelSpec};
+use crate::domain::channel::{ChannelInput, ChannelKind, ChannelSpec};
 use crate::domain::time::Millis;
 
 /// A stored channel: its spec and, if set, its sealed secret.
@@ -28,6 +28,8 @@ struct StoredConfig {
     rules: Vec<String>,
     #[serde(default)]
     tags: Vec<String>,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    insecure_upstream: bool,
 }
 
 fn config_of(spec: &ChannelSpec) -> String {
@@ -41,6 +43,7 @@ fn config_of(spec: &ChannelSpec) -> String {
         param,
         rules: spec.rules.iter().map(|r| r.to_text()).collect(),
         tags: spec.tags.iter().map(|t| t.to_string()).collect(),
+        insecure_upstream: spec.insecure_upstream,
     };
     serde_json::to_string(&config).expect("channel config serialises")
 }
@@ -55,12 +58,15 @@ fn from_row(row: &AnyRow) -> Result<ChannelRecord, StoreError> {
     let id = ChannelId::parse(&id).map_err(|e| corrupt(e.to_string()))?;
     let spec = ChannelSpec::parse(
         id,
-        &kind,
-        config.header.as_deref(),
-        config.param.as_deref(),
-        &upstream,
-        &config.rules,
-        &config.tags,
+        ChannelInput {
+            kind: &kind,
+            header: config.header.as_deref(),
+            param: config.param.as_deref(),
+            upstream: &upstream,
+            rules: &config.rules,
+            tags: &config.tags,
+            insecure_upstream: config.insecure_upstream,
+        },
     )
     .map_err(|e| corrupt(e.to_string()))?;
     Ok(ChannelRecord {
@@ -91,6 +97,36 @@ pub async fn upsert(
     .fetch_one(&mut *conn)
     .await?;
     from_row(&row)
+}
+
+/// Forgets a channel's secret (its destination changed).
+pub async fn clear_secret(
+    conn: &mut AnyConnection,
+    id: &ChannelId,
+    now: Millis,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "UPDATE channels SET secret_sealed = NULL, secret_set_at = NULL, updated_at = $2 WHERE id = $1",
+    )
+    .bind(id.as_str())
+    .bind(now)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+/// The channel as it is now, inside a transaction.
+pub async fn find_in(
+    conn: &mut AnyConnection,
+    id: &ChannelId,
+) -> Result<Option<ChannelRecord>, StoreError> {
+    let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "SELECT {COLUMNS} FROM channels WHERE id = $1"
+    )))
+    .bind(id.as_str())
+    .fetch_optional(&mut *conn)
+    .await?;
+    row.as_ref().map(from_row).transpose()
 }
 
 /// Stores a sealed secret; returns false when the channel does not exist.

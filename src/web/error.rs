@@ -279,6 +279,7 @@ impl From<BrokerError> for ApiError {
             ChannelUnknown => StatusCode::NOT_FOUND,
             SecretMissing => StatusCode::SERVICE_UNAVAILABLE,
             BodyTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            MethodOverride | BodyOnRead => StatusCode::BAD_REQUEST,
             UpstreamTimeout => StatusCode::GATEWAY_TIMEOUT,
             UpstreamUnreachable | UpstreamEncoding | UpstreamPartial => StatusCode::BAD_GATEWAY,
         };

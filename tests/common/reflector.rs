@@ -168,7 +168,12 @@ async fn handle(req: Request) -> Response {
         .unwrap_or("raw");
     let mut out = encode(form, &seen).into_bytes();
     let mut status = StatusCode::OK;
-    let mut builder = Response::builder().header("content-type", "text/plain");
+    let content_type = if path.contains("as-html") {
+        "text/html"
+    } else {
+        "text/plain"
+    };
+    let mut builder = Response::builder().header("content-type", content_type);
     if let Some(range) = parts.headers.get("range").and_then(|v| v.to_str().ok())
         && let Some((a, b)) = range.strip_prefix("bytes=").and_then(|r| r.split_once('-'))
         && let (Ok(a), Ok(b)) = (a.parse::<usize>(), b.parse::<usize>())

@@ -43,13 +43,32 @@ pub struct Routed<'a> {
     pub query: Option<String>,
 }
 
+/// Encoded forms a server behind the broker may decode into something the rules did not
+/// see: separators (also overlong UTF-8 and look-alikes), dots, `%` itself (double
+/// encoding), `;` (Java-style path parameters: `public/..;/admin`), and IIS's `%u` escapes.
+const BANNED_ENCODED: [&str; 12] = [
+    "%2f",
+    "%5c",
+    "%2e",
+    "%25",
+    "%3b",
+    "%u",
+    "%c0",
+    "%c1",
+    "%e0%80",
+    "%ef%bc%8f",
+    "%e2%88%95",
+    "%ef%bc%bc",
+];
+
 /// Refuses paths that could escape the upstream base or confuse a server behind it.
 pub fn check_path(rest: &str) -> Result<(), RouteError> {
     let lower = rest.to_ascii_lowercase();
-    let banned = ["%2f", "%5c", "%2e", "%00", "%25"];
-    if banned.iter().any(|b| lower.contains(b))
+    if BANNED_ENCODED.iter().any(|b| lower.contains(b))
         || rest.contains('\\')
+        || rest.contains(';')
         || rest.bytes().any(|b| b < 0x21 || b == 0x7f)
+        || encodes_a_control_byte(&lower)
     {
         return Err(RouteError::BadPath);
     }
@@ -60,6 +79,17 @@ pub fn check_path(rest: &str) -> Result<(), RouteError> {
         return Err(RouteError::BadPath);
     }
     Ok(())
+}
+
+/// `%00`–`%1f` or `%7f` anywhere (`lower` is lower-case).
+fn encodes_a_control_byte(lower: &str) -> bool {
+    lower.as_bytes().windows(3).any(|w| {
+        w[0] == b'%'
+            && matches!(
+                (w[1], w[2]),
+                (b'0' | b'1', b'0'..=b'9' | b'a'..=b'f') | (b'7', b'f')
+            )
+    })
 }
 
 /// Telegram Bot API: `get*` reads; sending, editing, deleting messages and similar send.

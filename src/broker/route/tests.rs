@@ -84,10 +84,23 @@ fn traversal_and_encoded_separators_are_refused() {
         "a%00",
         "a b",
         "%252e",
+        "public/..;/admin",
+        "public/%3b/admin",
+        "a%0d%0aHost:x",
+        "a%09b",
+        "a%7f",
+        "a%1F",
+        "a%u002fb",
+        "a%c0%afb",
+        "a%e0%80%afb",
+        "a%ef%bc%8fb",
+        "x;jsessionid=1",
     ] {
         assert_eq!(check_path(rest), Err(RouteError::BadPath), "{rest}");
     }
     assert!(check_path("v17.0/123/messages").is_ok());
+    // Non-ASCII names are ordinary UTF-8: Cyrillic stays allowed.
+    assert!(check_path("files/%d0%bf%d1%80%d0%b8%d0%b2%d0%b5%d1%82.txt").is_ok());
 }
 
 #[test]

@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 use super::parse;
 use crate::channels::ChannelView;
 use crate::domain::ChannelId;
-use crate::domain::channel::ChannelSpec;
+use crate::domain::channel::{ChannelInput, ChannelSpec};
 use crate::web::AppState;
 use crate::web::auth::Caller;
 use crate::web::error::ApiError;
@@ -26,6 +26,8 @@ pub struct PutChannel {
     rules: Vec<String>,
     #[serde(default)]
     tags: Vec<String>,
+    #[serde(default)]
+    insecure_upstream: bool,
 }
 
 pub async fn put(
@@ -38,12 +40,15 @@ pub async fn put(
     let id = parse("id", ChannelId::parse(&id))?;
     let spec = ChannelSpec::parse(
         id,
-        &b.kind,
-        b.header.as_deref(),
-        b.param.as_deref(),
-        &b.upstream,
-        &b.rules,
-        &b.tags,
+        ChannelInput {
+            kind: &b.kind,
+            header: b.header.as_deref(),
+            param: b.param.as_deref(),
+            upstream: &b.upstream,
+            rules: &b.rules,
+            tags: &b.tags,
+            insecure_upstream: b.insecure_upstream,
+        },
     )
     .map_err(|e| {
         ApiError::new(
