@@ -228,7 +228,39 @@ async fn repeated_failures_are_rate_limited_per_account(db: Db) {
     w.app.stop().await;
 }
 
+/// A burst of parallel guesses gets no more attempts than the limit: each is reserved (and
+/// counted) before the directory is asked, so only that many reach a bind. Every attempt
+/// that was not refused by the limit was a bind with the wrong password; the audit log
+/// shows the same number.
+async fn parallel_guesses_get_no_more_attempts_than_the_limit(db: Db) {
+    let w = world(db).await;
+    let app = &w.app;
+    let guesses = (0..200).map(|i| async move { login(app, "carol", &format!("guess-{i}")).await });
+    let answers = futures_util::future::join_all(guesses).await;
+    let tried = answers.iter().filter(|(s, _, _)| *s == 401).count();
+    let limited = answers
+        .iter()
+        .filter(|(s, v, _)| *s == 429 && code(v) == "signin_rate_limited")
+        .count();
+    assert_eq!(tried, 5, "attempts that reached the directory");
+    assert_eq!(
+        tried + limited,
+        200,
+        "every other guess was refused by the limit"
+    );
+    let (_, audit) = app.api(Method::GET, "/audit?limit=1000", None).await;
+    let failed = audit
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["event"] == "signin.failed" && e["subject"] == "carol")
+        .count();
+    assert_eq!(failed, 5, "{audit}");
+    w.app.stop().await;
+}
+
 both_backends!(
+    parallel_guesses_get_no_more_attempts_than_the_limit,
     ldap_bind_sign_in_opens_a_session_for_staff,
     sign_in_refuses_wrong_passwords_injection_and_leavers,
     repeated_failures_are_rate_limited_per_account,

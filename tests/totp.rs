@@ -79,7 +79,34 @@ async fn lockout_after_repeated_failures_and_its_expiry(db: Db) {
     w.app.stop().await;
 }
 
+/// A burst of parallel codes gets no more tries than the limit: each is reserved under the
+/// person's row lock before it is checked.
+async fn parallel_codes_get_no_more_tries_than_the_limit(db: Db) {
+    let w = world(db, |_| {}).await;
+    let app = &w.app;
+    let session = login(app, "alice", "alice-pw").await;
+    enrol(app, &session).await;
+    let later = login(app, "alice", "alice-pw").await;
+    let tries = (0..200).map(|i| {
+        let later = later.clone();
+        async move { verify(app, &later, json!({ "code": format!("{:06}", i * 7) })).await }
+    });
+    let answers = futures_util::future::join_all(tries).await;
+    let checked = answers
+        .iter()
+        .filter(|(s, v)| *s == 401 && code(v) == "totp_invalid")
+        .count();
+    let locked = answers
+        .iter()
+        .filter(|(s, v)| *s == 429 && code(v) == "totp_locked")
+        .count();
+    assert_eq!(checked, 5, "codes checked");
+    assert_eq!(checked + locked, 200);
+    w.app.stop().await;
+}
+
 both_backends!(
+    parallel_codes_get_no_more_tries_than_the_limit,
     replayed_codes_are_refused_at_once_and_across_daemons,
     lockout_after_repeated_failures_and_its_expiry,
 );

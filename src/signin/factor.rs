@@ -97,31 +97,37 @@ impl Signin {
         })
     }
 
-    async fn check_lockout(&self, staff: &StaffMember) -> Result<(), FactorError> {
+    /// Reserves one attempt before the code is checked: counted and recorded under the
+    /// person's row lock, so a burst of parallel codes gets no more tries than the limit.
+    /// The attempt counts as a failure until released.
+    async fn reserve_factor(&self, staff: &StaffMember) -> Result<i64, FactorError> {
         let window = self.compliance.config.totp_window;
-        let since = now_millis() - window.as_millis() as Millis;
-        let failures =
-            crate::store::totp::failures_since(self.store.pool(), staff.id, since).await?;
+        let now = now_millis();
+        let mut tx = self.store.begin().await?;
+        crate::store::staff::lock_state(tx.conn(), staff.id).await?;
+        let since = now - window.as_millis() as Millis;
+        let failures = crate::store::totp::failures_since(tx.conn(), staff.id, since).await?;
         if failures >= i64::from(self.compliance.config.totp_max_failures) {
             return Err(FactorError::LockedOut {
                 retry_after_secs: window.as_secs(),
             });
         }
-        Ok(())
+        let id = crate::store::totp::record_attempt(tx.conn(), staff.id, now).await?;
+        tx.commit().await?;
+        Ok(id)
     }
 
+    /// The reserved attempt failed: it stays counted; the audit says so, and says when the
+    /// factor locks.
     async fn factor_failed(&self, staff: &StaffMember, event: &str) -> Result<(), FactorError> {
         let now = now_millis();
-        let mut tx = self.store.begin().await?;
-        crate::store::totp::record_failure(tx.conn(), staff.id, now).await?;
-        let actor = Actor(format!("staff:{}", staff.username));
-        audit::record(tx.conn(), &actor, event, staff.username.as_str(), json!({})).await?;
         let window = self.compliance.config.totp_window.as_millis() as Millis;
-        tx.commit().await?;
+        let actor = Actor(format!("staff:{}", staff.username));
+        let mut tx = self.store.begin().await?;
+        audit::record(tx.conn(), &actor, event, staff.username.as_str(), json!({})).await?;
         let failures =
-            crate::store::totp::failures_since(self.store.pool(), staff.id, now - window).await?;
+            crate::store::totp::failures_since(tx.conn(), staff.id, now - window).await?;
         if failures == i64::from(self.compliance.config.totp_max_failures) {
-            let mut tx = self.store.begin().await?;
             audit::record(
                 tx.conn(),
                 &actor,
@@ -130,8 +136,8 @@ impl Signin {
                 json!({ "failures": failures, "for_secs": window / 1000 }),
             )
             .await?;
-            tx.commit().await?;
         }
+        tx.commit().await?;
         Ok(())
     }
 
@@ -145,6 +151,7 @@ impl Signin {
         confirm: bool,
     ) -> Result<(), FactorError> {
         let staff = &session.staff;
+        let attempt = self.reserve_factor(staff).await?;
         let Some(step) = totp::matched_step(seed, code, unix_now()) else {
             self.factor_failed(staff, "totp.failed").await?;
             return Err(FactorError::WrongCode);
@@ -163,6 +170,7 @@ impl Signin {
         if confirm {
             crate::store::totp::confirm(tx.conn(), staff.id, now).await?;
         }
+        crate::store::totp::release_attempt(tx.conn(), attempt).await?;
         crate::store::sessions::mark_totp(tx.conn(), session.id, now).await?;
         let event = if confirm {
             "totp.enrolled"
@@ -188,7 +196,6 @@ impl Signin {
         code: &str,
     ) -> Result<Vec<String>, FactorError> {
         let staff = &session.staff;
-        self.check_lockout(staff).await?;
         let row = {
             let mut conn = self.store.conn().await?;
             crate::store::totp::get(&mut conn, staff.id).await?
@@ -212,7 +219,6 @@ impl Signin {
     /// Passes the second factor in this session with a code from the app.
     pub async fn verify_code(&self, session: &StaffSession, code: &str) -> Result<(), FactorError> {
         let staff = &session.staff;
-        self.check_lockout(staff).await?;
         let row = {
             let mut conn = self.store.conn().await?;
             crate::store::totp::get(&mut conn, staff.id).await?
@@ -231,7 +237,7 @@ impl Signin {
         code: &str,
     ) -> Result<usize, FactorError> {
         let staff = &session.staff;
-        self.check_lockout(staff).await?;
+        let attempt = self.reserve_factor(staff).await?;
         let now = now_millis();
         let mut tx = self.store.begin().await?;
         let used =
@@ -242,6 +248,7 @@ impl Signin {
             self.factor_failed(staff, "totp.recovery_failed").await?;
             return Err(FactorError::WrongCode);
         }
+        crate::store::totp::release_attempt(tx.conn(), attempt).await?;
         crate::store::sessions::mark_totp(tx.conn(), session.id, now).await?;
         audit::record(
             tx.conn(),

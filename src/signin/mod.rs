@@ -100,15 +100,18 @@ fn account_key(raw: &str) -> String {
 }
 
 impl Signin {
-    async fn check_limits(&self, account: &str, address: &str) -> Result<(), SigninError> {
+    /// Reserves this attempt before anything is checked: counted and recorded in one step
+    /// under locks for the account and the address, so no burst of parallel attempts gets
+    /// more than the limit to the directory. The attempt counts as a failure until released.
+    async fn reserve_signin(&self, account: &str, address: &str) -> Result<i64, SigninError> {
+        let now = now_millis();
         let window = self.config.window.as_millis() as Millis;
-        let (by_account, by_address) = crate::store::sessions::failures(
-            self.store.pool(),
-            account,
-            address,
-            now_millis() - window,
-        )
-        .await?;
+        let mut tx = self.store.begin().await?;
+        if self.store.backend() == crate::store::Backend::Postgres {
+            crate::store::sessions::lock_attempts(tx.conn(), account, address).await?;
+        }
+        let (by_account, by_address) =
+            crate::store::sessions::failures(tx.conn(), account, address, now - window).await?;
         if by_account >= i64::from(self.config.max_failures_per_account)
             || by_address >= i64::from(self.config.max_failures_per_address)
         {
@@ -116,15 +119,30 @@ impl Signin {
                 retry_after_secs: self.config.window.as_secs(),
             });
         }
+        let id = crate::store::sessions::record_attempt(
+            tx.conn(),
+            account,
+            address,
+            now,
+            now - 2 * window,
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(id)
+    }
+
+    /// The reserved attempt did not count against the limits (it succeeded, or the
+    /// directory could not be asked).
+    async fn release(&self, attempt: i64) -> Result<(), SigninError> {
+        let mut tx = self.store.begin().await?;
+        crate::store::sessions::release_attempt(tx.conn(), attempt).await?;
+        tx.commit().await?;
         Ok(())
     }
 
+    /// The reserved attempt failed: it stays counted, and the audit log says why.
     async fn failed(&self, account: &str, address: &str, why: &str) -> Result<(), SigninError> {
-        let now = now_millis();
         let mut tx = self.store.begin().await?;
-        let window = self.config.window.as_millis() as Millis;
-        crate::store::sessions::record_failure(tx.conn(), account, address, now, now - 2 * window)
-            .await?;
         audit::record(
             tx.conn(),
             &Actor(format!("address:{address}")),
@@ -146,7 +164,7 @@ impl Signin {
         user_agent: &str,
     ) -> Result<Opened, SigninError> {
         let account = account_key(raw_username);
-        self.check_limits(&account, address).await?;
+        let attempt = self.reserve_signin(&account, address).await?;
         let Ok(username) = Username::parse(raw_username) else {
             self.failed(&account, address, "malformed username").await?;
             return Err(SigninError::Refused);
@@ -177,12 +195,16 @@ impl Signin {
                 self.failed(&account, address, "wrong password").await?;
                 return Err(SigninError::Refused);
             }
-            Err(e) => return Err(SigninError::Directory(e)),
+            Err(e) => {
+                self.release(attempt).await?;
+                return Err(SigninError::Directory(e));
+            }
         }
         if member.status == StaffStatus::Offboarded {
             self.failed(&account, address, "offboarded").await?;
             return Err(SigninError::Offboarded(username));
         }
+        self.release(attempt).await?;
         self.open(&member, address, user_agent).await
     }
 

@@ -102,9 +102,9 @@ pub async fn revoke(conn: &mut AnyConnection, id: i64, now: Millis) -> Result<()
     Ok(())
 }
 
-/// Failed sign-ins since `since`: (for this account, from this address).
+/// Failed (or in-flight) sign-ins since `since`: (for this account, from this address).
 pub async fn failures(
-    pool: &AnyPool,
+    conn: &mut AnyConnection,
     account: &str,
     address: &str,
     since: Millis,
@@ -116,27 +116,59 @@ pub async fn failures(
     .bind(account)
     .bind(address)
     .bind(since)
-    .fetch_one(pool)
+    .fetch_one(&mut *conn)
     .await?;
     Ok((row.try_get("by_account")?, row.try_get("by_address")?))
 }
 
-/// Records a failed sign-in, and drops records older than `forget_before`.
-pub async fn record_failure(
+/// PostgreSQL: serialises sign-in attempts for one account and one address until the
+/// transaction ends (SQLite's single writer already does), so counting and reserving an
+/// attempt is one step even across replicas. Account first, then address: no cycle.
+pub async fn lock_attempts(
+    conn: &mut AnyConnection,
+    account: &str,
+    address: &str,
+) -> Result<(), StoreError> {
+    // Counted, so the row has a type the driver reads (the locks themselves return void).
+    sqlx::query(
+        "SELECT COUNT(*) AS locked FROM (SELECT pg_advisory_xact_lock(1, hashtext($1)), \
+         pg_advisory_xact_lock(2, hashtext($2))) AS l",
+    )
+    .bind(account)
+    .bind(address)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+/// Records an attempt, counted as a failure until [`release_attempt`] says it succeeded;
+/// drops records older than `forget_before`. Answers the attempt's id.
+pub async fn record_attempt(
     conn: &mut AnyConnection,
     account: &str,
     address: &str,
     now: Millis,
     forget_before: Millis,
-) -> Result<(), StoreError> {
+) -> Result<i64, StoreError> {
     sqlx::query("DELETE FROM login_failures WHERE at < $1")
         .bind(forget_before)
         .execute(&mut *conn)
         .await?;
-    sqlx::query("INSERT INTO login_failures (at, account, address) VALUES ($1, $2, $3)")
-        .bind(now)
-        .bind(account)
-        .bind(address)
+    let row = sqlx::query(
+        "INSERT INTO login_failures (at, account, address) VALUES ($1, $2, $3) RETURNING id",
+    )
+    .bind(now)
+    .bind(account)
+    .bind(address)
+    .fetch_one(&mut *conn)
+    .await?;
+    Ok(row.try_get("id")?)
+}
+
+/// The attempt succeeded (or never reached a password check): it does not count.
+pub async fn release_attempt(conn: &mut AnyConnection, id: i64) -> Result<(), StoreError> {
+    sqlx::query("DELETE FROM login_failures WHERE id = $1")
+        .bind(id)
         .execute(&mut *conn)
         .await?;
     Ok(())

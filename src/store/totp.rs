@@ -88,8 +88,9 @@ pub async fn take_step(
     Ok(done.rows_affected() == 1)
 }
 
+/// Failed (or in-flight) second-factor attempts since `since`.
 pub async fn failures_since(
-    pool: &AnyPool,
+    conn: &mut AnyConnection,
     staff: StaffId,
     since: Millis,
 ) -> Result<i64, StoreError> {
@@ -97,19 +98,29 @@ pub async fn failures_since(
         sqlx::query("SELECT COUNT(*) AS n FROM totp_failures WHERE staff_id = $1 AND at > $2")
             .bind(staff)
             .bind(since)
-            .fetch_one(pool)
+            .fetch_one(&mut *conn)
             .await?;
     Ok(row.try_get("n")?)
 }
 
-pub async fn record_failure(
+/// Records an attempt, counted as a failure until [`release_attempt`]; answers its id.
+pub async fn record_attempt(
     conn: &mut AnyConnection,
     staff: StaffId,
     now: Millis,
-) -> Result<(), StoreError> {
-    sqlx::query("INSERT INTO totp_failures (staff_id, at) VALUES ($1, $2)")
+) -> Result<i64, StoreError> {
+    let row = sqlx::query("INSERT INTO totp_failures (staff_id, at) VALUES ($1, $2) RETURNING id")
         .bind(staff)
         .bind(now)
+        .fetch_one(&mut *conn)
+        .await?;
+    Ok(row.try_get("id")?)
+}
+
+/// The attempt succeeded: it does not count.
+pub async fn release_attempt(conn: &mut AnyConnection, id: i64) -> Result<(), StoreError> {
+    sqlx::query("DELETE FROM totp_failures WHERE id = $1")
+        .bind(id)
         .execute(&mut *conn)
         .await?;
     Ok(())
