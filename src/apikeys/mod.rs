@@ -22,6 +22,9 @@ pub enum KeyError {
     NotFound(i64),
     #[error("random source failed")]
     Random,
+    /// The staff member the key would belong to is not active (offboarded, or pending).
+    #[error("the key's owner is not an active staff member")]
+    OwnerNotActive,
     #[error("bootstrap key file {path}: {source}")]
     BootstrapFile {
         path: String,
@@ -71,6 +74,14 @@ pub async fn create(
     check_name(name)?;
     let (key, hash) = credential::generate(CredentialKind::ApiKey).map_err(|_| KeyError::Random)?;
     let mut tx = store.begin().await?;
+    // Under the owner's row lock: an offboarding is ordered wholly before (the key is
+    // refused) or after (it revokes the key), never in between.
+    if let Some(owner) = staff {
+        let (status, _) = crate::store::staff::lock_state(tx.conn(), owner).await?;
+        if status != crate::domain::staff::StaffStatus::Active {
+            return Err(KeyError::OwnerNotActive);
+        }
+    }
     let id =
         crate::store::api_keys::insert(tx.conn(), hash, name, role, staff, &actor.0, now_millis())
             .await?;

@@ -265,6 +265,8 @@ pub(crate) fn check(
     action: Action,
     at: crate::domain::time::Millis,
 ) -> Result<Verified, BrokerError> {
+    // Before the snapshot: see `Engine::permitted_as_of`.
+    let generation = engine.generation();
     let verified = verifier.verify(hash, at)?;
     if verified.grant.channel != channel.spec.id {
         return Err(BrokerError::WrongChannel);
@@ -273,7 +275,7 @@ pub(crate) fn check(
         return Err(BrokerError::ActionNotInToken);
     }
     if !engine
-        .permitted(&verified.staff, &channel.facts)
+        .permitted_as_of(&verified.staff, &channel.facts, generation)
         .contains(action)
     {
         return Err(BrokerError::PolicyDenied);

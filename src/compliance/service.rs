@@ -28,6 +28,10 @@ pub enum NdaAckError {
     /// or tampered with): they must read it again.
     #[error("the NDA shown was not version {0} as in force now; read it again")]
     Stale(String),
+    /// TOTP is required and this session has not passed it: an acknowledgement (and the
+    /// activation it may complete) comes only from the person, second factor included.
+    #[error("pass the second factor (TOTP) in this session first")]
+    TotpNotVerified,
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -135,8 +139,14 @@ impl Compliance {
     }
 
     /// Moves a pending person to active once first login is complete; returns them as now.
-    pub async fn finish_first_login(&self, staff: &StaffMember) -> Result<StaffMember, StoreError> {
-        if staff.status != StaffStatus::Pending || !self.first_login_done(&self.facts(staff).await?)
+    pub async fn finish_first_login(
+        &self,
+        staff: &StaffMember,
+        totp_passed: bool,
+    ) -> Result<StaffMember, StoreError> {
+        if staff.status != StaffStatus::Pending
+            || (self.config.require_totp && !totp_passed)
+            || !self.first_login_done(&self.facts(staff).await?)
         {
             return Ok(staff.clone());
         }
@@ -165,15 +175,20 @@ impl Compliance {
 
     /// Records that `staff` read and accepted the version in force, in `language`, whose
     /// text had `sha256`. Repeating it is harmless; the first record stands.
+    #[allow(clippy::too_many_arguments)] // what the acknowledgement records, field by field
     pub async fn acknowledge(
         &self,
         staff: &StaffMember,
+        totp_passed: bool,
         version: &str,
         sha256: &str,
         language: &str,
         address: &str,
         user_agent: &str,
     ) -> Result<(), NdaAckError> {
+        if self.config.require_totp && !totp_passed {
+            return Err(NdaAckError::TotpNotVerified);
+        }
         let now = now_millis();
         let set = self.nda();
         let required = set.required(now).ok_or(NdaAckError::NoneInForce)?;

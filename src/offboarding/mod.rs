@@ -340,14 +340,15 @@ impl Offboarding {
         self.engine.invalidate();
     }
 
-    /// Makes an offboarded person active again. Their old tokens stay dead: they were revoked
-    /// and carry an older epoch.
+    /// Makes an offboarded person what they were before (active, or pending if they had not
+    /// completed first login). Their old tokens stay dead: they were revoked and carry an
+    /// older epoch.
     pub async fn reinstate(
         &self,
         permit: &HrPermit,
         username: &Username,
         reason: &str,
-    ) -> Result<(), OffboardError> {
+    ) -> Result<StaffStatus, OffboardError> {
         check_reason(reason)?;
         let mut tx = self.store.begin().await?;
         let staff = crate::store::staff::find(tx.conn(), username)
@@ -356,21 +357,19 @@ impl Offboarding {
         if staff.status != StaffStatus::Offboarded {
             return Err(OffboardError::NotOffboarded(username.clone()));
         }
-        crate::store::staff::mark_active(tx.conn(), staff.id, now_millis()).await?;
+        let status = crate::store::staff::reinstate(tx.conn(), staff.id, now_millis()).await?;
         audit::record(
             tx.conn(),
             &permit.actor,
             "staff.reinstate",
             username.as_str(),
-            json!({ "reason": reason }),
+            json!({ "reason": reason, "status": status.as_str() }),
         )
         .await?;
         tx.commit().await?;
-        self.verifier.put_staff(crate::domain::staff::StaffMember {
-            status: StaffStatus::Active,
-            ..staff
-        });
+        self.verifier
+            .put_staff(crate::domain::staff::StaffMember { status, ..staff });
         self.engine.invalidate();
-        Ok(())
+        Ok(status)
     }
 }

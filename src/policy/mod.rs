@@ -162,13 +162,30 @@ impl Engine {
         reach
     }
 
+    /// The cache's generation: read it *before* reading the staff snapshot a decision will
+    /// be made from, and pass it to [`Self::permitted_as_of`].
+    pub fn generation(&self) -> u64 {
+        self.generation.load(Ordering::SeqCst)
+    }
+
     /// Permitted actions, from the cache when it is current.
     pub fn permitted(&self, staff: &StaffMember, channel: &ChannelFacts) -> ActionSet {
+        self.permitted_as_of(staff, channel, self.generation())
+    }
+
+    /// Permitted actions for a snapshot read after `generation` was: a change (which
+    /// updates the snapshot, then moves the generation) that landed since keeps the answer
+    /// out of the cache, so a stale snapshot never stores a decision.
+    pub fn permitted_as_of(
+        &self,
+        staff: &StaffMember,
+        channel: &ChannelFacts,
+        generation: u64,
+    ) -> ActionSet {
         let key = (staff.id, channel.id.clone());
         if let Some(hit) = self.cache.read().expect("policy cache lock").get(&key) {
             return *hit;
         }
-        let generation = self.generation.load(Ordering::SeqCst);
         let actions = self.reach(staff, channel).actions;
         let mut cache = self.cache.write().expect("policy cache lock");
         // A change that landed while Cedar was asked makes this answer stale: do not keep it.

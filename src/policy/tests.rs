@@ -93,3 +93,25 @@ fn cached_decisions_are_dropped_on_invalidate() {
     engine.invalidate();
     assert!(engine.permitted(&staff, &channel(&[])).is_empty());
 }
+
+#[test]
+fn a_decision_from_a_snapshot_older_than_a_change_is_not_kept() {
+    let engine = shipped();
+    let facts = channel(&["support"]);
+    // Read before the snapshot; then the person moves out of support (snapshot updated,
+    // generation moved): the stale snapshot's allow must not be cached.
+    let generation = engine.generation();
+    let stale = member(&["support"]);
+    engine.invalidate();
+    assert!(
+        !engine
+            .permitted_as_of(&stale, &facts, generation)
+            .is_empty()
+    );
+    assert!(
+        engine.cache.read().unwrap().is_empty(),
+        "a stale allow was kept"
+    );
+    let moved = member(&[]);
+    assert!(engine.permitted(&moved, &facts).is_empty());
+}

@@ -212,7 +212,8 @@ impl Signin {
         let mut tx = self.store.begin().await?;
         crate::store::totp::put_recovery(tx.conn(), staff.id, &hashes, now_millis()).await?;
         tx.commit().await?;
-        self.compliance.finish_first_login(staff).await?;
+        // The code just accepted is this session's second factor.
+        self.compliance.finish_first_login(staff, true).await?;
         Ok(codes)
     }
 

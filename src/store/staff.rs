@@ -307,7 +307,9 @@ pub async fn mark_offboarded(
     now: Millis,
 ) -> Result<i64, StoreError> {
     let row = sqlx::query(
-        "UPDATE staff SET status = 'offboarded', epoch = epoch + 1, updated_at = $2 WHERE id = $1 RETURNING epoch",
+        "UPDATE staff SET status_before_offboarding = CASE WHEN status = 'offboarded' \
+         THEN status_before_offboarding ELSE status END, status = 'offboarded', epoch = epoch + 1, \
+         updated_at = $2 WHERE id = $1 RETURNING epoch",
     )
     .bind(id)
     .bind(now)
@@ -316,7 +318,7 @@ pub async fn mark_offboarded(
     Ok(row.try_get("epoch")?)
 }
 
-/// Makes an offboarded person active again. The epoch is left bumped: nothing old revives.
+/// Marks a person active (first login done, or an admin's activation).
 pub async fn mark_active(
     conn: &mut AnyConnection,
     id: StaffId,
@@ -328,6 +330,26 @@ pub async fn mark_active(
         .execute(&mut *conn)
         .await?;
     Ok(())
+}
+
+/// Makes an offboarded person what they were before: active, or pending if they never
+/// completed first login (so offboarding and reinstating is no way around it). The epoch
+/// is left bumped: nothing old revives. Answers the status they now have.
+pub async fn reinstate(
+    conn: &mut AnyConnection,
+    id: StaffId,
+    now: Millis,
+) -> Result<StaffStatus, StoreError> {
+    let row = sqlx::query(
+        "UPDATE staff SET status = CASE WHEN status_before_offboarding = 'pending' THEN 'pending' ELSE 'active' END, \
+         status_before_offboarding = NULL, updated_at = $2 WHERE id = $1 RETURNING status",
+    )
+    .bind(id)
+    .bind(now)
+    .fetch_one(&mut *conn)
+    .await?;
+    let status: String = row.try_get("status")?;
+    StaffStatus::parse(&status).ok_or_else(|| StoreError::Corrupt(format!("staff status {status}")))
 }
 
 /// Reads status and epoch while taking the row's write lock (a no-op update works on both

@@ -155,6 +155,7 @@ impl From<crate::compliance::NdaAckError> for ApiError {
         match e {
             NoneInForce => Self::new(StatusCode::CONFLICT, "nda_none_in_force", msg),
             Stale(_) => Self::new(StatusCode::CONFLICT, "nda_changed", msg),
+            TotpNotVerified => Self::new(StatusCode::FORBIDDEN, "totp_not_verified", msg),
             Store(s) => s.into(),
         }
     }
@@ -294,6 +295,7 @@ impl From<crate::apikeys::KeyError> for ApiError {
         match e {
             BadName => Self::new(StatusCode::BAD_REQUEST, "invalid_input", msg),
             NotFound(_) => Self::new(StatusCode::NOT_FOUND, "api_key_not_found", msg),
+            OwnerNotActive => Self::new(StatusCode::CONFLICT, "staff_not_active", msg),
             Random | BootstrapFile { .. } => ApiError::internal(&e),
             Store(s) => s.into(),
         }

@@ -136,6 +136,7 @@ pub async fn acknowledge(
     s.compliance
         .acknowledge(
             &me.staff,
+            me.totp_verified,
             &b.version,
             &b.sha256,
             &b.language,
@@ -143,7 +144,10 @@ pub async fn acknowledge(
             agent,
         )
         .await?;
-    let member = s.compliance.finish_first_login(&me.staff).await?;
+    let member = s
+        .compliance
+        .finish_first_login(&me.staff, me.totp_verified)
+        .await?;
     Ok(Json(
         json!({ "acknowledged": b.version, "status": member.status }),
     ))

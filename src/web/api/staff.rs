@@ -206,10 +206,13 @@ pub async fn reinstate(
 ) -> Result<Json<Value>, ApiError> {
     let permit = caller.hr()?;
     let username = parse("username", Username::parse(&username))?;
-    s.offboarding
+    let status = s
+        .offboarding
         .reinstate(&permit, &username, &body.reason)
         .await?;
-    Ok(Json(json!({ "staff": username, "status": "active" })))
+    Ok(Json(
+        json!({ "staff": username, "status": status.as_str() }),
+    ))
 }
 
 pub async fn activate(

@@ -167,6 +167,7 @@ pub async fn nda(
         .compliance
         .acknowledge(
             &p.session.staff,
+            p.session.totp_verified,
             field(&form, "version").unwrap_or(""),
             field(&form, "sha256").unwrap_or(""),
             field(&form, "language").unwrap_or(""),
@@ -175,7 +176,11 @@ pub async fn nda(
         )
         .await;
     match result {
-        Ok(()) => match s.compliance.finish_first_login(&p.session.staff).await {
+        Ok(()) => match s
+            .compliance
+            .finish_first_login(&p.session.staff, p.session.totp_verified)
+            .await
+        {
             Ok(_) => Redirect::to("/me").into_response(),
             Err(e) => failed(&ctx, &e),
         },
