@@ -54,6 +54,11 @@ async fn a_full_disk_is_answered_with_its_code_and_writes_recover_without_a_rest
             .as_deref(),
         Some("staff_not_active")
     );
+    // The rule while writes fail: existing grants are served (nothing access-removing was
+    // answered as done without being written), and their activity is kept for later.
+    for _ in 0..3 {
+        assert_eq!(app.call(Method::GET, "desk", "m", &bob).await.0, 200);
+    }
     let (status, body) = app.readyz().await;
     assert_eq!(status, 503, "{body}");
     assert!(body.contains("storage_full"), "{body}");
@@ -90,6 +95,19 @@ async fn a_full_disk_is_answered_with_its_code_and_writes_recover_without_a_rest
             app.call(Method::GET, "desk", "m", token).await.1.as_deref(),
             Some("staff_not_active")
         );
+    }
+    // The calls made while the disk was full were written once it was not.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let (_, tokens) = app.api(Method::GET, "/tokens?staff=bob", None).await;
+        if tokens[0]["last_used_at"].is_string() {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "bob's calls were never recorded: {tokens}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
     }
     // Other writes work too, and the chain is whole.
     app.issue("carol", "desk", json!({})).await;

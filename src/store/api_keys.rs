@@ -69,10 +69,7 @@ pub async fn insert(
 /// Finds an unrevoked key by hash.
 pub async fn find_live(pool: &AnyPool, hash: CredentialHash) -> Result<Option<KeyRow>, StoreError> {
     let row = sqlx::query(sqlx::AssertSqlSafe(format!(
-        // A key owned by a staff member works only while its owner is active, whatever
-        // path ended them (an offboarding revokes the key too; this holds if one did not).
-        "SELECT {COLUMNS} FROM api_keys WHERE hash = $1 AND revoked_at IS NULL \
-         AND (staff_id IS NULL OR EXISTS (SELECT 1 FROM staff s WHERE s.id = api_keys.staff_id AND s.status = 'active'))"
+        "SELECT {COLUMNS} FROM api_keys WHERE hash = $1 AND revoked_at IS NULL"
     )))
     .bind(hash.to_vec())
     .fetch_optional(pool)

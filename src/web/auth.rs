@@ -89,6 +89,17 @@ impl FromRequestParts<Arc<AppState>> for Caller {
         let row = crate::store::api_keys::find_live(state.store.pool(), hash)
             .await?
             .ok_or_else(|| unauthorized("api_key_unknown", "the API key is unknown or revoked"))?;
+        // A key owned by a staff member works only while its owner is active, whatever path
+        // ended them (an offboarding revokes the key too; this holds if one did not). Asked
+        // of the verifier, in memory: the API must not wait on a lock of the staff table.
+        if let Some(owner) = row.staff_id
+            && !state.tokens.verifier.staff_active(owner)
+        {
+            return Err(unauthorized(
+                "api_key_owner_not_active",
+                "the API key's owner is not an active staff member",
+            ));
+        }
         let now = now_millis();
         // Last use is kept to the minute, so reads do not each turn into a write.
         if row.last_used_at.is_none_or(|t| now - t > 60_000) {

@@ -196,6 +196,17 @@ impl Verifier {
         self.tick();
     }
 
+    /// Whether a staff member is active as this replica knows it (pending people are not
+    /// loaded: they are not active either).
+    pub fn staff_active(&self, staff: StaffId) -> bool {
+        self.inner
+            .read()
+            .expect("verifier lock")
+            .staff
+            .get(&staff)
+            .is_some_and(|m| m.status == StaffStatus::Active)
+    }
+
     /// Records a staff member's current facts. An epoch never moves backwards.
     pub fn put_staff(&self, member: StaffMember) {
         {
