@@ -375,7 +375,46 @@ async fn made_up_channel_ids_do_not_grow_metrics_or_the_audit(db: Db) {
     app.stop().await;
 }
 
+async fn an_operator_token_cannot_pay_administer_or_take_the_bots_updates(db: Db) {
+    use common::upstream::Upstream;
+    let app = TestApp::spawn(db).await;
+    let up = Upstream::start(TELEGRAM_SECRET).await;
+    app.add_staff("alice", &["support"]).await;
+    app.add_channel(
+        "bot",
+        json!({ "kind": "telegram", "upstream": up.base, "tags": ["support"] }),
+        TELEGRAM_SECRET,
+    )
+    .await;
+    // Support operators are given read and send by the shipped policy: nothing else.
+    let (_, token) = app.issue("alice", "bot", json!({})).await;
+    let call = |method: &str| {
+        let url = app.broker("bot", &format!("bot{token}/{method}"));
+        let http = app.http.clone();
+        async move { http.post(url).send().await.unwrap().status().as_u16() }
+    };
+    assert_eq!(call("sendMessage").await, 200);
+    let before = up.count();
+    for method in [
+        "sendInvoice",
+        "sendGift",
+        "sendPaidMedia",
+        "answerPreCheckoutQuery",
+        "deleteStickerSet",
+        "deleteChatPhoto",
+        "banChatMember",
+        "getUpdates",
+        "setWebhook",
+        "sendMessageTwice",
+    ] {
+        assert_eq!(call(method).await, 403, "{method}");
+    }
+    assert_eq!(up.count(), before, "a refused method reached Telegram");
+    app.stop().await;
+}
+
 both_backends!(
+    an_operator_token_cannot_pay_administer_or_take_the_bots_updates,
     no_reflected_form_of_the_secret_leaves_the_broker,
     a_repointed_channel_sends_its_secret_nowhere,
     requests_that_read_as_one_thing_and_do_another_never_reach_the_upstream,

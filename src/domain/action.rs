@@ -4,7 +4,7 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
-/// An action on a channel; policies speak of `Action::"read"` and `Action::"send"`.
+/// An action on a channel; policies speak of `Action::"read"`, `Action::"send"` and so on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, PartialOrd, Ord)]
 #[serde(rename_all = "lowercase")]
 pub enum Action {
@@ -12,28 +12,44 @@ pub enum Action {
     Read,
     /// Post, edit, delete.
     Send,
+    /// Consume the channel's incoming updates (Telegram `getUpdates`): taking them away
+    /// from the production bot.
+    Receive,
+    /// Administer chats: bans, restrictions, promotions, invite links, pins, chat photo and
+    /// title, topics, sticker sets, stories.
+    Manage,
+    /// Move money: invoices, checkout answers, Stars, gifts, paid media, refunds.
+    Pay,
 }
 
-/// An action name that is neither `read` nor `send`.
+/// An action name that is not one of [`Action::ALL`].
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("unknown action {0:?}: expected read or send")]
+#[error("unknown action {0:?}: expected read, send, receive, manage or pay")]
 pub struct UnknownAction(pub String);
 
 impl Action {
-    pub const ALL: [Action; 2] = [Action::Read, Action::Send];
+    pub const ALL: [Action; 5] = [
+        Action::Read,
+        Action::Send,
+        Action::Receive,
+        Action::Manage,
+        Action::Pay,
+    ];
 
     pub fn parse(raw: &str) -> Result<Self, UnknownAction> {
-        match raw {
-            "read" => Ok(Action::Read),
-            "send" => Ok(Action::Send),
-            other => Err(UnknownAction(other.chars().take(32).collect())),
-        }
+        Action::ALL
+            .into_iter()
+            .find(|a| a.as_str() == raw)
+            .ok_or_else(|| UnknownAction(raw.chars().take(32).collect()))
     }
 
     pub fn as_str(self) -> &'static str {
         match self {
             Action::Read => "read",
             Action::Send => "send",
+            Action::Receive => "receive",
+            Action::Manage => "manage",
+            Action::Pay => "pay",
         }
     }
 
@@ -41,6 +57,9 @@ impl Action {
         match self {
             Action::Read => 1,
             Action::Send => 2,
+            Action::Receive => 4,
+            Action::Manage => 8,
+            Action::Pay => 16,
         }
     }
 }

@@ -92,34 +92,9 @@ fn encodes_a_control_byte(lower: &str) -> bool {
     })
 }
 
-/// Telegram Bot API: `get*` reads; sending, editing, deleting messages and similar send.
-/// Methods that reconfigure the bot itself (webhooks, commands, log out) are never brokered.
+/// Telegram Bot API: each method by name (see [`telegram`]).
 pub fn telegram_action(method: &str) -> Option<Action> {
-    let m = method.to_ascii_lowercase();
-    let bot_admin = ["setwebhook", "deletewebhook", "logout", "close"];
-    if bot_admin.contains(&m.as_str()) || m.starts_with("setmy") || m.starts_with("deletemy") {
-        return None;
-    }
-    if m.starts_with("get") {
-        return Some(Action::Read);
-    }
-    let sending = [
-        "send",
-        "edit",
-        "delete",
-        "forward",
-        "copy",
-        "answer",
-        "pin",
-        "unpin",
-        "setmessagereaction",
-        "stopmessagelivelocation",
-        "stoppoll",
-    ];
-    sending
-        .iter()
-        .any(|p| m.starts_with(p))
-        .then_some(Action::Send)
+    telegram::action(method)
 }
 
 fn bearer(authorization: Option<&str>) -> Option<&str> {
@@ -215,6 +190,8 @@ pub fn route<'a>(
         query,
     })
 }
+
+pub mod telegram;
 
 #[cfg(test)]
 mod tests;

@@ -37,7 +37,7 @@ fn telegram_tokens_sit_where_the_bot_token_goes() {
 
 #[test]
 fn telegram_methods_map_to_actions_and_bot_admin_is_denied() {
-    assert_eq!(telegram_action("getUpdates"), Some(Action::Read));
+    assert_eq!(telegram_action("getUpdates"), Some(Action::Receive));
     assert_eq!(telegram_action("getMe"), Some(Action::Read));
     assert_eq!(telegram_action("sendMessage"), Some(Action::Send));
     assert_eq!(telegram_action("editMessageText"), Some(Action::Send));
