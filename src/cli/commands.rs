@@ -248,6 +248,11 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                     Some(json!({ "reason": reason, "wait": wait })),
                 )
                 .await?;
+            let v = if v["state"] == "in_progress" {
+                until_recorded(&api, &username).await?
+            } else {
+                v
+            };
             if json {
                 pretty(&v)
             } else {
@@ -400,4 +405,25 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         } => super::sync::run(&api, source, dry_run, confirm, status, format).await?,
     }
     Ok(())
+}
+
+/// After a 202 (the database is slow to take the offboarding), polls for its receipt: HR is
+/// told it is done only once it is.
+async fn until_recorded(api: &Client, username: &str) -> anyhow::Result<Value> {
+    eprintln!("{username}: the offboarding is still being written; waiting for its receipt…");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
+    loop {
+        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+        if let Ok(receipt) = api
+            .call(Method::GET, &format!("/staff/{username}/offboarding"), None)
+            .await
+        {
+            return Ok(receipt);
+        }
+        if std::time::Instant::now() > deadline {
+            anyhow::bail!(
+                "{username}: the offboarding was accepted but is not recorded after 2 minutes; it will complete when the database takes it: check `staffgate staff show {username}`"
+            );
+        }
+    }
 }
