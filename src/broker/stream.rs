@@ -73,9 +73,7 @@ pub struct Guard {
 
 impl Guard {
     fn still_allowed(&self) -> bool {
-        self.freshness
-            .stale_for(crate::domain::time::now_millis())
-            .is_none()
+        !self.freshness.behind(crate::domain::time::now_millis())
             && super::check(
                 &self.verifier,
                 &self.engine,

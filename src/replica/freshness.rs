@@ -69,6 +69,14 @@ impl Freshness {
         self.bound
     }
 
+    /// Whether it is behind right now (not caught up within its bound), ignoring the hold
+    /// after a stale spell: what a response already streaming is cut for. The hold is for
+    /// new calls only, so that a replica that caught up again does not cut answers it
+    /// rightly began.
+    pub fn behind(&self, now: Millis) -> bool {
+        now - self.last_ok.load(Ordering::Acquire) > self.bound
+    }
+
     /// `None` when it may serve; otherwise how long since it last caught up (small while
     /// it holds after a stale spell). The first call of a stale spell logs why it refuses.
     pub fn stale_for(&self, now: Millis) -> Option<Millis> {
@@ -118,6 +126,18 @@ mod tests {
         assert!(f.stale_for(now + 4250).is_some(), "held 800 ms of 1000");
         f.mark(now + 4400);
         assert_eq!(f.stale_for(now + 4450), None);
+    }
+
+    #[test]
+    fn answers_already_streaming_are_cut_only_while_it_is_behind() {
+        let (f, now) = fresh();
+        f.mark(now + 2500); // caught up after a gap: new calls wait for the hold
+        assert!(f.stale_for(now + 2600).is_some());
+        assert!(
+            !f.behind(now + 2600),
+            "a stream begun before the gap goes on"
+        );
+        assert!(f.behind(now + 5000));
     }
 
     #[test]
