@@ -4,6 +4,7 @@
 //! still streaming is cut the moment its token stops being valid.
 
 pub mod activity;
+mod headers;
 pub mod reflect;
 pub mod route;
 pub mod scrub;
@@ -14,7 +15,7 @@ use std::time::Instant;
 
 use axum::body::Body;
 use futures_util::TryStreamExt;
-use http::{HeaderMap, HeaderName, HeaderValue, Method, Request, Response};
+use http::{HeaderName, HeaderValue, Method, Request, Response};
 
 use crate::channels::{ChannelSecret, LiveChannel, Registry};
 use crate::config::BrokerConfig;
@@ -24,6 +25,7 @@ use crate::domain::{Action, ChannelId};
 use crate::policy::Engine;
 use crate::tokens::{Denial, Verified, Verifier};
 use activity::{ActivityLog, Event};
+use headers::{DROP_INBOUND, forwardable, make_inert, refuse_disguised};
 use route::{Inject, RouteError};
 
 /// Why a brokered call was refused or failed. Each has its own status and code (see `web`).
@@ -119,104 +121,6 @@ pub struct Broker {
     pub client: reqwest::Client,
 }
 
-const HOP_BY_HOP: [&str; 8] = [
-    "connection",
-    "keep-alive",
-    "proxy-authenticate",
-    "proxy-authorization",
-    "te",
-    "trailer",
-    "transfer-encoding",
-    "upgrade",
-];
-/// Caller credentials, routing headers and anything that would make the answer unreadable
-/// to the scrubber (an encoding it is not asked in, a byte range that splits the secret)
-/// never go upstream; the caller's own claims about where it is are not passed on either.
-const DROP_INBOUND: [&str; 14] = [
-    "host",
-    "authorization",
-    "cookie",
-    "accept-encoding",
-    "range",
-    "if-range",
-    "forwarded",
-    "x-forwarded-for",
-    "x-forwarded-host",
-    "x-forwarded-proto",
-    "x-forwarded-port",
-    "x-forwarded-prefix",
-    "x-real-ip",
-    "via",
-];
-
-/// Headers that make a request act as another method than the one classified.
-const METHOD_OVERRIDES: [&str; 3] = [
-    "x-http-method-override",
-    "x-http-method",
-    "x-method-override",
-];
-
-/// Refuses a request that reads as one action and would do another upstream.
-fn refuse_disguised(method: &Method, headers: &HeaderMap) -> Result<(), BrokerError> {
-    if METHOD_OVERRIDES.iter().any(|h| headers.contains_key(*h)) {
-        return Err(BrokerError::MethodOverride);
-    }
-    let has_body = headers.contains_key(http::header::TRANSFER_ENCODING)
-        || headers
-            .get(http::header::CONTENT_LENGTH)
-            .is_some_and(|v| v.as_bytes() != b"0");
-    if (method == Method::GET || method == Method::HEAD) && has_body {
-        return Err(BrokerError::BodyOnRead);
-    }
-    Ok(())
-}
-
-/// Content a browser would run or render: brokered on staffgate's origin, it must be saved,
-/// never shown.
-fn is_active_content(content_type: Option<&HeaderValue>) -> bool {
-    let Some(ct) = content_type.and_then(|v| v.to_str().ok()) else {
-        return true; // untyped: a browser may sniff it into HTML
-    };
-    let essence = ct
-        .split(';')
-        .next()
-        .unwrap_or("")
-        .trim()
-        .to_ascii_lowercase();
-    matches!(
-        essence.as_str(),
-        "text/html"
-            | "application/xhtml+xml"
-            | "image/svg+xml"
-            | "text/xml"
-            | "application/xml"
-            | "text/javascript"
-            | "application/javascript"
-            | "application/ecmascript"
-            | "text/ecmascript"
-            | "text/xsl"
-            | "application/pdf"
-    ) || essence.ends_with("+xml")
-}
-
-/// Makes a brokered answer inert in a browser on staffgate's origin.
-fn make_inert(headers: &mut HeaderMap) {
-    headers.insert(
-        http::header::X_CONTENT_TYPE_OPTIONS,
-        HeaderValue::from_static("nosniff"),
-    );
-    headers.insert(
-        http::header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static("sandbox; default-src 'none'"),
-    );
-    if is_active_content(headers.get(http::header::CONTENT_TYPE)) {
-        headers.insert(
-            http::header::CONTENT_DISPOSITION,
-            HeaderValue::from_static("attachment"),
-        );
-    }
-}
-
 /// Builds the upstream HTTP client: no redirects (a redirect could carry the secret
 /// elsewhere), no proxy from the environment.
 pub fn client(config: &BrokerConfig) -> reqwest::Client {
@@ -230,31 +134,7 @@ pub fn client(config: &BrokerConfig) -> reqwest::Client {
         .expect("static client configuration")
 }
 
-fn listed_in_connection(headers: &HeaderMap) -> Vec<String> {
-    headers
-        .get_all(http::header::CONNECTION)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(',').map(|s| s.trim().to_ascii_lowercase()))
-        .collect()
-}
-
-/// Copies headers minus hop-by-hop ones and anything in `drop`.
-pub(crate) fn forwardable(headers: &HeaderMap, drop: &[&str]) -> HeaderMap {
-    let extra = listed_in_connection(headers);
-    let mut out = HeaderMap::with_capacity(headers.len());
-    for (name, value) in headers {
-        let n = name.as_str();
-        if HOP_BY_HOP.contains(&n) || drop.contains(&n) || extra.iter().any(|e| e == n) {
-            continue;
-        }
-        out.append(name.clone(), value.clone());
-    }
-    out
-}
-
-/// Every check a brokered call passes, on arrival and again while its response streams.
-/// The per-request checks, as of `at`: now for a call arriving, the call's arrival for a
+/// Every check a brokered call passes, as of `at`: now for a call arriving, the call's arrival for a
 /// response streaming back (expiry is not revocation: a call that passed on arrival gets
 /// its answer even if its token expires meanwhile; a revocation still cuts it).
 pub(crate) fn check(

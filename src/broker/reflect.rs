@@ -70,10 +70,9 @@ fn literal(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("\\x{b:02x}")).collect()
 }
 
-/// Two hex digits in either case: `4a` → `[4][aA]`.
-fn hex_either_case(b: u8) -> String {
-    format!("{b:02x}")
-        .chars()
+/// Hex digits that match in either case: `4a` → `4[aA]`.
+fn either_case(hex: &str) -> String {
+    hex.chars()
         .map(|c| {
             if c.is_ascii_alphabetic() {
                 format!("[{}{}]", c, c.to_ascii_uppercase())
@@ -84,34 +83,19 @@ fn hex_either_case(b: u8) -> String {
         .collect()
 }
 
-/// Hex digits of `n` in either case, with up to four leading zeros.
-fn hex_number(n: u32) -> String {
-    let digits: String = format!("{n:x}")
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphabetic() {
-                format!("[{}{}]", c, c.to_ascii_uppercase())
-            } else {
-                c.to_string()
-            }
-        })
-        .collect();
-    format!("0{{0,4}}{digits}")
+/// A byte as two hex digits in either case.
+fn hex_either_case(b: u8) -> String {
+    either_case(&format!("{b:02x}"))
 }
 
-/// A JSON `\uXXXX` escape (either case of `u` digits; JSON requires lower-case `u`).
+/// Hex digits of `n` in either case, with up to four leading zeros.
+fn hex_number(n: u32) -> String {
+    format!("0{{0,4}}{}", either_case(&format!("{n:x}")))
+}
+
+/// A JSON `\uXXXX` escape (the hex digits in either case; JSON requires lower-case `u`).
 fn json_unit(unit: u16) -> String {
-    let hex: String = format!("{unit:04x}")
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphabetic() {
-                format!("[{}{}]", c, c.to_ascii_uppercase())
-            } else {
-                c.to_string()
-            }
-        })
-        .collect();
-    format!("\\\\u{hex}")
+    format!("\\\\u{}", either_case(&format!("{unit:04x}")))
 }
 
 /// Every form of one character.
