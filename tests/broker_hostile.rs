@@ -17,6 +17,7 @@ const TELEGRAM_SECRET: &str = "123456789:AAHsecretValue-_xyz0123456789abcdefghi"
 
 struct Channels {
     app: TestApp,
+    upstream: String,
     bearer: String,
     query: String,
     telegram: String,
@@ -51,6 +52,7 @@ async fn setup(db: Db) -> Channels {
     let (_, telegram) = app.issue("alice", "bot", json!({})).await;
     Channels {
         app,
+        upstream: up.base.clone(),
         bearer,
         query,
         telegram,
@@ -106,8 +108,47 @@ async fn send(c: &Channels, channel: &str, path: &str, headers: &[(&str, &str)])
     let body = resp.bytes().await.unwrap_or_default().to_vec();
     seen.extend_from_slice(&decode(encoding.as_deref(), &body));
     let m = SecretMatcher::new(secret);
-    let leaked = m.found_in(&seen) || seen.windows(secret.len()).any(|w| w == secret.as_bytes());
+    // The broker's own matcher, and a check that does not rely on it: the form asked for,
+    // computed by the reflector's encoder (or base64 decoded back), must not be in the answer.
+    let form = path
+        .split('/')
+        .skip_while(|s| *s != "reflect")
+        .nth(1)
+        .unwrap_or("raw");
+    let leaked = m.found_in(&seen)
+        || contains(&seen, secret.as_bytes())
+        || leaked_in_form(form, secret, &seen);
     Answer { status, leaked }
+}
+
+fn contains(haystack: &[u8], needle: &[u8]) -> bool {
+    haystack.windows(needle.len()).any(|w| w == needle)
+}
+
+/// Whether `seen` holds `secret` in `form`, found without the broker's matcher: the
+/// per-character forms by encoding the secret alone (each character is encoded on its own,
+/// so its encoding stands inside the encoded text), the base64 forms by decoding every
+/// unmasked run at each offset.
+fn leaked_in_form(form: &str, secret: &str, seen: &[u8]) -> bool {
+    use base64::Engine;
+    if !form.starts_with("b64") {
+        return contains(seen, common::reflector::encode(form, secret).as_bytes());
+    }
+    let engine = if form == "b64url" {
+        base64::engine::general_purpose::URL_SAFE_NO_PAD
+    } else {
+        base64::engine::general_purpose::STANDARD_NO_PAD
+    };
+    seen.split(|b| !b.is_ascii_alphanumeric() && !b"+/-_".contains(b))
+        .any(|run| {
+            (0..4).any(|offset| {
+                let run = &run[offset.min(run.len())..];
+                let whole = &run[..run.len() / 4 * 4];
+                engine
+                    .decode(whole)
+                    .is_ok_and(|plain| contains(&plain, secret.as_bytes()))
+            })
+        })
 }
 
 /// Undoes whatever encoding the broker answered in (it should answer in none).
@@ -132,6 +173,22 @@ fn decode(encoding: Option<&str>, body: &[u8]) -> Vec<u8> {
 
 async fn no_reflected_form_of_the_secret_leaves_the_broker(db: Db) {
     let c = setup(db).await;
+    // The independent check finds every form when the answer does not pass the broker.
+    for form in FORMS {
+        let direct = reqwest::Client::new()
+            .get(format!("{}/reflect/{form}/", c.upstream))
+            .bearer_auth(SECRET)
+            .send()
+            .await
+            .unwrap()
+            .bytes()
+            .await
+            .unwrap();
+        assert!(
+            leaked_in_form(form, SECRET, &direct),
+            "the check misses {form}"
+        );
+    }
     let asks: &[&[(&str, &str)]] = &[
         &[],
         &[("accept-encoding", "gzip")],
