@@ -135,7 +135,7 @@ async fn run(shrink: usize) {
         .call(
             Method::PUT,
             "/channels/wa",
-            json!({ "kind": "bearer", "upstream": up, "tags": ["support"] }),
+            json!({ "kind": "bearer", "upstream": up, "tags": ["support"], "rules": ["GET /** read", "POST /** send"] }),
         )
         .await;
     admin

@@ -87,8 +87,7 @@ async fn run(
     {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    let channel =
-        json!({ "kind": "bearer", "upstream": "http://127.0.0.1:9", "tags": ["support"] });
+    let channel = json!({ "kind": "bearer", "upstream": "http://127.0.0.1:9", "tags": ["support"], "rules": ["GET /** read", "POST /** send"] });
     call(
         &http,
         &base,

@@ -17,7 +17,7 @@ async fn a_backup_taken_while_serving_restores_into_a_working_daemon() {
     app.add_staff("alice", &["support"]).await;
     app.add_channel(
         "whatsapp-main",
-        json!({ "kind": "bearer", "upstream": up.base, "tags": ["support"] }),
+        json!({ "kind": "bearer", "upstream": up.base, "tags": ["support"], "rules": ["GET /** read", "POST /** send"] }),
         SECRET,
     )
     .await;

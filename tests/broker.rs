@@ -13,8 +13,7 @@ async fn setup(db: Db) -> (TestApp, Upstream) {
     let app = TestApp::spawn(db).await;
     let up = Upstream::start(SECRET).await;
     app.add_staff("alice", &["support"]).await;
-    let body =
-        json!({ "kind": "bearer", "upstream": format!("{}/v17.0", up.base), "tags": ["support"] });
+    let body = json!({ "kind": "bearer", "upstream": format!("{}/v17.0", up.base), "tags": ["support"], "rules": ["GET /** read", "POST /** send"] });
     app.add_channel("whatsapp-main", body, SECRET).await;
     (app, up)
 }

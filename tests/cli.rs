@@ -172,6 +172,10 @@ async fn the_walkthrough_works_from_the_command_line_and_no_secret_reaches_the_l
             "wa",
             "--kind",
             "bearer",
+            "--rule",
+            "GET /** read",
+            "--rule",
+            "POST /** send",
             "--upstream",
             &up.base,
             "--tag",
@@ -256,7 +260,7 @@ async fn the_walkthrough_works_from_the_command_line_and_no_secret_reaches_the_l
         "{csv}"
     );
     let checked = cli(dir, &url, &["policy", "check", "policies"], None);
-    assert!(checked.contains("3 policies valid"), "{checked}");
+    assert!(checked.contains("5 policies valid"), "{checked}");
 
     // SIGHUP reloads policies: support loses `send`.
     let support = std::fs::read_to_string(dir.join("policies/support.cedar")).unwrap();

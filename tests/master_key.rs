@@ -20,7 +20,7 @@ async fn a_replica_with_another_master_key_refuses_to_start(db: Db) {
     first
         .add_channel(
             "desk",
-            json!({ "kind": "bearer", "upstream": "http://127.0.0.1:9", "tags": ["support"] }),
+            json!({ "kind": "bearer", "upstream": "http://127.0.0.1:9", "tags": ["support"], "rules": ["GET /** read", "POST /** send"] }),
             "the-real-secret",
         )
         .await;
@@ -49,7 +49,7 @@ async fn a_missing_key_file_beside_sealed_data_is_refused_and_none_is_created(db
     let mut app = TestApp::spawn(db).await;
     app.add_channel(
         "desk",
-        json!({ "kind": "bearer", "upstream": "http://127.0.0.1:9", "tags": ["support"] }),
+        json!({ "kind": "bearer", "upstream": "http://127.0.0.1:9", "tags": ["support"], "rules": ["GET /** read", "POST /** send"] }),
         "the-real-secret",
     )
     .await;

@@ -17,7 +17,7 @@ async fn setup(db: Db) -> (TestApp, Upstream) {
     app.add_staff("alice", &["support"]).await;
     app.add_channel(
         "whatsapp-main",
-        json!({ "kind": "bearer", "upstream": up.base, "tags": ["support"] }),
+        json!({ "kind": "bearer", "upstream": up.base, "tags": ["support"], "rules": ["GET /** read", "POST /** send"] }),
         "wa-secret-1",
     )
     .await;
@@ -258,8 +258,12 @@ async fn access_review_shows_who_can_reach_what_and_why(db: Db) {
     assert_eq!(alice["policies"], json!(["support-operators"]));
     assert_eq!(alice["live_tokens"], 1);
     let lead = rows.iter().find(|r| r["staff"] == "lead").unwrap();
-    assert_eq!(lead["actions"], json!(["read"]));
-    assert_eq!(lead["policies"], json!(["leads-read-everything"]));
+    // The new action classes show up by name, with the policy that gives each.
+    assert_eq!(lead["actions"], json!(["read", "manage"]));
+    assert_eq!(
+        lead["policies"],
+        json!(["leads-manage-support", "leads-read-everything"])
+    );
     let (_, only) = app.api(Method::GET, "/access?staff=lead", None).await;
     assert_eq!(only.as_array().unwrap().len(), 1);
     app.stop().await;

@@ -33,7 +33,7 @@ async fn setup() -> (TestApp, Slapd, String) {
     .await;
     app.add_channel(
         "support-desk",
-        json!({ "kind": "bearer", "upstream": "http://127.0.0.1:9", "tags": ["support"] }),
+        json!({ "kind": "bearer", "upstream": "http://127.0.0.1:9", "tags": ["support"], "rules": ["GET /** read", "POST /** send"] }),
         "s",
     )
     .await;

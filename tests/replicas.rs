@@ -53,7 +53,7 @@ async fn what_one_replica_does_the_other_applies(db: Db) {
     a.add_staff("alice", &["support"]).await;
     a.add_channel(
         "desk",
-        json!({ "kind": "bearer", "upstream": up.base, "tags": ["support"] }),
+        json!({ "kind": "bearer", "upstream": up.base, "tags": ["support"], "rules": ["GET /** read", "POST /** send"] }),
         "s",
     )
     .await;

@@ -26,7 +26,7 @@ async fn a_scheduled_offboarding_fires_on_time_and_can_be_cancelled(db: Db) {
     app.add_staff("bob", &["support"]).await;
     app.add_channel(
         "desk",
-        json!({ "kind": "bearer", "upstream": up.base, "tags": ["support"] }),
+        json!({ "kind": "bearer", "upstream": up.base, "tags": ["support"], "rules": ["GET /** read", "POST /** send"] }),
         "s",
     )
     .await;

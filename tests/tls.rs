@@ -94,7 +94,7 @@ async fn https_from_certificate_files_reloaded_on_sighup() {
         ),
         (
             "/channels/desk",
-            serde_json::json!({ "kind": "bearer", "upstream": up.base, "tags": ["support"] }),
+            serde_json::json!({ "kind": "bearer", "upstream": up.base, "tags": ["support"], "rules": ["GET /** read", "POST /** send"] }),
         ),
         (
             "/channels/desk/secret",

@@ -87,6 +87,7 @@ impl BrokerError {
             BrokerError::Route(RouteError::BadPath) => "path_rejected",
             BrokerError::Route(RouteError::NoToken) => "token_missing",
             BrokerError::Route(RouteError::Unmapped) => "action_unmapped",
+            BrokerError::Route(RouteError::MethodOverride) => "method_override_refused",
             BrokerError::ChannelUnknown => "channel_not_found",
             BrokerError::TokenMalformed => "token_malformed",
             BrokerError::Token(Denial::Unknown) => "token_unknown",
@@ -262,15 +263,13 @@ impl Broker {
             .get(http::header::AUTHORIZATION)
             .and_then(|v| v.to_str().ok());
         let mut query_token = None;
-        let routed = route::route(
-            &channel.spec.kind,
-            &channel.spec.rules,
-            method.as_str(),
+        let incoming = route::Incoming {
+            method: method.as_str(),
             rest,
-            req.uri.query(),
+            query: req.uri.query(),
             authorization,
-            &mut query_token,
-        )?;
+        };
+        let routed = route::route(&channel.spec, incoming, &mut query_token)?;
         let presented = credential::strip_telegram_shape(routed.token);
         let hash = credential::parse(CredentialKind::BrokeredToken, presented)
             .map_err(|_| BrokerError::TokenMalformed)?;

@@ -111,6 +111,8 @@ pub struct ChannelView {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub param: Option<String>,
     pub rules: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub preset: Option<&'static str>,
     pub tags: Vec<String>,
     pub secret_set: bool,
     pub secret_set_at: Option<chrono::DateTime<chrono::Utc>>,
@@ -131,6 +133,7 @@ impl From<&ChannelRecord> for ChannelView {
             header,
             param,
             rules: r.spec.rules.iter().map(|x| x.to_text()).collect(),
+            preset: r.spec.preset.map(|p| p.name()),
             tags: r.spec.tags.iter().map(|t| t.to_string()).collect(),
             secret_set: r.secret_sealed.is_some(),
             secret_set_at: r.secret_set_at.map(to_datetime),
@@ -180,6 +183,12 @@ impl Channels {
     pub async fn load(&self) -> Result<usize, ChannelError> {
         let records = crate::store::channels::list(self.store.pool()).await?;
         for r in &records {
+            if r.spec.reads_every_get() {
+                tracing::warn!(
+                    channel = %r.spec.id,
+                    "channel classifies every GET as read (rule \"GET /** read\", the default of earlier versions): an API that writes over GET lets a read token write; give it a preset or narrower rules"
+                );
+            }
             self.registry.put(self.to_live(r)?);
         }
         Ok(records.len())

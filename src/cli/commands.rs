@@ -81,7 +81,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 .await?,
         ),
         Command::Channel(ChannelCmd::Add(a)) => {
-            let body = json!({ "kind": a.kind, "upstream": a.upstream, "header": a.header, "param": a.param, "rules": a.rules, "tags": a.tags });
+            let body = json!({ "kind": a.kind, "preset": a.preset, "upstream": a.upstream, "header": a.header, "param": a.param, "rules": a.rules, "tags": a.tags });
             pretty(
                 &api.call(Method::PUT, &format!("/channels/{}", a.id), Some(body))
                     .await?,

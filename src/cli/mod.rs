@@ -199,9 +199,12 @@ pub enum NdaCmd {
 #[derive(Args)]
 pub struct ChannelAdd {
     pub id: String,
-    /// telegram, bearer, header or query.
+    /// telegram, bearer, header or query; left out with --preset.
     #[arg(long)]
-    pub kind: String,
+    pub kind: Option<String>,
+    /// A known API's rule table: whatsapp-cloud, vk or viber (sets the kind).
+    #[arg(long)]
+    pub preset: Option<String>,
     #[arg(long)]
     pub upstream: String,
     /// Header the secret goes in (kind header).

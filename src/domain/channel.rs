@@ -4,6 +4,9 @@ use serde::{Deserialize, Serialize};
 
 use super::{Action, ChannelId, Tag};
 
+pub mod presets;
+pub use presets::Preset;
+
 /// How the real secret is injected and how the caller presents a brokered token.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "lowercase")]
@@ -46,6 +49,17 @@ pub enum ChannelSpecError {
     RulesNotAllowed,
     #[error("tags: {0}")]
     Tag(String),
+    #[error("preset: unknown preset {0:?} (expected whatsapp-cloud, vk or viber)")]
+    UnknownPreset(String),
+    #[error("kind: the {preset} preset is a {kind} channel; leave kind, header and param out")]
+    PresetKind {
+        preset: &'static str,
+        kind: &'static str,
+    },
+    #[error(
+        "rules: a {0} channel needs rules (\"METHOD PATH ACTION\") or a preset (whatsapp-cloud, vk, viber): nothing is brokered by default"
+    )]
+    NoRules(&'static str),
 }
 
 /// The base URL requests are forwarded under.
@@ -171,28 +185,15 @@ impl Rule {
     }
 }
 
-/// Rules used by the generic kinds when none are configured: safe methods read, others send.
-pub fn default_rules() -> Vec<Rule> {
-    [
-        "GET /** read",
-        "HEAD /** read",
-        "POST /** send",
-        "PUT /** send",
-        "PATCH /** send",
-        "DELETE /** send",
-    ]
-    .iter()
-    .map(|r| Rule::parse(r).expect("built-in rules parse"))
-    .collect()
-}
-
 /// A channel's whole definition, minus its secret.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ChannelSpec {
     pub id: ChannelId,
     pub kind: ChannelKind,
     pub upstream: Upstream,
+    /// The channel's own rules, checked before its preset's.
     pub rules: Vec<Rule>,
+    pub preset: Option<Preset>,
     pub tags: Vec<Tag>,
     /// Allows a plain `http://` upstream that is not on this machine (the secret then
     /// crosses the network in clear).
@@ -202,7 +203,9 @@ pub struct ChannelSpec {
 /// A channel definition as loosely typed input (the API's body, the stored row).
 #[derive(Debug, Clone, Copy, Default)]
 pub struct ChannelInput<'a> {
-    pub kind: &'a str,
+    /// May be left out when a preset is named.
+    pub kind: Option<&'a str>,
+    pub preset: Option<&'a str>,
     pub header: Option<&'a str>,
     pub param: Option<&'a str>,
     pub upstream: &'a str,
@@ -216,6 +219,7 @@ impl ChannelSpec {
     pub fn parse(id: ChannelId, input: ChannelInput<'_>) -> Result<Self, ChannelSpecError> {
         let ChannelInput {
             kind,
+            preset,
             header,
             param,
             upstream,
@@ -223,36 +227,15 @@ impl ChannelSpec {
             tags,
             insecure_upstream,
         } = input;
-        let kind = match kind {
-            "telegram" => ChannelKind::Telegram,
-            "bearer" => ChannelKind::Bearer,
-            "header" => {
-                let h = header.unwrap_or_default();
-                if h.is_empty() || !h.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-') {
-                    return Err(ChannelSpecError::HeaderName);
-                }
-                ChannelKind::Header {
-                    header: h.to_ascii_lowercase(),
-                }
-            }
-            "query" => {
-                let p = param.unwrap_or_default();
-                if p.is_empty()
-                    || !p
-                        .bytes()
-                        .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
-                {
-                    return Err(ChannelSpecError::ParamName);
-                }
-                ChannelKind::Query {
-                    param: p.to_owned(),
-                }
-            }
-            other => {
-                return Err(ChannelSpecError::UnknownKind(
-                    other.chars().take(32).collect(),
-                ));
-            }
+        let preset = preset
+            .map(|p| {
+                Preset::parse(p)
+                    .ok_or_else(|| ChannelSpecError::UnknownPreset(p.chars().take(32).collect()))
+            })
+            .transpose()?;
+        let kind = match preset {
+            Some(preset) => kind_of_preset(preset, kind, header, param)?,
+            None => parse_kind(kind.unwrap_or_default(), header, param)?,
         };
         let upstream = Upstream::parse(upstream)?;
         if upstream.url().scheme() == "http" && !upstream.is_loopback() && !insecure_upstream {
@@ -265,8 +248,8 @@ impl ChannelSpec {
                 return Err(ChannelSpecError::RulesNotAllowed);
             }
             Vec::new()
-        } else if rules.is_empty() {
-            default_rules()
+        } else if rules.is_empty() && preset.is_none() {
+            return Err(ChannelSpecError::NoRules(kind.name()));
         } else {
             rules
                 .iter()
@@ -285,8 +268,18 @@ impl ChannelSpec {
             kind,
             upstream,
             rules,
+            preset,
             tags,
             insecure_upstream,
+        })
+    }
+
+    /// Whether a rule reads any GET: the catch-all earlier versions filled in by default.
+    pub fn reads_every_get(&self) -> bool {
+        self.rules.iter().any(|r| {
+            r.action == Action::Read
+                && matches!(&r.method, MethodMatch::One(m) if m == "GET")
+                && r.path == ["**"]
         })
     }
 
@@ -295,6 +288,65 @@ impl ChannelSpec {
     pub fn same_destination(&self, other: &ChannelSpec) -> bool {
         self.kind == other.kind && self.upstream.url().origin() == other.upstream.url().origin()
     }
+}
+
+/// A preset decides the kind; a kind, header or parameter given with it must agree.
+fn kind_of_preset(
+    preset: Preset,
+    kind: Option<&str>,
+    header: Option<&str>,
+    param: Option<&str>,
+) -> Result<ChannelKind, ChannelSpecError> {
+    let wanted = preset.kind();
+    let agrees = match (kind, &wanted) {
+        (None, _) => header.is_none() && param.is_none(),
+        (Some(k), w) => parse_kind(k, header, param).is_ok_and(|given| given == *w),
+    };
+    if !agrees {
+        return Err(ChannelSpecError::PresetKind {
+            preset: preset.name(),
+            kind: wanted.name(),
+        });
+    }
+    Ok(wanted)
+}
+
+fn parse_kind(
+    kind: &str,
+    header: Option<&str>,
+    param: Option<&str>,
+) -> Result<ChannelKind, ChannelSpecError> {
+    Ok(match kind {
+        "telegram" => ChannelKind::Telegram,
+        "bearer" => ChannelKind::Bearer,
+        "header" => {
+            let h = header.unwrap_or_default();
+            if h.is_empty() || !h.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-') {
+                return Err(ChannelSpecError::HeaderName);
+            }
+            ChannelKind::Header {
+                header: h.to_ascii_lowercase(),
+            }
+        }
+        "query" => {
+            let p = param.unwrap_or_default();
+            if p.is_empty()
+                || !p
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+            {
+                return Err(ChannelSpecError::ParamName);
+            }
+            ChannelKind::Query {
+                param: p.to_owned(),
+            }
+        }
+        other => {
+            return Err(ChannelSpecError::UnknownKind(
+                other.chars().take(32).collect(),
+            ));
+        }
+    })
 }
 
 #[cfg(test)]
@@ -335,16 +387,100 @@ mod tests {
         assert!(Upstream::parse("http://x/?a=b").is_err());
     }
 
+    const SOME_RULES: &[String] = &[];
+
     fn spec(upstream: &str, insecure: bool) -> Result<ChannelSpec, ChannelSpecError> {
         ChannelSpec::parse(
             ChannelId::parse("desk").unwrap(),
             ChannelInput {
-                kind: "bearer",
+                kind: Some("bearer"),
                 upstream,
                 insecure_upstream: insecure,
+                preset: Some("whatsapp-cloud"),
                 ..ChannelInput::default()
             },
         )
+    }
+
+    fn generic(input: ChannelInput<'_>) -> Result<ChannelSpec, ChannelSpecError> {
+        ChannelSpec::parse(
+            ChannelId::parse("desk").unwrap(),
+            ChannelInput {
+                upstream: "https://api.example.org/",
+                ..input
+            },
+        )
+    }
+
+    #[test]
+    fn a_generic_channel_without_rules_or_preset_brokers_nothing_and_says_so() {
+        let e = generic(ChannelInput {
+            kind: Some("bearer"),
+            rules: SOME_RULES,
+            ..ChannelInput::default()
+        })
+        .unwrap_err();
+        assert_eq!(e, ChannelSpecError::NoRules("bearer"));
+        assert!(e.to_string().contains("preset"), "{e}");
+        let rules = ["GET /x read".to_owned()];
+        let ok = generic(ChannelInput {
+            kind: Some("bearer"),
+            rules: &rules,
+            ..ChannelInput::default()
+        })
+        .unwrap();
+        assert_eq!(ok.rules.len(), 1);
+        assert_eq!(ok.preset, None);
+    }
+
+    #[test]
+    fn a_preset_names_the_kind_and_refuses_a_different_one() {
+        let vk = generic(ChannelInput {
+            preset: Some("vk"),
+            ..ChannelInput::default()
+        })
+        .unwrap();
+        assert_eq!(
+            vk.kind,
+            ChannelKind::Query {
+                param: "access_token".into()
+            }
+        );
+        let viber = generic(ChannelInput {
+            kind: Some("header"),
+            header: Some("X-Viber-Auth-Token"),
+            preset: Some("viber"),
+            ..ChannelInput::default()
+        });
+        assert!(viber.is_ok());
+        for (kind, header, param) in [
+            (Some("bearer"), None, None),
+            (Some("query"), None, Some("token")),
+            (None, Some("x-other"), None),
+        ] {
+            let e = generic(ChannelInput {
+                kind,
+                header,
+                param,
+                preset: Some("vk"),
+                ..ChannelInput::default()
+            })
+            .unwrap_err();
+            assert!(matches!(e, ChannelSpecError::PresetKind { .. }), "{e}");
+        }
+        let e = generic(ChannelInput {
+            preset: Some("whatsapp"),
+            ..ChannelInput::default()
+        })
+        .unwrap_err();
+        assert_eq!(e, ChannelSpecError::UnknownPreset("whatsapp".into()));
+        let e = generic(ChannelInput {
+            kind: Some("telegram"),
+            preset: Some("viber"),
+            ..ChannelInput::default()
+        })
+        .unwrap_err();
+        assert!(matches!(e, ChannelSpecError::PresetKind { .. }), "{e}");
     }
 
     #[test]

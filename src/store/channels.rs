@@ -26,6 +26,8 @@ struct StoredConfig {
     param: Option<String>,
     #[serde(default)]
     rules: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    preset: Option<String>,
     #[serde(default)]
     tags: Vec<String>,
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
@@ -42,6 +44,7 @@ fn config_of(spec: &ChannelSpec) -> String {
         header,
         param,
         rules: spec.rules.iter().map(|r| r.to_text()).collect(),
+        preset: spec.preset.map(|p| p.name().to_owned()),
         tags: spec.tags.iter().map(|t| t.to_string()).collect(),
         insecure_upstream: spec.insecure_upstream,
     };
@@ -59,7 +62,8 @@ fn from_row(row: &AnyRow) -> Result<ChannelRecord, StoreError> {
     let spec = ChannelSpec::parse(
         id,
         ChannelInput {
-            kind: &kind,
+            kind: Some(&kind),
+            preset: config.preset.as_deref(),
             header: config.header.as_deref(),
             param: config.param.as_deref(),
             upstream: &upstream,

@@ -263,7 +263,7 @@ impl From<BrokerError> for ApiError {
             NotCurrent => StatusCode::SERVICE_UNAVAILABLE,
             MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             HeadersTooLarge => StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
-            Route(RouteError::BadPath) => StatusCode::BAD_REQUEST,
+            Route(RouteError::BadPath | RouteError::MethodOverride) => StatusCode::BAD_REQUEST,
             Route(RouteError::NoToken) | TokenMalformed => StatusCode::UNAUTHORIZED,
             Token(
                 Denial::Unknown

@@ -312,7 +312,7 @@ impl TestApp {
     pub async fn add_desk(&self, upstream: &str) {
         self.add_channel(
             "desk",
-            json!({ "kind": "bearer", "upstream": upstream, "tags": ["support"] }),
+            json!({ "kind": "bearer", "upstream": upstream, "tags": ["support"], "rules": ["GET /** read", "POST /** send"] }),
             "the-real-secret",
         )
         .await;

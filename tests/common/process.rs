@@ -166,7 +166,7 @@ impl Cluster {
     }
 
     pub async fn add_channel(&self, r: &Replica, id: &str, upstream: &str) {
-        let body = json!({ "kind": "bearer", "upstream": upstream, "tags": ["support"] });
+        let body = json!({ "kind": "bearer", "upstream": upstream, "tags": ["support"], "rules": ["GET /** read", "POST /** send"] });
         self.ok(
             r,
             reqwest::Method::PUT,

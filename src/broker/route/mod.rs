@@ -2,7 +2,8 @@
 //! the real secret goes. No I/O, so every branch is unit-tested.
 
 use crate::domain::Action;
-use crate::domain::channel::{ChannelKind, Rule};
+use crate::domain::channel::presets::PresetRefusal;
+use crate::domain::channel::{ChannelKind, ChannelSpec};
 
 /// Why a request was refused before any token was looked at.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
@@ -13,9 +14,12 @@ pub enum RouteError {
     /// No brokered token where this channel kind expects one.
     #[error("no brokered token presented")]
     NoToken,
-    /// The channel kind cannot classify this request as read or send.
-    #[error("this request is not a known read or send action on this channel")]
+    /// Neither the channel's rules nor its preset know this request.
+    #[error("this request is not an action this channel's rules or preset know")]
     Unmapped,
+    /// A query parameter asking the API to run another method (the Graph API's `method=`).
+    #[error("method-override parameters are not accepted: send the method itself")]
+    MethodOverride,
 }
 
 /// Where the real secret is put on the way out.
@@ -120,64 +124,41 @@ fn take_param(query: Option<&str>, param: &str) -> (Option<String>, Option<Strin
     (found, rest)
 }
 
-/// Routes one request for a channel of `kind` with `rules`.
-/// `rest` is the raw path below `/broker/{channel}/`.
+/// The parts of an incoming request routing looks at.
+#[derive(Debug, Clone, Copy)]
+pub struct Incoming<'a> {
+    pub method: &'a str,
+    /// The raw path below `/broker/{channel}/`.
+    pub rest: &'a str,
+    pub query: Option<&'a str>,
+    pub authorization: Option<&'a str>,
+}
+
+/// Routes one request for `spec`. A token presented in the query is moved into
+/// `query_token`, which the result borrows.
 pub fn route<'a>(
-    kind: &ChannelKind,
-    rules: &[Rule],
-    method: &str,
-    rest: &'a str,
-    query: Option<&'a str>,
-    authorization: Option<&'a str>,
+    spec: &ChannelSpec,
+    req: Incoming<'a>,
     query_token: &'a mut Option<String>,
 ) -> Result<Routed<'a>, RouteError> {
-    check_path(rest)?;
-    if let ChannelKind::Telegram = kind {
-        let (file, tail) = match rest.strip_prefix("file/") {
-            Some(t) => (true, t),
-            None => (false, rest),
-        };
-        let tail = tail.strip_prefix("bot").ok_or(RouteError::NoToken)?;
-        let (token, method_path) = tail.split_once('/').ok_or(RouteError::Unmapped)?;
-        if token.is_empty() {
-            return Err(RouteError::NoToken);
-        }
-        let action = if file {
-            Action::Read
-        } else {
-            telegram_action(method_path)
-                .filter(|_| !method_path.contains('/'))
-                .ok_or(RouteError::Unmapped)?
-        };
-        let before = if file { "file/bot" } else { "bot" }.to_owned();
-        let after = format!("/{method_path}");
-        return Ok(Routed {
-            token,
-            action,
-            inject: Inject::TelegramPath { before, after },
-            path: rest,
-            query: query.map(str::to_owned),
-        });
+    check_path(req.rest)?;
+    if let ChannelKind::Telegram = spec.kind {
+        return route_telegram(req);
     }
-    let path_for_rules = format!("/{rest}");
-    let action = rules
-        .iter()
-        .find(|r| r.matches(method, &path_for_rules))
-        .map(|r| r.action)
-        .ok_or(RouteError::Unmapped)?;
-    let (inject, query) = match kind {
+    let action = classify(spec, req)?;
+    let (inject, query) = match &spec.kind {
         ChannelKind::Telegram => unreachable!("handled above"),
-        ChannelKind::Bearer => (Inject::Bearer, query.map(str::to_owned)),
+        ChannelKind::Bearer => (Inject::Bearer, req.query.map(str::to_owned)),
         ChannelKind::Header { header } => {
-            (Inject::Header(header.clone()), query.map(str::to_owned))
+            (Inject::Header(header.clone()), req.query.map(str::to_owned))
         }
         ChannelKind::Query { param } => {
-            let (presented, rest_query) = take_param(query, param);
+            let (presented, rest_query) = take_param(req.query, param);
             *query_token = presented;
             (Inject::Query(param.clone()), rest_query)
         }
     };
-    let token = match (bearer(authorization), query_token.as_deref()) {
+    let token = match (bearer(req.authorization), query_token.as_deref()) {
         (Some(t), _) => t,
         (None, Some(t)) => t,
         (None, None) => return Err(RouteError::NoToken),
@@ -186,8 +167,56 @@ pub fn route<'a>(
         token,
         action,
         inject,
-        path: rest,
+        path: req.rest,
         query,
+    })
+}
+
+/// The channel's own rules first, then its preset; neither knowing the request denies it.
+fn classify(spec: &ChannelSpec, req: Incoming<'_>) -> Result<Action, RouteError> {
+    let path_for_rules = format!("/{}", req.rest);
+    if let Some(rule) = spec
+        .rules
+        .iter()
+        .find(|r| r.matches(req.method, &path_for_rules))
+    {
+        return Ok(rule.action);
+    }
+    let preset = spec.preset.ok_or(RouteError::Unmapped)?;
+    preset
+        .classify(req.method, req.rest, req.query)
+        .map_err(|refusal| match refusal {
+            PresetRefusal::Unknown => RouteError::Unmapped,
+            PresetRefusal::MethodOverride => RouteError::MethodOverride,
+        })
+}
+
+fn route_telegram(req: Incoming<'_>) -> Result<Routed<'_>, RouteError> {
+    let rest = req.rest;
+    let (file, tail) = match rest.strip_prefix("file/") {
+        Some(t) => (true, t),
+        None => (false, rest),
+    };
+    let tail = tail.strip_prefix("bot").ok_or(RouteError::NoToken)?;
+    let (token, method_path) = tail.split_once('/').ok_or(RouteError::Unmapped)?;
+    if token.is_empty() {
+        return Err(RouteError::NoToken);
+    }
+    let action = if file {
+        Action::Read
+    } else {
+        telegram_action(method_path)
+            .filter(|_| !method_path.contains('/'))
+            .ok_or(RouteError::Unmapped)?
+    };
+    let before = if file { "file/bot" } else { "bot" }.to_owned();
+    let after = format!("/{method_path}");
+    Ok(Routed {
+        token,
+        action,
+        inject: Inject::TelegramPath { before, after },
+        path: rest,
+        query: req.query.map(str::to_owned),
     })
 }
 

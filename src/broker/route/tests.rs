@@ -1,15 +1,42 @@
 use super::*;
-use crate::domain::channel::default_rules;
+use crate::domain::ChannelId;
+use crate::domain::channel::{ChannelInput, Rule};
+
+/// A channel of `kind` whose rules read on GET and send on POST.
+fn spec_of(kind: &ChannelKind, rules: &[&str], preset: Option<&str>) -> ChannelSpec {
+    let rules: Vec<Rule> = rules.iter().map(|r| Rule::parse(r).unwrap()).collect();
+    let mut spec = ChannelSpec::parse(
+        ChannelId::parse("desk").unwrap(),
+        ChannelInput {
+            kind: Some("bearer"),
+            upstream: "https://api.example.org/",
+            rules: &["GET /** read".to_owned()],
+            ..ChannelInput::default()
+        },
+    )
+    .unwrap();
+    spec.kind = kind.clone();
+    spec.rules = rules;
+    spec.preset = preset.and_then(crate::domain::channel::Preset::parse);
+    spec
+}
 
 fn go<'a>(
     kind: &ChannelKind,
-    method: &str,
+    method: &'a str,
     rest: &'a str,
     query: Option<&'a str>,
-    auth: Option<&'a str>,
+    authorization: Option<&'a str>,
     slot: &'a mut Option<String>,
 ) -> Result<Routed<'a>, RouteError> {
-    route(kind, &default_rules(), method, rest, query, auth, slot)
+    let spec = spec_of(kind, &["GET /** read", "POST /** send"], None);
+    let incoming = Incoming {
+        method,
+        rest,
+        query,
+        authorization,
+    };
+    route(&spec, incoming, slot)
 }
 
 #[test]
@@ -152,18 +179,62 @@ fn query_kinds_strip_the_callers_parameter_even_when_encoded() {
     assert_eq!(r.query.as_deref(), Some("v=5&x=y"));
 }
 
+fn bearer_call<'a>(
+    spec: &ChannelSpec,
+    method: &'a str,
+    rest: &'a str,
+    query: Option<&'a str>,
+    slot: &'a mut Option<String>,
+) -> Result<Action, RouteError> {
+    let incoming = Incoming {
+        method,
+        rest,
+        query,
+        authorization: Some("Bearer t"),
+    };
+    route(spec, incoming, slot).map(|r| r.action)
+}
+
 #[test]
 fn unmatched_requests_are_unmapped() {
-    let rules = vec![crate::domain::channel::Rule::parse("GET /messages read").unwrap()];
+    let spec = spec_of(&ChannelKind::Bearer, &["GET /messages read"], None);
     let mut slot = None;
-    let r = route(
-        &ChannelKind::Bearer,
-        &rules,
-        "POST",
-        "messages",
-        None,
-        Some("Bearer t"),
-        &mut slot,
-    );
+    let r = bearer_call(&spec, "POST", "messages", None, &mut slot);
     assert_eq!(r, Err(RouteError::Unmapped));
+}
+
+#[test]
+fn own_rules_come_before_the_preset_and_the_preset_classifies_the_rest() {
+    let spec = spec_of(
+        &ChannelKind::Bearer,
+        &["POST /v21.0/*/media read"],
+        Some("whatsapp-cloud"),
+    );
+    let mut slot = None;
+    let action = bearer_call(&spec, "POST", "v21.0/1/media", None, &mut slot);
+    assert_eq!(action, Ok(Action::Read));
+    let action = bearer_call(&spec, "POST", "v21.0/1/messages", None, &mut slot);
+    assert_eq!(action, Ok(Action::Send));
+    let action = bearer_call(&spec, "POST", "v21.0/1/register", None, &mut slot);
+    assert_eq!(action, Err(RouteError::Unmapped));
+    let action = bearer_call(&spec, "GET", "v21.0/5", Some("method=delete"), &mut slot);
+    assert_eq!(action, Err(RouteError::MethodOverride));
+}
+
+#[test]
+fn a_vk_send_over_get_is_a_send() {
+    let kind = ChannelKind::Query {
+        param: "access_token".into(),
+    };
+    let spec = spec_of(&kind, &[], Some("vk"));
+    let mut slot = None;
+    let q = Some("access_token=sgt_q&peer_id=1&message=hi");
+    let incoming = Incoming {
+        method: "GET",
+        rest: "method/messages.send",
+        query: q,
+        authorization: None,
+    };
+    let r = route(&spec, incoming, &mut slot).unwrap();
+    assert_eq!((r.action, r.token), (Action::Send, "sgt_q"));
 }

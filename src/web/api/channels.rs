@@ -18,7 +18,9 @@ use crate::web::json::ApiJson;
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct PutChannel {
-    kind: String,
+    /// May be left out when `preset` names the API.
+    kind: Option<String>,
+    preset: Option<String>,
     upstream: String,
     header: Option<String>,
     param: Option<String>,
@@ -41,7 +43,8 @@ pub async fn put(
     let spec = ChannelSpec::parse(
         id,
         ChannelInput {
-            kind: &b.kind,
+            kind: b.kind.as_deref(),
+            preset: b.preset.as_deref(),
             header: b.header.as_deref(),
             param: b.param.as_deref(),
             upstream: &b.upstream,

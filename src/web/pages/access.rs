@@ -50,7 +50,7 @@ async fn render(
         .iter()
         .filter_map(|c| {
             let r = s.engine.reach(staff, &c.facts);
-            (!r.actions.is_empty()).then(|| (c.spec.id.to_string(), r.actions.to_list()))
+            (!r.actions.is_empty()).then(|| (c.spec.id.to_string(), t.actions_in_words(r.actions)))
         })
         .collect();
     let tokens = match s.tokens.list(Some(staff.username.as_str()), None).await {
@@ -95,7 +95,7 @@ async fn render(
         @if tokens.is_empty() { p.muted { (t.no_tokens) } } @else {
             table #tokens { tr { th { (t.channel) } th { (t.actions) } th { (t.expires) } th { "" } }
                 @for tok in &tokens { tr {
-                    td { (tok.channel) } td { (tok.actions.to_list()) } td { (tok.expires_at.format("%Y-%m-%d %H:%M UTC")) }
+                    td { (tok.channel) } td { (t.actions_in_words(tok.actions)) } td { (tok.expires_at.format("%Y-%m-%d %H:%M UTC")) }
                     td { form method="post" action="/me/revoke" {
                         input type="hidden" name="csrf" value=(p.csrf);
                         input type="hidden" name="id" value=(tok.id);

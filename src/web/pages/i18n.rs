@@ -9,6 +9,20 @@ pub enum Lang {
     Ru,
 }
 
+impl Texts {
+    /// `actions` in this language's words, e.g. "read, administer chats".
+    pub fn actions_in_words(&self, actions: crate::domain::ActionSet) -> String {
+        actions
+            .iter()
+            .map(|a| {
+                let at = crate::domain::Action::ALL.iter().position(|x| *x == a);
+                at.map_or(a.as_str(), |i| self.action_names[i])
+            })
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+}
+
 impl Lang {
     pub fn code(self) -> &'static str {
         match self {
@@ -96,6 +110,8 @@ pub struct Texts {
     pub channels: &'static str,
     pub channel: &'static str,
     pub actions: &'static str,
+    /// Each action in words, in the order of `Action::ALL`.
+    pub action_names: [&'static str; 5],
     pub no_channels: &'static str,
     pub issue_token: &'static str,
     pub lifetime: &'static str,
@@ -152,6 +168,13 @@ pub static EN: Texts = Texts {
     channels: "Channels I can reach",
     channel: "Channel",
     actions: "Actions",
+    action_names: [
+        "read",
+        "send",
+        "receive updates",
+        "administer chats",
+        "payments",
+    ],
     no_channels: "No channel is open to you yet.",
     issue_token: "Get a token",
     lifetime: "Lifetime",
@@ -208,6 +231,13 @@ pub static RU: Texts = Texts {
     channels: "Доступные мне каналы",
     channel: "Канал",
     actions: "Действия",
+    action_names: [
+        "чтение",
+        "отправка",
+        "приём обновлений",
+        "управление чатами",
+        "платежи",
+    ],
     no_channels: "Вам пока не открыт ни один канал.",
     issue_token: "Получить токен",
     lifetime: "Срок действия",
