@@ -1,7 +1,9 @@
 //! Wiring: reads the configuration once, builds every area with its own part, binds.
 
 pub(crate) mod jobs;
+mod listener;
 mod master_key;
+mod serve;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -105,10 +107,13 @@ impl Tls {
 /// A built, bound daemon, not yet serving.
 pub struct Application {
     listener: TcpListener,
+    /// `broker.listen`: the broker on an origin of its own.
+    broker_listener: Option<TcpListener>,
     tls: Option<Tls>,
     pub state: Arc<AppState>,
     follower: Option<crate::replica::Follower>,
     activity: broker::activity::Writer,
+    limits: crate::config::ServerLimits,
 }
 
 impl Application {
@@ -256,6 +261,14 @@ impl Application {
                     addr: config.listen,
                     source,
                 })?;
+        let broker_listener = match config.broker.listen {
+            Some(addr) => Some(
+                TcpListener::bind(addr)
+                    .await
+                    .map_err(|source| StartError::Listen { addr, source })?,
+            ),
+            None => None,
+        };
         let tls = match (&config.tls.cert_file, &config.tls.key_file) {
             (Some(cert), Some(key)) => Some(Tls::load(cert, key).await?),
             _ => None,
@@ -283,6 +296,8 @@ impl Application {
         };
         Ok(Application {
             listener,
+            broker_listener,
+            limits: config.server,
             tls,
             state,
             follower: Some(follower),
@@ -296,6 +311,13 @@ impl Application {
             .expect("bound listener has an address")
     }
 
+    /// Where the broker listens when `broker.listen` is set.
+    pub fn broker_addr(&self) -> Option<SocketAddr> {
+        self.broker_listener
+            .as_ref()
+            .map(|l| l.local_addr().expect("bound listener has an address"))
+    }
+
     /// Serves until `shutdown` resolves, then flushes activity.
     pub async fn run(
         mut self,
@@ -306,34 +328,23 @@ impl Application {
         let follower = self.follower.take().map(|f| tokio::spawn(f.run()));
         let jobs = jobs::spawn(&self.state);
         let state = self.state.clone();
-        let app = web::router(self.state);
-        let served = match self.tls {
-            None => {
-                axum::serve(
-                    self.listener,
-                    app.into_make_service_with_connect_info::<SocketAddr>(),
-                )
-                .with_graceful_shutdown(shutdown)
-                .await
-            }
-            Some(tls) => {
-                let handle = axum_server::Handle::new();
-                let stopper = handle.clone();
-                tokio::spawn(async move {
-                    shutdown.await;
-                    stopper.graceful_shutdown(Some(std::time::Duration::from_secs(10)));
-                });
-                match axum_server::from_tcp_rustls(self.listener.into_std()?, tls.config) {
-                    Ok(server) => {
-                        server
-                            .handle(handle)
-                            .serve(app.into_make_service_with_connect_info::<SocketAddr>())
-                            .await
-                    }
-                    Err(e) => Err(e),
-                }
-            }
-        };
+        let (main, broker) = web::routers(self.state, self.broker_listener.is_some());
+        let metrics = state.metrics.clone();
+        let guard = |name| listener::Guard::new(self.limits, metrics.clone(), name);
+        let mut listening = vec![serve::Listening {
+            listener: self.listener,
+            router: main,
+            guard: guard("main"),
+        }];
+        if let (Some(listener), Some(router)) = (self.broker_listener, broker) {
+            listening.push(serve::Listening {
+                listener,
+                router,
+                guard: guard("broker"),
+            });
+        }
+        let tls = self.tls.map(|t| t.config);
+        let served = serve::serve_all(listening, tls, shutdown).await;
         forget.abort();
         heartbeat.abort();
         if let Some(f) = follower {

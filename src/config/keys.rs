@@ -184,6 +184,57 @@ static KEYS: &[Key] = &[
         },
     },
     Key {
+        file: "broker.listen",
+        env: "STAFFGATE_BROKER_LISTEN",
+        help: "address:port serving only the broker, as an origin of its own (the production layout); unset, the broker is on listen",
+        set: |c, v| {
+            c.broker.listen = Some(
+                v.parse()
+                    .map_err(|_| format!("not an address:port: {v:?}"))?,
+            );
+            Ok(())
+        },
+    },
+    Key {
+        file: "server.header_read_timeout",
+        env: "STAFFGATE_SERVER_HEADER_READ_TIMEOUT",
+        help: "longest a client may take to send a whole request head, from its first byte (default 10s)",
+        set: |c, v| {
+            c.server.header_read_timeout = duration(v)?;
+            Ok(())
+        },
+    },
+    Key {
+        file: "server.idle_timeout",
+        env: "STAFFGATE_SERVER_IDLE_TIMEOUT",
+        help: "longest a kept-alive connection may sit with no request (default 60s)",
+        set: |c, v| {
+            c.server.idle_timeout = duration(v)?;
+            Ok(())
+        },
+    },
+    Key {
+        file: "server.request_timeout",
+        env: "STAFFGATE_SERVER_REQUEST_TIMEOUT",
+        help: "longest from a request's head to its answer's head (default 60s)",
+        set: |c, v| {
+            c.server.request_timeout = duration(v)?;
+            Ok(())
+        },
+    },
+    Key {
+        file: "server.max_connections",
+        env: "STAFFGATE_SERVER_MAX_CONNECTIONS",
+        help: "client connections each listener holds at once; one more is closed (default 1024)",
+        set: |c, v| {
+            c.server.max_connections = match v.trim().parse::<usize>() {
+                Ok(n) if n > 0 => n,
+                _ => return Err("must be a whole number above 0".into()),
+            };
+            Ok(())
+        },
+    },
+    Key {
         file: "broker.max_request_bytes",
         env: "STAFFGATE_BROKER_MAX_REQUEST_BYTES",
         help: "largest request body forwarded (default 10MiB)",

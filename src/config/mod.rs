@@ -52,6 +52,33 @@ pub struct Config {
     pub lease_ttl: Duration,
     pub mail: MailConfig,
     pub tls: TlsConfig,
+    pub server: ServerLimits,
+}
+
+/// What one client connection may take: time before its request arrives, time idle between
+/// requests, time for an answer, and how many connections each listener holds at once.
+#[derive(Debug, Clone, Copy)]
+pub struct ServerLimits {
+    /// From the connection's first byte (or its opening, for its first request) to a whole
+    /// request head.
+    pub header_read_timeout: Duration,
+    /// A kept-alive connection with no request in flight and nothing sent.
+    pub idle_timeout: Duration,
+    /// From a whole request head to the answer's head (a brokered body may stream longer).
+    pub request_timeout: Duration,
+    /// Connections held at once per listener; one more is closed at once.
+    pub max_connections: usize,
+}
+
+impl Default for ServerLimits {
+    fn default() -> Self {
+        ServerLimits {
+            header_read_timeout: Duration::from_secs(10),
+            idle_timeout: Duration::from_secs(60),
+            request_timeout: Duration::from_secs(60),
+            max_connections: 1024,
+        }
+    }
 }
 
 /// What first login requires, and how strictly.
@@ -91,6 +118,8 @@ pub struct TokenConfig {
 
 #[derive(Debug, Clone)]
 pub struct BrokerConfig {
+    /// The broker's own listener (its own origin); unset, the broker is served on `listen`.
+    pub listen: Option<SocketAddr>,
     pub max_request_bytes: u64,
     pub max_response_bytes: u64,
     pub max_header_bytes: usize,
@@ -112,6 +141,7 @@ impl Default for Config {
                 max_ttl: Duration::from_secs(12 * 60 * 60),
             },
             broker: BrokerConfig {
+                listen: None,
                 max_request_bytes: 10 * 1024 * 1024,
                 max_response_bytes: 64 * 1024 * 1024,
                 max_header_bytes: 16 * 1024,
@@ -133,6 +163,7 @@ impl Default for Config {
             recover_after: Duration::from_secs(1),
             mail: MailConfig::default(),
             tls: TlsConfig::default(),
+            server: ServerLimits::default(),
             compliance: ComplianceConfig {
                 require_totp: true,
                 require_nda: true,

@@ -29,6 +29,14 @@ struct Channel {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ConnectionEnd {
+    /// `main` or `broker`.
+    listener: &'static str,
+    /// `connection_limit`, `header_read_timeout`, `idle_timeout`, `request_timeout`.
+    reason: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct Source {
     source: String,
 }
@@ -46,6 +54,7 @@ pub struct Metrics {
     requests: Family<Outcome, Counter>,
     cuts: Family<Cut, Counter>,
     activity_dropped: Counter,
+    connections_closed: Family<ConnectionEnd, Counter>,
     latency: Latency,
     live_tokens: Gauge,
     source_live: Family<Source, Gauge>,
@@ -81,6 +90,12 @@ impl Default for Metrics {
             "staffgate_activity_dropped",
             "Per-call activity records dropped (queue full, or kept too long while the database refused them)",
             activity_dropped.clone(),
+        );
+        let connections_closed = Family::<ConnectionEnd, Counter>::default();
+        registry.register(
+            "staffgate_connections_closed",
+            "Client connections (or requests) the server ended, by listener and limit reached",
+            connections_closed.clone(),
         );
         let latency: Latency = Family::new_with_constructor(latency_buckets);
         registry.register(
@@ -164,6 +179,7 @@ impl Default for Metrics {
             registry,
             cuts,
             activity_dropped,
+            connections_closed,
             writable,
             unrecorded,
             replica_lag,
@@ -203,6 +219,12 @@ impl Metrics {
                 channel: channel.to_owned(),
                 reason: reason.to_owned(),
             })
+            .inc();
+    }
+
+    pub fn connection_closed(&self, listener: &'static str, reason: &'static str) {
+        self.connections_closed
+            .get_or_create(&ConnectionEnd { listener, reason })
             .inc();
     }
 

@@ -47,19 +47,52 @@ pub struct AppState {
     pub mail: Option<crate::mail::sender::Relay>,
 }
 
-pub fn router(state: Arc<AppState>) -> Router {
+/// The daemon's routes; with `broker_apart`, the broker is left off (it answers 404
+/// `broker_on_own_listener`) and returned as a router of its own, for `broker.listen`.
+pub fn routers(state: Arc<AppState>, broker_apart: bool) -> (Router, Option<Router>) {
     let api = api::routes().layer(DefaultBodyLimit::max(1024 * 1024));
-    Router::new()
+    let main = Router::new()
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
-        .route("/broker/{*path}", any(broker))
         .nest("/api/v1", api)
         .merge(pages::routes())
         .fallback(|| async {
             ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such endpoint")
+        });
+    if !broker_apart {
+        let main = main.route("/broker/{*path}", any(broker)).with_state(state);
+        return (main, None);
+    }
+    let main = main
+        .route("/broker/{*path}", any(broker_elsewhere))
+        .with_state(state.clone());
+    let broker = Router::new()
+        .route("/healthz", get(|| async { "ok" }))
+        .route("/readyz", get(readyz))
+        .route("/broker/{*path}", any(broker))
+        .fallback(|| async {
+            ApiError::new(
+                StatusCode::NOT_FOUND,
+                "not_found",
+                "this listener serves only the broker (/broker/...)",
+            )
         })
-        .with_state(state)
+        .with_state(state);
+    (main, Some(broker))
+}
+
+/// The whole daemon on one listener.
+pub fn router(state: Arc<AppState>) -> Router {
+    routers(state, false).0
+}
+
+async fn broker_elsewhere() -> ApiError {
+    ApiError::new(
+        StatusCode::NOT_FOUND,
+        "broker_on_own_listener",
+        "the broker is served on its own listener (broker.listen), not here",
+    )
 }
 
 async fn readyz(State(state): State<Arc<AppState>>) -> Response {

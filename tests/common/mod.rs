@@ -29,6 +29,8 @@ pub enum Db {
 
 pub struct TestApp {
     pub base: String,
+    /// Where brokered calls go: `base`, or the broker's own listener (`broker.listen`).
+    pub broker_base: String,
     pub key: String,
     pub http: reqwest::Client,
     pub dir: tempfile::TempDir,
@@ -140,9 +142,10 @@ impl TestApp {
             pg_name = Some(name);
         }
         tweak(&mut config);
-        let (base, tx, server) = Self::serve(config.clone()).await;
+        let ((base, broker_base), tx, server) = Self::serve(config.clone()).await;
         TestApp {
             base,
+            broker_base,
             key: key_text,
             http: reqwest::Client::new(),
             dir,
@@ -157,12 +160,15 @@ impl TestApp {
     async fn serve(
         config: Config,
     ) -> (
-        String,
+        (String, String),
         tokio::sync::oneshot::Sender<()>,
         tokio::task::JoinHandle<()>,
     ) {
         let app = Application::build(config).await.expect("daemon builds");
         let base = format!("http://{}", app.local_addr());
+        let broker_base = app
+            .broker_addr()
+            .map_or_else(|| base.clone(), |a| format!("http://{a}"));
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
         let server = tokio::spawn(async move {
             app.run(async move {
@@ -171,14 +177,15 @@ impl TestApp {
             .await
             .unwrap();
         });
-        (base, tx, server)
+        ((base, broker_base), tx, server)
     }
 
     /// Stops the daemon and starts it again on the same data and database.
     pub async fn restart(&mut self) {
         self.halt().await;
-        let (base, tx, server) = Self::serve(self.config.clone()).await;
+        let ((base, broker_base), tx, server) = Self::serve(self.config.clone()).await;
         self.base = base;
+        self.broker_base = broker_base;
         self.shutdown = Some(tx);
         self.server = Some(server);
     }
@@ -371,7 +378,7 @@ impl TestApp {
     }
 
     pub fn broker(&self, channel: &str, rest: &str) -> String {
-        format!("{}/broker/{channel}/{rest}", self.base)
+        format!("{}/broker/{channel}/{rest}", self.broker_base)
     }
 
     /// Every stored byte of the database, as text, for "is the secret in clear anywhere" checks.
