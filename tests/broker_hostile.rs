@@ -543,7 +543,98 @@ async fn presets_tell_a_read_from_a_write_whatever_the_http_method(db: Db) {
     app.stop().await;
 }
 
+/// The URL and bearer token a client uses to ask `channel` for `path` of the reflector.
+fn target(c: &Channels, channel: &str, path: &str) -> (String, Option<String>) {
+    match channel {
+        "desk" => (c.app.broker("desk", path), Some(c.bearer.clone())),
+        "feed" => (c.app.broker("feed", path), Some(c.query.clone())),
+        _ => (
+            c.app.broker(
+                "bot",
+                &format!("bot{}/getMe?reflect={}", c.telegram, path.replace('/', "&")),
+            ),
+            None,
+        ),
+    }
+}
+
+/// What a real client printed: python `requests` (decodes gzip and deflate by default) or
+/// `curl --compressed`.
+async fn real_client(client: &str, url: &str, bearer: Option<&str>) -> Vec<u8> {
+    let mut cmd = match client {
+        "requests" => {
+            let python = std::env::var("STAFFGATE_TEST_PYTHON")
+                .expect("STAFFGATE_TEST_PYTHON: run scripts/test.sh (the README's test command)");
+            let script = concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/tests/peers/requests_client.py"
+            );
+            let mut cmd = tokio::process::Command::new(python);
+            cmd.arg(script).arg(url).arg(bearer.unwrap_or(""));
+            cmd
+        }
+        _ => {
+            let mut cmd = tokio::process::Command::new("curl");
+            cmd.args(["-sS", "--compressed", "-D", "-", url]);
+            if let Some(t) = bearer {
+                cmd.arg("-H").arg(format!("Authorization: Bearer {t}"));
+            }
+            cmd
+        }
+    };
+    let out = cmd.output().await.expect("the client runs");
+    assert!(
+        out.status.success(),
+        "{client}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out.stdout
+}
+
+async fn real_clients_asking_for_compression_never_see_the_secret(db: Db) {
+    let c = setup(db).await;
+    // The check is shown to work: straight from the upstream, each client sees the secret.
+    for client in ["requests", "curl"] {
+        let direct = format!("{}/reflect/raw/force-gzip/", c.upstream);
+        let seen = real_client(client, &direct, Some(SECRET)).await;
+        assert!(
+            contains(&seen, SECRET.as_bytes()),
+            "{client} did not decode gzip"
+        );
+    }
+    let mut leaks = Vec::new();
+    for client in ["requests", "curl"] {
+        for channel in ["desk", "feed", "bot"] {
+            let secret = if channel == "bot" {
+                TELEGRAM_SECRET
+            } else {
+                SECRET
+            };
+            let m = SecretMatcher::new(secret);
+            for form in ["raw", "pct-lower", "b64"] {
+                for how in ["", "force-gzip/", "force-br/"] {
+                    let (url, bearer) = target(&c, channel, &format!("reflect/{form}/{how}"));
+                    let seen = real_client(client, &url, bearer.as_deref()).await;
+                    let ok = seen.starts_with(b"HTTP/1.1 200") || seen.starts_with(b"status: 200");
+                    if !ok
+                        || m.found_in(&seen)
+                        || contains(&seen, secret.as_bytes())
+                        || leaked_in_form(form, secret, &seen)
+                    {
+                        let head =
+                            String::from_utf8_lossy(&seen[..seen.len().min(80)]).into_owned();
+                        leaks.push(format!("{client} {channel} {form} {how}: {head}"));
+                    }
+                }
+            }
+        }
+    }
+    assert!(leaks.is_empty(), "{leaks:#?}");
+    c.app.stop().await;
+}
+
 both_backends!(
+    real_clients_asking_for_compression_never_see_the_secret,
     presets_tell_a_read_from_a_write_whatever_the_http_method,
     an_operator_token_cannot_pay_administer_or_take_the_bots_updates,
     no_reflected_form_of_the_secret_leaves_the_broker,

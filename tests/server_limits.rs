@@ -99,7 +99,11 @@ async fn a_connection_that_sends_nothing_or_dribbles_its_head_is_closed() {
         }
     }
     assert!(closed, "a dribbled head held the connection for 3 s");
-    assert!(start.elapsed() < Duration::from_secs(2), "{:?}", start.elapsed());
+    assert!(
+        start.elapsed() < Duration::from_secs(2),
+        "{:?}",
+        start.elapsed()
+    );
     assert!(closed_count(&app, "header_read_timeout").await >= 2);
     app.stop().await;
 }
@@ -130,7 +134,10 @@ async fn a_crowd_of_connections_is_capped_and_health_comes_back_when_they_time_o
     // Past the cap each one is closed at once, not queued.
     let mut refused = 0;
     for conn in crowd.iter_mut().skip(CAP) {
-        if time_to_close(conn, Duration::from_millis(200)).await.is_some() {
+        if time_to_close(conn, Duration::from_millis(200))
+            .await
+            .is_some()
+        {
             refused += 1;
         }
     }
@@ -173,7 +180,11 @@ async fn a_request_waiting_on_a_stalled_upstream_gets_a_timeout_answer() {
     assert_eq!(resp.status(), 503);
     let v: serde_json::Value = resp.json().await.unwrap();
     assert_eq!(v["error"]["code"], "request_timeout");
-    assert!(start.elapsed() < Duration::from_secs(3), "{:?}", start.elapsed());
+    assert!(
+        start.elapsed() < Duration::from_secs(3),
+        "{:?}",
+        start.elapsed()
+    );
     app.stop().await;
 }
 
@@ -195,7 +206,10 @@ async fn the_broker_on_its_own_listener_is_nowhere_else_and_serves_nothing_else(
     assert_eq!(on_main.status(), 404);
     let v: serde_json::Value = on_main.json().await.unwrap();
     assert_eq!(v["error"]["code"], "broker_on_own_listener");
-    let brokered = app.http.get(app.broker("desk", "messages")).bearer_auth(&token);
+    let brokered = app
+        .http
+        .get(app.broker("desk", "messages"))
+        .bearer_auth(&token);
     assert_eq!(brokered.send().await.unwrap().status(), 200);
     for path in ["/api/v1/staff", "/me", "/login", "/metrics"] {
         let resp = app

@@ -232,7 +232,9 @@ impl<I: AsyncWrite + Unpin> AsyncWrite for Guarded<I> {
     ) -> Poll<io::Result<usize>> {
         let r = Pin::new(&mut self.inner).poll_write(cx, data);
         if let Poll::Ready(Ok(_)) = &r {
-            self.state.last_active.store(self.state.now_ms(), Ordering::Release);
+            self.state
+                .last_active
+                .store(self.state.now_ms(), Ordering::Release);
         }
         r
     }
@@ -252,7 +254,9 @@ impl<I: AsyncWrite + Unpin> AsyncWrite for Guarded<I> {
     ) -> Poll<io::Result<usize>> {
         let r = Pin::new(&mut self.inner).poll_write_vectored(cx, bufs);
         if let Poll::Ready(Ok(_)) = &r {
-            self.state.last_active.store(self.state.now_ms(), Ordering::Release);
+            self.state
+                .last_active
+                .store(self.state.now_ms(), Ordering::Release);
         }
         r
     }
@@ -349,7 +353,11 @@ mod tests {
         assert_eq!(s.deadline(&limits()), Some((100, Closed::HeaderRead)));
         s.in_flight.store(1, Ordering::Release);
         s.requests.store(1, Ordering::Release);
-        assert_eq!(s.deadline(&limits()), None, "in flight: the request timeout rules");
+        assert_eq!(
+            s.deadline(&limits()),
+            None,
+            "in flight: the request timeout rules"
+        );
         s.in_flight.store(0, Ordering::Release);
         s.last_active.store(500, Ordering::Release);
         assert_eq!(s.deadline(&limits()), Some((1500, Closed::Idle)));

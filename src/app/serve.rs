@@ -52,9 +52,7 @@ async fn serve_one(
     tls: Option<RustlsConfig>,
     handle: Handle<SocketAddr>,
 ) -> std::io::Result<()> {
-    let make = l
-        .router
-        .into_make_service_with_connect_info::<SocketAddr>();
+    let make = l.router.into_make_service_with_connect_info::<SocketAddr>();
     let listener = l.listener.into_std()?;
     let limits = l.guard.limits();
     match tls {
