@@ -92,11 +92,14 @@ run() { # name conns url [header]
 import re, sys
 out = sys.stdin.read()
 def us(v):
-    n, unit = re.match(r"([\d.]+)(us|ms|s)", v).groups()
-    return float(n) * {"us": 1, "ms": 1000, "s": 1e6}[unit]
+    m = re.match(r"([\d.]+)(us|ms|s|m)?", v)
+    if not m:
+        sys.exit("unreadable wrk latency " + repr(v) + ":\n" + out)
+    return float(m.group(1)) * {"us": 1, "ms": 1000, "s": 1e6, "m": 6e7}[m.group(2) or "us"]
 rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
-p50 = us(re.search(r"50%\s+(\S+)", out).group(1))
-p99 = us(re.search(r"99%\s+(\S+)", out).group(1))
+# Anchored: "95.50%" in the thread-stats line must not read as the 50th percentile.
+p50 = us(re.search(r"^\s+50%\s+(\S+)", out, re.M).group(1))
+p99 = us(re.search(r"^\s+99%\s+(\S+)", out, re.M).group(1))
 errs = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
 print(f"{rps:.0f} {p50:.0f} {p99:.0f} {errs.group(1) if errs else 0}")'
 }

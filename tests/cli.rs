@@ -19,6 +19,14 @@ struct Daemon {
     log: std::path::PathBuf,
 }
 
+/// A failing test must not leave its daemon running.
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
 impl Daemon {
     /// `staffgate serve` in `dir` with nothing configured but a free port and the policies.
     async fn start(dir: &Path) -> Daemon {

@@ -85,14 +85,12 @@ pub async fn create(
     let id =
         crate::store::api_keys::insert(tx.conn(), hash, name, role, staff, &actor.0, now_millis())
             .await?;
-    audit::record(
-        tx.conn(),
-        actor,
-        "api_key.create",
-        name,
-        json!({ "id": id, "role": role }),
-    )
-    .await?;
+    let change = audit::Change::ApiKeyCreated {
+        name: name.to_owned(),
+        id,
+        role: json!(role),
+    };
+    audit::record(tx.conn(), actor, &change).await?;
     tx.commit().await?;
     Ok(NewKey {
         id,
@@ -107,14 +105,11 @@ pub async fn revoke(store: &Store, actor: &Actor, id: i64) -> Result<(), KeyErro
     if !crate::store::api_keys::revoke(tx.conn(), id, now_millis()).await? {
         return Err(KeyError::NotFound(id));
     }
-    audit::record(
-        tx.conn(),
-        actor,
-        "api_key.revoke",
-        &id.to_string(),
-        json!({ "id": id }),
-    )
-    .await?;
+    let change = audit::Change::ApiKeyRevoked {
+        key: id.to_string(),
+        id,
+    };
+    audit::record(tx.conn(), actor, &change).await?;
     tx.commit().await?;
     Ok(())
 }
@@ -176,14 +171,11 @@ pub async fn bootstrap(
         now_millis(),
     )
     .await?;
-    audit::record(
-        tx.conn(),
-        &actor,
-        "api_key.bootstrap",
-        "bootstrap-admin",
-        json!({ "id": id }),
-    )
-    .await?;
+    let change = audit::Change::BootstrapKeyCreated {
+        name: "bootstrap-admin".into(),
+        id,
+    };
+    audit::record(tx.conn(), &actor, &change).await?;
     tx.commit().await?;
     Ok(file)
 }

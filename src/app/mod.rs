@@ -388,14 +388,11 @@ async fn announce_requirements(
                 setting = var,
                 "FIRST-LOGIN REQUIREMENT TURNED OFF: tokens are issued without {what}"
             );
-            crate::audit::record_alone(
-                store,
-                &crate::audit::Actor::system(),
-                "compliance.requirement_off",
-                var,
-                serde_json::json!({ "requirement": what }),
-            )
-            .await?;
+            let change = crate::audit::Change::RequirementOff {
+                setting: var.to_string(),
+                requirement: what.to_string(),
+            };
+            crate::audit::record_alone(store, &crate::audit::Actor::system(), &change).await?;
         }
     }
     Ok(())

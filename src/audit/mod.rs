@@ -7,9 +7,9 @@
 pub mod chain;
 
 use serde::Serialize;
-use serde_json::Value;
 use sqlx::AnyConnection;
 
+pub use crate::domain::change::Change;
 use crate::domain::time::now_millis;
 use crate::store::{Store, StoreError};
 use chain::{ChainBreak, GENESIS};
@@ -28,35 +28,24 @@ impl Actor {
     }
 }
 
-/// Appends an entry in the caller's transaction.
+/// Appends a change in the caller's transaction.
 pub async fn record(
     conn: &mut AnyConnection,
     actor: &Actor,
-    event: &str,
-    subject: &str,
-    details: Value,
+    change: &Change,
 ) -> Result<i64, StoreError> {
-    crate::store::audit::append(
-        conn,
-        now_millis(),
-        &actor.0,
-        event,
-        subject,
-        &details.to_string(),
-    )
-    .await
+    let (event, subject, details) = change.to_entry();
+    crate::store::audit::append(conn, now_millis(), &actor.0, &event, &subject, &details).await
 }
 
-/// Appends an entry in a transaction of its own.
+/// Appends a change in a transaction of its own.
 pub async fn record_alone(
     store: &Store,
     actor: &Actor,
-    event: &str,
-    subject: &str,
-    details: Value,
+    change: &Change,
 ) -> Result<i64, StoreError> {
     let mut tx = store.begin().await?;
-    let seq = record(tx.conn(), actor, event, subject, details).await?;
+    let seq = record(tx.conn(), actor, change).await?;
     tx.commit().await?;
     Ok(seq)
 }

@@ -143,15 +143,11 @@ async fn flush(
             .iter()
             .map(|((channel, code), n)| json!({ "channel": channel, "code": code, "count": n }))
             .collect();
-        if let Err(e) = audit::record_alone(
-            store,
-            &Actor::system(),
-            "broker.denied",
-            "broker",
-            json!({ "denials": counts }),
-        )
-        .await
-        {
+        let change = audit::Change::BrokerDenials {
+            what: "broker".into(),
+            denials: json!(counts),
+        };
+        if let Err(e) = audit::record_alone(store, &Actor::system(), &change).await {
             tracing::error!(error = %e, "writing denial counts to the audit log failed; kept for the next try");
             return false;
         }

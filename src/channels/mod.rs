@@ -220,16 +220,17 @@ impl Channels {
                 crate::store::tokens::revoke_for_channel(tx.conn(), &spec.id, now, why).await?;
         }
         let view = ChannelView::from(&record);
-        audit::record(
-            tx.conn(),
-            actor,
-            "channel.put",
-            spec.id.as_str(),
-            json!({ "kind": view.kind, "upstream": view.upstream, "rules": view.rules,
-                    "tags": view.tags, "insecure_upstream": spec.insecure_upstream,
-                    "secret_dropped": repointed, "tokens_revoked": revoked.len() }),
-        )
-        .await?;
+        let serde_json::Value::Object(definition) = json!({ "kind": view.kind, "upstream": view.upstream, "rules": view.rules,
+                    "preset": view.preset, "tags": view.tags, "insecure_upstream": spec.insecure_upstream,
+                    "secret_dropped": repointed, "tokens_revoked": revoked.len() })
+        else {
+            unreachable!("an object literal")
+        };
+        let change = audit::Change::ChannelPut {
+            channel: spec.id.to_string(),
+            definition,
+        };
+        audit::record(tx.conn(), actor, &change).await?;
         tx.commit().await?;
         if repointed {
             tracing::warn!(channel = %spec.id, tokens_revoked = revoked.len(),
@@ -264,14 +265,10 @@ impl Channels {
         if !crate::store::channels::set_secret(tx.conn(), id, &sealed, now_millis()).await? {
             return Err(ChannelError::NotFound(id.clone()));
         }
-        audit::record(
-            tx.conn(),
-            actor,
-            "channel.secret_set",
-            id.as_str(),
-            json!({}),
-        )
-        .await?;
+        let change = audit::Change::ChannelSecretSet {
+            channel: id.to_string(),
+        };
+        audit::record(tx.conn(), actor, &change).await?;
         tx.commit().await?;
         // The registry already holds the spec; only the secret changes.
         let current = self

@@ -156,12 +156,13 @@ impl Compliance {
             return Ok(staff.clone());
         }
         crate::store::staff::mark_active(tx.conn(), staff.id, now_millis()).await?;
+        let change = audit::Change::FirstLoginDone {
+            username: staff.username.to_string(),
+        };
         audit::record(
             tx.conn(),
             &Actor(format!("staff:{}", staff.username)),
-            "staff.first_login_done",
-            staff.username.as_str(),
-            json!({}),
+            &change,
         )
         .await?;
         tx.commit().await?;
@@ -216,13 +217,17 @@ impl Compliance {
         )
         .await?;
         if fresh {
+            let change = audit::Change::NdaAcknowledged {
+                username: staff.username.to_string(),
+                version: shown.version.to_string(),
+                language: shown.language.to_string(),
+                sha256: shown.sha256.to_string(),
+                address: address.to_string(),
+            };
             audit::record(
                 tx.conn(),
                 &Actor(format!("staff:{}", staff.username)),
-                "nda.acknowledged",
-                staff.username.as_str(),
-                json!({ "version": shown.version, "language": shown.language,
-                        "sha256": shown.sha256, "address": address }),
+                &change,
             )
             .await?;
         }

@@ -128,14 +128,12 @@ impl Directory {
         };
         let member = crate::store::staff::upsert(tx.conn(), &fields, now_millis()).await?;
         let groups: Vec<&str> = member.groups.iter().map(|g| g.as_str()).collect();
-        audit::record(
-            tx.conn(),
-            actor,
-            "staff.put",
-            member.username.as_str(),
-            json!({ "status": member.status, "groups": groups }),
-        )
-        .await?;
+        let change = audit::Change::StaffPut {
+            username: member.username.to_string(),
+            status: json!(member.status),
+            groups: json!(groups),
+        };
+        audit::record(tx.conn(), actor, &change).await?;
         tx.commit().await?;
         self.verifier.put_staff(member.clone());
         self.engine.invalidate();
@@ -161,14 +159,11 @@ impl Directory {
             StaffStatus::Pending => {}
         }
         crate::store::staff::mark_active(tx.conn(), member.id, now_millis()).await?;
-        audit::record(
-            tx.conn(),
-            actor,
-            "staff.activate",
-            username.as_str(),
-            json!({ "reason": reason }),
-        )
-        .await?;
+        let change = audit::Change::StaffActivated {
+            username: username.to_string(),
+            reason: reason.to_owned(),
+        };
+        audit::record(tx.conn(), actor, &change).await?;
         tx.commit().await?;
         let member = StaffMember {
             status: StaffStatus::Active,

@@ -311,17 +311,16 @@ impl Offboarding {
         };
         // The id and epoch let other replicas refuse the person straight from the log entry,
         // before they re-read anything.
-        let mut details = json!(receipt);
-        details["staff_id"] = json!(staff.id);
-        details["epoch"] = json!(epoch);
-        receipt.audit_seq = audit::record(
-            conn,
-            actor,
-            "staff.offboard",
-            staff.username.as_str(),
-            details,
-        )
-        .await?;
+        let serde_json::Value::Object(receipt_fields) = json!(receipt) else {
+            return Err(OffboardError::ReceiptCorrupt);
+        };
+        let change = audit::Change::StaffOffboarded {
+            username: staff.username.to_string(),
+            staff_id: staff.id,
+            epoch,
+            receipt: receipt_fields,
+        };
+        receipt.audit_seq = audit::record(conn, actor, &change).await?;
         let text = serde_json::to_string(&receipt).map_err(|_| OffboardError::ReceiptCorrupt)?;
         crate::store::offboardings::insert(conn, staff.id, now, &text).await?;
         self.notices.offboarded(conn, &receipt).await?;
@@ -358,14 +357,12 @@ impl Offboarding {
             return Err(OffboardError::NotOffboarded(username.clone()));
         }
         let status = crate::store::staff::reinstate(tx.conn(), staff.id, now_millis()).await?;
-        audit::record(
-            tx.conn(),
-            &permit.actor,
-            "staff.reinstate",
-            username.as_str(),
-            json!({ "reason": reason, "status": status.as_str() }),
-        )
-        .await?;
+        let change = audit::Change::StaffReinstated {
+            username: username.to_string(),
+            reason: reason.to_owned(),
+            status: status.as_str().to_owned(),
+        };
+        audit::record(tx.conn(), &permit.actor, &change).await?;
         tx.commit().await?;
         self.verifier
             .put_staff(crate::domain::staff::StaffMember { status, ..staff });

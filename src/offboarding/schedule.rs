@@ -43,14 +43,13 @@ impl Offboarding {
         let id =
             crate::store::schedule::insert(tx.conn(), staff.id, at, reason, &permit.actor.0, now)
                 .await?;
-        audit::record(
-            tx.conn(),
-            &permit.actor,
-            "staff.offboard_scheduled",
-            username.as_str(),
-            json!({ "schedule_id": id, "at": crate::domain::time::to_datetime(at), "reason": reason }),
-        )
-        .await?;
+        let change = audit::Change::OffboardingScheduled {
+            username: username.to_string(),
+            schedule_id: id,
+            at: json!(crate::domain::time::to_datetime(at)),
+            reason: reason.to_owned(),
+        };
+        audit::record(tx.conn(), &permit.actor, &change).await?;
         tx.commit().await?;
         Ok(id)
     }
@@ -64,14 +63,11 @@ impl Offboarding {
         if !crate::store::schedule::cancel(tx.conn(), id, &permit.actor.0, now_millis()).await? {
             return Err(OffboardError::ScheduleNotPending(id));
         }
-        audit::record(
-            tx.conn(),
-            &permit.actor,
-            "staff.offboard_schedule_cancelled",
-            &id.to_string(),
-            json!({ "schedule_id": id }),
-        )
-        .await?;
+        let change = audit::Change::ScheduledOffboardingCancelled {
+            schedule: id.to_string(),
+            schedule_id: id,
+        };
+        audit::record(tx.conn(), &permit.actor, &change).await?;
         tx.commit().await?;
         Ok(())
     }

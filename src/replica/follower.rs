@@ -4,7 +4,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use serde_json::Value;
+use crate::domain::change::{Change, Leaver, Listed, Mover};
 
 use super::Presence;
 use crate::channels::Channels;
@@ -23,19 +23,6 @@ const PAGE: i64 = 1_000;
 /// A round that takes longer than this is abandoned (a connection hung on a dead peer) and
 /// retried; freshness runs out meanwhile.
 const ROUND_LIMIT: Duration = Duration::from_secs(5);
-
-/// Changes that take access away; each applied one is acknowledged for receipts.
-const REVOKING: &[&str] = &[
-    "staff.offboard",
-    "token.revoke",
-    "token.revoke_staff",
-    "token.revoke_channel",
-    "policy.reload",
-    "directory.sync",
-    "totp.reset",
-    "channel.put",
-    "channel.secret_set",
-];
 
 /// The follower of one replica.
 pub struct Follower {
@@ -125,20 +112,29 @@ impl Follower {
             let mut tokens: Option<(i64, i64)> = None;
             let mut unloaded_from: Option<i64> = None;
             for (seq, event, subject, details) in &page {
-                if event == "token.issue" {
-                    let id = serde_json::from_str::<Value>(details)
-                        .ok()
-                        .and_then(|d| d["token_id"].as_i64());
-                    if let Some(id) = id {
-                        tokens = Some(tokens.map_or((id, id), |(lo, hi)| (lo.min(id), hi.max(id))));
+                let change = match Change::from_entry(event, subject, details) {
+                    Ok(c) => c,
+                    Err(e) => {
+                        // Fail closed: whatever it was, re-reading everyone covers it.
+                        tracing::warn!(seq, error = %e, "unreadable change log entry; re-reading every person");
+                        if let Err(e) = self.reload_everyone().await {
+                            *last = unloaded_from.unwrap_or(cursor);
+                            return Err(e);
+                        }
+                        acks.push(*seq);
+                        cursor = *seq;
+                        continue;
                     }
+                };
+                if let Change::TokenIssued { token_id: id, .. } = change {
+                    tokens = Some(tokens.map_or((id, id), |(lo, hi)| (lo.min(id), hi.max(id))));
                     unloaded_from.get_or_insert(cursor);
                 } else {
-                    if let Err(e) = self.apply(event, subject, details).await {
+                    if let Err(e) = self.apply(&change).await {
                         *last = unloaded_from.unwrap_or(cursor);
                         return Err(e);
                     }
-                    if REVOKING.contains(&event.as_str()) {
+                    if change.removes_access() {
                         acks.push(*seq);
                     }
                 }
@@ -157,61 +153,56 @@ impl Follower {
         }
     }
 
-    async fn apply(&self, event: &str, subject: &str, details: &str) -> Result<(), StoreError> {
-        if event == "staff.offboard" {
-            // The committed entry is enough to refuse at once; the re-read below completes it.
-            let d: Value = serde_json::from_str(details).unwrap_or(Value::Null);
-            if let (Some(id), Some(epoch)) = (d["staff_id"].as_i64(), d["epoch"].as_i64()) {
-                self.verifier.offboard(id, epoch, []);
+    /// Brings this replica's memory up to one change. No wildcard: a new change does not
+    /// compile until it says here what a replica does with it.
+    async fn apply(&self, change: &Change) -> Result<(), StoreError> {
+        match change {
+            Change::StaffOffboarded {
+                username,
+                staff_id,
+                epoch,
+                ..
+            } => {
+                // The committed entry is enough to refuse at once; the re-read completes it.
+                self.verifier.offboard(*staff_id, *epoch, []);
+                self.reload_named(username).await?;
             }
-        }
-        match event {
-            "staff.offboard"
-            | "staff.reinstate"
-            | "staff.put"
-            | "staff.activate"
-            | "staff.first_login_done"
-            | "totp.reset"
-            | "token.revoke"
-            | "token.revoke_staff"
-            | "nda.acknowledged" => {
-                if let Some(u) = username(subject) {
-                    self.reload_staff(&u).await?;
-                }
-            }
-            "token.revoke_channel" | "channel.put" | "channel.secret_set" => {
+            Change::StaffReinstated { username, .. }
+            | Change::StaffPut { username, .. }
+            | Change::StaffActivated { username, .. }
+            | Change::FirstLoginDone { username }
+            | Change::TotpReset { username, .. }
+            | Change::TokenRevoked { username, .. }
+            | Change::StaffTokensRevoked { username, .. }
+            | Change::NdaAcknowledged { username, .. } => self.reload_named(username).await?,
+            Change::ChannelTokensRevoked { .. }
+            | Change::ChannelPut { .. }
+            | Change::ChannelSecretSet { .. } => {
                 if let Err(e) = self.channels.load().await {
                     tracing::error!(error = %e, "replica could not reload channels");
                 }
                 self.reload_tokens(None, None).await?;
             }
-            "directory.sync" => {
-                let d: Value = serde_json::from_str(details).unwrap_or(Value::Null);
-                let mut names: Vec<String> = Vec::new();
+            Change::TokenIssued { token_id, .. } => {
+                self.reload_tokens(None, Some((*token_id, *token_id)))
+                    .await?;
+            }
+            Change::DirectorySynced {
+                movers, leavers, ..
+            } => {
                 // Joiners are pending and hold no token: nothing to re-read until they are
                 // activated (its own entry). Skipping them keeps a sliced 100k import from
                 // costing every other replica 100k reads.
-                for key in ["movers", "leavers"] {
-                    match &d[key] {
-                        Value::Array(list) => names.extend(list.iter().filter_map(|v| {
-                            v.as_str()
-                                .or_else(|| v["username"].as_str())
-                                .map(str::to_owned)
-                        })),
-                        Value::Number(_) => {
-                            // A large import is counted, not listed: re-read everyone.
-                            return self.reload_everyone().await;
-                        }
-                        _ => {}
-                    }
-                }
-                for n in names {
-                    if let Some(u) = username(&n) {
-                        self.reload_staff(&u).await?;
-                    }
+                let (Listed::Items(movers), Listed::Items(leavers)) = (movers, leavers) else {
+                    // A large import is counted, not listed: re-read everyone.
+                    return self.reload_everyone().await;
+                };
+                let names = movers.iter().map(Mover::username);
+                for name in names.chain(leavers.iter().map(Leaver::username)) {
+                    self.reload_named(name).await?;
                 }
             }
-            "policy.reload" => {
+            Change::PoliciesReloaded { .. } => {
                 // Loaded here without auditing: an audited reload would echo between replicas.
                 match crate::policy::load_dir(&self.policies_dir) {
                     Ok(bundle) => self.engine.replace(bundle),
@@ -224,9 +215,38 @@ impl Follower {
                 }
                 self.compliance.refresh_gate().await?;
             }
-            _ => {}
+            // Nothing a replica holds in memory: sessions, API keys and schedules are read
+            // from the database when used.
+            Change::OffboardingScheduled { .. }
+            | Change::ScheduledOffboardingCancelled { .. }
+            | Change::PolicyReloadRefused { .. }
+            | Change::RequirementOff { .. }
+            | Change::PlanHeld { .. }
+            | Change::SignedIn { .. }
+            | Change::SigninFailed { .. }
+            | Change::SignedOut { .. }
+            | Change::SignedOutEverywhere { .. }
+            | Change::TotpEnrolled { .. }
+            | Change::TotpVerified { .. }
+            | Change::RecoveryCodeUsed { .. }
+            | Change::TotpFailed { .. }
+            | Change::TotpReplayed { .. }
+            | Change::RecoveryCodeFailed { .. }
+            | Change::TotpLockedOut { .. }
+            | Change::ApiKeyCreated { .. }
+            | Change::ApiKeyRevoked { .. }
+            | Change::BootstrapKeyCreated { .. }
+            | Change::BrokerDenials { .. }
+            | Change::DatabaseBackedUp { .. } => {}
         }
         Ok(())
+    }
+
+    async fn reload_named(&self, name: &str) -> Result<(), StoreError> {
+        match username(name) {
+            Some(u) => self.reload_staff(&u).await,
+            None => Ok(()),
+        }
     }
 
     /// Re-reads one person and their unexpired tokens into the verifier.

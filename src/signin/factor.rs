@@ -3,7 +3,6 @@
 
 use secrecy::ExposeSecret;
 use serde::Serialize;
-use serde_json::json;
 
 use super::totp;
 use super::{Signin, StaffSession};
@@ -12,6 +11,14 @@ use crate::domain::Username;
 use crate::domain::staff::{StaffMember, StaffStatus};
 use crate::domain::time::{Millis, now_millis};
 use crate::store::StoreError;
+
+/// A second-factor attempt that failed, as the log names it.
+#[derive(Debug, Clone, Copy)]
+enum Failure {
+    TotpFailed,
+    TotpReplayed,
+    RecoveryCodeFailed,
+}
 
 /// Why a second-factor step was refused.
 #[derive(Debug, thiserror::Error)]
@@ -119,23 +126,27 @@ impl Signin {
 
     /// The reserved attempt failed: it stays counted; the audit says so, and says when the
     /// factor locks.
-    async fn factor_failed(&self, staff: &StaffMember, event: &str) -> Result<(), FactorError> {
+    async fn factor_failed(&self, staff: &StaffMember, kind: Failure) -> Result<(), FactorError> {
+        let username = staff.username.to_string();
+        let event = match kind {
+            Failure::TotpFailed => audit::Change::TotpFailed { username },
+            Failure::TotpReplayed => audit::Change::TotpReplayed { username },
+            Failure::RecoveryCodeFailed => audit::Change::RecoveryCodeFailed { username },
+        };
         let now = now_millis();
         let window = self.compliance.config.totp_window.as_millis() as Millis;
         let actor = Actor(format!("staff:{}", staff.username));
         let mut tx = self.store.begin().await?;
-        audit::record(tx.conn(), &actor, event, staff.username.as_str(), json!({})).await?;
+        audit::record(tx.conn(), &actor, &event).await?;
         let failures =
             crate::store::totp::failures_since(tx.conn(), staff.id, now - window).await?;
         if failures == i64::from(self.compliance.config.totp_max_failures) {
-            audit::record(
-                tx.conn(),
-                &actor,
-                "totp.locked_out",
-                staff.username.as_str(),
-                json!({ "failures": failures, "for_secs": window / 1000 }),
-            )
-            .await?;
+            let change = audit::Change::TotpLockedOut {
+                username: staff.username.to_string(),
+                failures,
+                for_secs: window / 1000,
+            };
+            audit::record(tx.conn(), &actor, &change).await?;
         }
         tx.commit().await?;
         Ok(())
@@ -153,7 +164,7 @@ impl Signin {
         let staff = &session.staff;
         let attempt = self.reserve_factor(staff).await?;
         let Some(step) = totp::matched_step(seed, code, unix_now()) else {
-            self.factor_failed(staff, "totp.failed").await?;
+            self.factor_failed(staff, Failure::TotpFailed).await?;
             return Err(FactorError::WrongCode);
         };
         let now = now_millis();
@@ -164,7 +175,7 @@ impl Signin {
         }
         if !crate::store::totp::take_step(tx.conn(), staff.id, step as i64, now).await? {
             drop(tx);
-            self.factor_failed(staff, "totp.replayed").await?;
+            self.factor_failed(staff, Failure::TotpReplayed).await?;
             return Err(FactorError::Replayed);
         }
         if confirm {
@@ -172,17 +183,22 @@ impl Signin {
         }
         crate::store::totp::release_attempt(tx.conn(), attempt).await?;
         crate::store::sessions::mark_totp(tx.conn(), session.id, now).await?;
-        let event = if confirm {
-            "totp.enrolled"
+        let (username, session_id) = (staff.username.to_string(), session.id);
+        let change = if confirm {
+            audit::Change::TotpEnrolled {
+                username,
+                session_id,
+            }
         } else {
-            "totp.verified"
+            audit::Change::TotpVerified {
+                username,
+                session_id,
+            }
         };
         audit::record(
             tx.conn(),
             &Actor(format!("staff:{}", staff.username)),
-            event,
-            staff.username.as_str(),
-            json!({ "session_id": session.id }),
+            &change,
         )
         .await?;
         tx.commit().await?;
@@ -246,17 +262,20 @@ impl Signin {
                 .await?;
         if !used {
             drop(tx);
-            self.factor_failed(staff, "totp.recovery_failed").await?;
+            self.factor_failed(staff, Failure::RecoveryCodeFailed)
+                .await?;
             return Err(FactorError::WrongCode);
         }
         crate::store::totp::release_attempt(tx.conn(), attempt).await?;
         crate::store::sessions::mark_totp(tx.conn(), session.id, now).await?;
+        let change = audit::Change::RecoveryCodeUsed {
+            username: staff.username.to_string(),
+            session_id: session.id,
+        };
         audit::record(
             tx.conn(),
             &Actor(format!("staff:{}", staff.username)),
-            "totp.recovery_used",
-            staff.username.as_str(),
-            json!({ "session_id": session.id }),
+            &change,
         )
         .await?;
         tx.commit().await?;
@@ -287,15 +306,14 @@ impl Signin {
             "two-factor authentication reset",
         )
         .await?;
-        audit::record(
-            tx.conn(),
-            actor,
-            "totp.reset",
-            username.as_str(),
-            json!({ "reason": reason, "had_totp": had, "sessions_ended": sessions,
-                    "tokens_revoked": revoked.len() }),
-        )
-        .await?;
+        let change = audit::Change::TotpReset {
+            username: username.to_string(),
+            reason: reason.to_owned(),
+            had_totp: had,
+            sessions_ended: sessions,
+            tokens_revoked: revoked.len(),
+        };
+        audit::record(tx.conn(), actor, &change).await?;
         tx.commit().await?;
         self.verifier.revoke(revoked.iter().map(|r| r.hash));
         Ok(())

@@ -143,14 +143,11 @@ impl Signin {
     /// The reserved attempt failed: it stays counted, and the audit log says why.
     async fn failed(&self, account: &str, address: &str, why: &str) -> Result<(), SigninError> {
         let mut tx = self.store.begin().await?;
-        audit::record(
-            tx.conn(),
-            &Actor(format!("address:{address}")),
-            "signin.failed",
-            account,
-            json!({ "why": why }),
-        )
-        .await?;
+        let change = audit::Change::SigninFailed {
+            account: account.to_owned(),
+            why: why.to_string(),
+        };
+        audit::record(tx.conn(), &Actor(format!("address:{address}")), &change).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -237,12 +234,16 @@ impl Signin {
             },
         )
         .await?;
+        let change = audit::Change::SignedIn {
+            username: member.username.to_string(),
+            session_id: id,
+            address: address.to_string(),
+            status: json!(status),
+        };
         audit::record(
             tx.conn(),
             &Actor(format!("staff:{}", member.username)),
-            "signin",
-            member.username.as_str(),
-            json!({ "session_id": id, "address": address, "status": status }),
+            &change,
         )
         .await?;
         tx.commit().await?;
@@ -292,14 +293,12 @@ impl Signin {
     pub async fn logout(&self, session: &StaffSession) -> Result<(), SigninError> {
         let mut tx = self.store.begin().await?;
         crate::store::sessions::revoke(tx.conn(), session.id, now_millis()).await?;
-        audit::record(
-            tx.conn(),
-            &Actor(format!("staff:{}", session.staff.username)),
-            "signout",
-            session.staff.username.as_str(),
-            json!({ "session_id": session.id }),
-        )
-        .await?;
+        let change = audit::Change::SignedOut {
+            username: session.staff.username.to_string(),
+            session_id: session.id,
+        };
+        let actor = Actor(format!("staff:{}", session.staff.username));
+        audit::record(tx.conn(), &actor, &change).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -310,14 +309,12 @@ impl Signin {
         let ended =
             crate::store::sessions::revoke_for_staff(tx.conn(), session.staff.id, now_millis())
                 .await?;
-        audit::record(
-            tx.conn(),
-            &Actor(format!("staff:{}", session.staff.username)),
-            "signout.everywhere",
-            session.staff.username.as_str(),
-            json!({ "sessions_ended": ended }),
-        )
-        .await?;
+        let change = audit::Change::SignedOutEverywhere {
+            username: session.staff.username.to_string(),
+            sessions_ended: ended,
+        };
+        let actor = Actor(format!("staff:{}", session.staff.username));
+        audit::record(tx.conn(), &actor, &change).await?;
         tx.commit().await?;
         Ok(ended)
     }

@@ -110,14 +110,28 @@ async fn write_batch(store: &Store, batch: Vec<Job>) {
             done.push((reply, Ok((id, epoch))));
             written.push((p, id));
         }
+        let columns: Vec<(String, String, String)> = written
+            .iter()
+            .map(|(p, id)| {
+                crate::audit::Change::TokenIssued {
+                    username: p.username.clone(),
+                    token_id: *id,
+                    channel: p.channel.to_string(),
+                    actions: json!(p.actions),
+                    expires_at: json!(p.expires_at),
+                }
+                .to_entry()
+            })
+            .collect();
         let entries: Vec<NewEntry<'_>> = written
             .iter()
-            .map(|(p, id)| NewEntry {
+            .zip(columns.iter())
+            .map(|((p, _), (event, subject, details))| NewEntry {
                 at: p.issued_at,
                 actor: &p.actor.0,
-                event: "token.issue",
-                subject: &p.username,
-                details: json!({ "token_id": id, "channel": p.channel, "actions": p.actions, "expires_at": p.expires_at }).to_string(),
+                event,
+                subject,
+                details: details.clone(),
             })
             .collect();
         crate::store::audit::append_run(tx.conn(), &entries).await?;

@@ -8,7 +8,6 @@ use std::time::Duration;
 
 use secrecy::{ExposeSecret, SecretString};
 use serde::Serialize;
-use serde_json::json;
 
 use crate::audit::{self, Actor};
 use crate::channels::LiveChannel;
@@ -221,14 +220,13 @@ impl Tokens {
             .filter(|r| owner.is_none_or(|o| o == r.staff_id))
             .ok_or(TokenError::NotFound(id))?;
         let revoked = crate::store::tokens::revoke_one(tx.conn(), id, now_millis(), why).await?;
-        audit::record(
-            tx.conn(),
-            actor,
-            "token.revoke",
-            &row.username,
-            json!({ "token_id": id, "reason": why, "revoked": revoked.len() }),
-        )
-        .await?;
+        let change = audit::Change::TokenRevoked {
+            username: row.username.clone(),
+            token_id: id,
+            reason: why.to_owned(),
+            revoked: revoked.len(),
+        };
+        audit::record(tx.conn(), actor, &change).await?;
         tx.commit().await?;
         Ok(self.forget(revoked))
     }
@@ -243,14 +241,12 @@ impl Tokens {
         let mut tx = self.store.begin().await?;
         let revoked =
             crate::store::tokens::revoke_for_staff(tx.conn(), staff.id, now_millis(), why).await?;
-        audit::record(
-            tx.conn(),
-            actor,
-            "token.revoke_staff",
-            staff.username.as_str(),
-            json!({ "reason": why, "revoked": revoked.len() }),
-        )
-        .await?;
+        let change = audit::Change::StaffTokensRevoked {
+            username: staff.username.to_string(),
+            reason: why.to_owned(),
+            revoked: revoked.len(),
+        };
+        audit::record(tx.conn(), actor, &change).await?;
         tx.commit().await?;
         Ok(self.forget(revoked))
     }
@@ -265,14 +261,12 @@ impl Tokens {
         let mut tx = self.store.begin().await?;
         let revoked =
             crate::store::tokens::revoke_for_channel(tx.conn(), channel, now_millis(), why).await?;
-        audit::record(
-            tx.conn(),
-            actor,
-            "token.revoke_channel",
-            channel.as_str(),
-            json!({ "reason": why, "revoked": revoked.len() }),
-        )
-        .await?;
+        let change = audit::Change::ChannelTokensRevoked {
+            channel: channel.to_string(),
+            reason: why.to_owned(),
+            revoked: revoked.len(),
+        };
+        audit::record(tx.conn(), actor, &change).await?;
         tx.commit().await?;
         Ok(self.forget(revoked))
     }

@@ -1,13 +1,14 @@
 //! Applying a plan: one transaction for all of it, then the verifier and policy cache.
 
 use serde::Serialize;
-use serde_json::{Value, json};
+use serde_json::json;
 
 use super::{SyncError, Syncer};
 use crate::audit::{self, Actor};
 use crate::directory::person::DirectoryPerson;
 use crate::directory::reconcile::{Plan, origin_name};
 use crate::domain::ActionSet;
+use crate::domain::change::{Change, Listed, Mover};
 use crate::domain::credential::CredentialHash;
 use crate::domain::staff::{StaffMember, StaffStatus};
 use crate::domain::time::now_millis;
@@ -91,15 +92,17 @@ impl Syncer {
         for slice in early {
             let mut tx = self.store.begin().await?;
             let names = self.join(tx.conn(), plan, slice).await?;
-            audit::record(
-                tx.conn(),
-                actor,
-                "directory.sync",
-                &plan.source,
-                json!({ "joiners": names, "movers": [], "leavers": [],
-                        "tokens_revoked": 0, "held_plan": held, "slice": true }),
-            )
-            .await?;
+            let change = Change::DirectorySynced {
+                source: plan.source.clone(),
+                joiners: Listed::Items(names.clone()),
+                movers: Listed::Items(Vec::new()),
+                leavers: Listed::Items(Vec::new()),
+                tokens_revoked: 0,
+                held_plan: held,
+                joined_in_all: None,
+                slice: true,
+            };
+            audit::record(tx.conn(), actor, &change).await?;
             tx.commit().await?;
             joined += names.len();
             if let Some(p) = &progress {
@@ -171,27 +174,28 @@ impl Syncer {
         if !plan.is_empty() {
             // This transaction's joiners by name (earlier slices named theirs); movers are
             // counted above a thousand.
-            let joiners = json!(names);
-            let movers: Value = if plan.movers.len() <= AUDIT_NAMES {
-                json!(plan.movers.iter().map(|m| json!({"username": m.person.username.as_str(), "changed": m.changed})).collect::<Vec<_>>())
+            let movers = if plan.movers.len() <= AUDIT_NAMES {
+                let named = plan.movers.iter().map(|m| Mover::Named {
+                    username: m.person.username.to_string(),
+                    changed: json!(m.changed),
+                });
+                Listed::Items(named.collect())
             } else {
-                json!(plan.movers.len())
+                Listed::Count(plan.movers.len())
             };
-            audit::record(
-                tx.conn(),
-                actor,
-                "directory.sync",
-                &plan.source,
-                json!({
-                    "joiners": joiners,
-                    "movers": movers,
-                    "leavers": plan.leavers,
-                    "tokens_revoked": revoked.len(),
-                    "held_plan": held,
-                    "joined_in_all": joined,
-                }),
-            )
-            .await?;
+            let leavers = serde_json::from_value(json!(plan.leavers))
+                .map_err(|e| SyncError::Corrupt(e.to_string()))?;
+            let change = Change::DirectorySynced {
+                source: plan.source.clone(),
+                joiners: Listed::Items(names.clone()),
+                movers,
+                leavers,
+                tokens_revoked: revoked.len(),
+                held_plan: held,
+                joined_in_all: Some(joined),
+                slice: false,
+            };
+            audit::record(tx.conn(), actor, &change).await?;
         }
         if let Some(id) = held {
             crate::store::sync::mark_applied(tx.conn(), id, &actor.0, now).await?;

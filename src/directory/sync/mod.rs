@@ -11,7 +11,6 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use serde::Serialize;
-use serde_json::json;
 
 pub use apply::Applied;
 use status::{Board, RunSummary};
@@ -196,15 +195,15 @@ impl Syncer {
             let mut tx = self.store.begin().await?;
             let id =
                 crate::store::sync::hold(tx.conn(), &plan.source, &text, reason, full, now).await?;
-            audit::record(
-                tx.conn(),
-                actor,
-                "directory.plan_held",
-                &plan.source,
-                json!({ "plan_id": id, "reason": reason, "leavers": plan.leavers.len(),
-                        "joiners": plan.joiners.len(), "movers": plan.movers.len() }),
-            )
-            .await?;
+            let change = audit::Change::PlanHeld {
+                source: plan.source.clone(),
+                plan_id: id,
+                reason: reason.to_string(),
+                leavers: plan.leavers.len(),
+                joiners: plan.joiners.len(),
+                movers: plan.movers.len(),
+            };
+            audit::record(tx.conn(), actor, &change).await?;
             self.offboarding
                 .notices
                 .guard_tripped(

@@ -7,7 +7,6 @@ use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use futures_util::StreamExt;
-use serde_json::json;
 
 use crate::audit;
 use crate::store::BackupError;
@@ -28,14 +27,11 @@ pub async fn backup(State(s): State<Arc<AppState>>, caller: Caller) -> Result<Re
         .await
         .map_err(|e| ApiError::from(BackupError::File(e)))?
         .len();
-    audit::record_alone(
-        &s.store,
-        &permit.actor,
-        "database.backup",
-        "sqlite",
-        json!({ "bytes": bytes }),
-    )
-    .await?;
+    let change = audit::Change::DatabaseBackedUp {
+        backend: "sqlite".into(),
+        bytes,
+    };
+    audit::record_alone(&s.store, &permit.actor, &change).await?;
     // Streamed, not read into memory; the temporary directory goes when the stream ends.
     let stream = tokio_util::io::ReaderStream::new(opened).map(move |chunk| {
         let _keep = &dir;

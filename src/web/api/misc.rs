@@ -87,14 +87,13 @@ pub async fn reload_policies(
 /// says why.
 pub async fn reload(s: &AppState, actor: &Actor) -> Result<Value, ApiError> {
     if let Err(e) = s.compliance.reload_nda() {
-        audit::record_alone(
-            &s.store,
-            actor,
-            "policy.reload_refused",
-            "nda",
-            json!({ "problem": e.to_string() }),
-        )
-        .await?;
+        let mut problems = serde_json::Map::new();
+        problems.insert("problem".into(), json!(e.to_string()));
+        let change = audit::Change::PolicyReloadRefused {
+            what: "nda".into(),
+            problems,
+        };
+        audit::record_alone(&s.store, actor, &change).await?;
         tracing::warn!(error = %e, "NDA texts refused; keeping the previous ones");
         return Err(ApiError::new(
             StatusCode::UNPROCESSABLE_ENTITY,
@@ -108,26 +107,23 @@ pub async fn reload(s: &AppState, actor: &Actor) -> Result<Value, ApiError> {
             let count = bundle.origin.len();
             s.engine.replace(bundle);
             let nda = s.compliance.nda().versions().len();
-            audit::record_alone(
-                &s.store,
-                actor,
-                "policy.reload",
-                "policies",
-                json!({ "policies": count, "nda_versions": nda }),
-            )
-            .await?;
+            let change = audit::Change::PoliciesReloaded {
+                what: "policies".into(),
+                policies: count,
+                nda_versions: nda,
+            };
+            audit::record_alone(&s.store, actor, &change).await?;
             tracing::info!(policies = count, nda_versions = nda, "policies reloaded");
             Ok(json!({ "reloaded": true, "policies": count, "nda_versions": nda }))
         }
         Err(e) => {
-            audit::record_alone(
-                &s.store,
-                actor,
-                "policy.reload_refused",
-                "policies",
-                json!({ "problems": e.0 }),
-            )
-            .await?;
+            let mut problems = serde_json::Map::new();
+            problems.insert("problems".into(), json!(e.0));
+            let change = audit::Change::PolicyReloadRefused {
+                what: "policies".into(),
+                problems,
+            };
+            audit::record_alone(&s.store, actor, &change).await?;
             tracing::warn!(error = %e, "policy reload refused; keeping the previous policies");
             Err(ApiError::new(
                 StatusCode::UNPROCESSABLE_ENTITY,
