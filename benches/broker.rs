@@ -2,6 +2,10 @@
 //! and offboard latency with 1,000 live tokens for the person, with the zero-acceptance check.
 //! `cargo bench --bench broker` (SQLite by default; STAFFGATE_BENCH_DATABASE_URL for PostgreSQL)
 
+/// As in the daemon's binary (src/main.rs): the daemon runs in this process.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use std::time::{Duration, Instant};
 
 use axum::Router;

@@ -9,6 +9,10 @@
 #[allow(dead_code)]
 mod slapd;
 
+/// As in the daemon's binary (src/main.rs): the daemon runs in this process.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use std::time::{Duration, Instant};
 
 use secrecy::{ExposeSecret, SecretString};
