@@ -64,6 +64,7 @@ export STAFFGATE_TEST_PYTHON="$PWD/$VENV/bin/python"
 export STAFFGATE_TEST_POSTGRES="$PG_URL"
 
 # 5. Lints, then every test.
+python3 scripts/check-layers.py
 cargo fmt --all -- --check
 cargo clippy --all-targets --quiet -- -D warnings
 cargo test --all-targets --no-fail-fast
