@@ -41,19 +41,11 @@ LAYERS = {
 
 # (from, to): arrows up, or halves of a circle, that are known and owed a fix.
 KNOWN = {
-    ("app", "web"),
-    ("web", "app"),  # web/api/sync.rs uses app::jobs; app builds web's AppState
-    ("audit", "store"),
-    ("store", "audit"),  # store/audit.rs hashes with audit::chain
-    ("broker", "channels"),
-    ("channels", "broker"),  # channels builds the broker's secret matcher
     ("channels", "tokens"),  # channels tells the verifier which tokens a repointing revoked
     ("tokens", "channels"),  # tokens are issued for a LiveChannel
     ("config", "directory"),  # config parses the [ldap.*] tables itself
     ("mail", "offboarding"),
     ("offboarding", "mail"),  # mail renders offboarding's Receipt
-    ("replica", "store"),
-    ("store", "replica"),  # store asks replica for a lease's lock-file path
 }
 
 USE = re.compile(r"\bcrate::([a-z_]+)")

@@ -10,7 +10,7 @@ use common::reflector::{FORMS, Reflector};
 use common::{Db, TestApp};
 use reqwest::Method;
 use serde_json::json;
-use staffgate::broker::reflect::SecretMatcher;
+use staffgate::secrets::reflect::SecretMatcher;
 
 const SECRET: &str = "9f3k/Q+z=a&b:c d\"e<f";
 const TELEGRAM_SECRET: &str = "123456789:AAHsecretValue-_xyz0123456789abcdefghi";

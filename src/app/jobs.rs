@@ -14,8 +14,7 @@ use tokio::task::JoinHandle;
 use crate::replica::Lease;
 use crate::web::AppState;
 
-/// The lease directory syncs run under; `GET /sync/status` names its holder.
-pub const DIRECTORY: &str = "directory";
+use crate::directory::SYNC_JOB as DIRECTORY;
 
 /// How long expired tokens stay in the database for the access review.
 const TOKEN_RETENTION: Duration = Duration::from_secs(30 * 24 * 60 * 60);

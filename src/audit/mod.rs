@@ -4,7 +4,7 @@
 //! entry land together or not at all. Details never carry secrets: callers pass only names,
 //! ids and counts.
 
-pub mod chain;
+pub use crate::domain::chain;
 
 use serde::Serialize;
 use sqlx::AnyConnection;

@@ -5,7 +5,6 @@
 
 pub mod activity;
 mod headers;
-pub mod reflect;
 pub mod route;
 pub mod scrub;
 mod stream;

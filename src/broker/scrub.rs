@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 use bytes::{Bytes, BytesMut};
 
-use super::reflect::SecretMatcher;
+use crate::secrets::reflect::SecretMatcher;
 
 /// Streaming scrubber for one response.
 pub struct Scrubber {
@@ -54,6 +54,9 @@ impl Scrubber {
         rest.freeze()
     }
 }
+
+#[cfg(test)]
+mod proptests;
 
 #[cfg(test)]
 mod tests {

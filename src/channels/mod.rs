@@ -43,12 +43,12 @@ pub struct LiveChannel {
 /// once so the broker's scrubber does no work per request to know what to mask.
 pub struct ChannelSecret {
     text: SecretString,
-    matcher: Arc<crate::broker::reflect::SecretMatcher>,
+    matcher: Arc<crate::secrets::reflect::SecretMatcher>,
 }
 
 impl ChannelSecret {
     pub fn new(text: SecretString) -> ChannelSecret {
-        let matcher = Arc::new(crate::broker::reflect::SecretMatcher::new(
+        let matcher = Arc::new(crate::secrets::reflect::SecretMatcher::new(
             text.expose_secret(),
         ));
         ChannelSecret { text, matcher }
@@ -59,7 +59,7 @@ impl ChannelSecret {
     }
 
     /// Finds the secret in any form that must never leave the broker.
-    pub fn matcher(&self) -> Arc<crate::broker::reflect::SecretMatcher> {
+    pub fn matcher(&self) -> Arc<crate::secrets::reflect::SecretMatcher> {
         self.matcher.clone()
     }
 }

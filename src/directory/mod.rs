@@ -2,6 +2,9 @@
 //! (`ldap`), all reconciled by one pure function (`reconcile`) behind one guard (`guard`)
 //! and applied atomically (`sync`).
 
+/// The lease directory syncs run under; `GET /sync/status` names its holder.
+pub const SYNC_JOB: &str = "directory";
+
 pub mod guard;
 pub mod ldap;
 pub mod person;

@@ -1,6 +1,7 @@
 //! Domain types: parsed once at the edge, trusted inside. No I/O here.
 
 pub mod action;
+pub mod chain;
 pub mod change;
 pub mod channel;
 pub mod credential;

@@ -19,7 +19,7 @@
 //! Either way the `leases` row names the holder for `staffgate status`.
 
 use std::future::Future;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Duration;
 
 use futures_util::FutureExt;
@@ -264,13 +264,6 @@ fn lock_file(path: &Path) -> std::io::Result<Option<std::fs::File>> {
     }
 }
 
-/// The lock file of job `name` beside the SQLite database `db`.
-pub fn lock_path(db: &Path, name: &str) -> PathBuf {
-    let mut file = db.as_os_str().to_owned();
-    file.push(format!(".lease-{name}"));
-    PathBuf::from(file)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -278,7 +271,7 @@ mod tests {
     #[test]
     fn a_lock_file_has_one_holder_until_it_is_dropped() {
         let dir = tempfile::tempdir().unwrap();
-        let path = lock_path(&dir.path().join("staffgate.db"), "directory");
+        let path = crate::store::lease_lock_path(&dir.path().join("staffgate.db"), "directory");
         let first = lock_file(&path).unwrap().expect("free at first");
         assert!(lock_file(&path).unwrap().is_none(), "held by the first");
         drop(first);

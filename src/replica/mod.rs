@@ -23,7 +23,7 @@ use std::time::Duration;
 
 pub use follower::Follower;
 pub use freshness::Freshness;
-pub use lease::{Lease, LeaseTiming, lock_path as lease_lock_path};
+pub use lease::{Lease, LeaseTiming};
 
 use crate::domain::time::{Millis, now_millis};
 use crate::store::Store;

@@ -4,6 +4,8 @@
 //! what the value is (`channel:telegram-support`), so a ciphertext copied onto another row
 //! does not open.
 
+pub mod reflect;
+
 use std::io::Write;
 use std::path::Path;
 

@@ -4,7 +4,7 @@ use sqlx::AnyConnection;
 use sqlx::{AnyPool, Row};
 
 use super::StoreError;
-use crate::audit::chain::{Entry, entry_hash};
+use crate::domain::chain::{Entry, entry_hash};
 use crate::domain::time::Millis;
 
 /// Appends an entry inside the caller's transaction; returns its sequence number.

@@ -142,7 +142,7 @@ impl Store {
     pub fn lease_file(&self, name: &str) -> Option<std::path::PathBuf> {
         self.sqlite_file
             .as_deref()
-            .map(|db| crate::replica::lease_lock_path(db, name))
+            .map(|db| lease_lock_path(db, name))
     }
 
     pub fn pool(&self) -> &AnyPool {
@@ -245,4 +245,12 @@ impl Store {
             .map_err(StoreError::from)?;
         Ok(())
     }
+}
+
+/// The lock file that is a SQLite job's lease: `<database>.lease-<job>` beside the database,
+/// so every daemon on that file finds the same one.
+pub fn lease_lock_path(db: &std::path::Path, name: &str) -> std::path::PathBuf {
+    let mut file = db.as_os_str().to_owned();
+    file.push(format!(".lease-{name}"));
+    std::path::PathBuf::from(file)
 }

@@ -32,7 +32,7 @@ pub async fn status(
     let runner = overview
         .jobs
         .iter()
-        .find(|j| j.job == crate::app::jobs::DIRECTORY);
+        .find(|j| j.job == crate::directory::SYNC_JOB);
     Ok(Json(json!({
         "sources": sources,
         "held_plans": held,
