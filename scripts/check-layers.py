@@ -44,8 +44,6 @@ KNOWN = {
     ("channels", "tokens"),  # channels tells the verifier which tokens a repointing revoked
     ("tokens", "channels"),  # tokens are issued for a LiveChannel
     ("config", "directory"),  # config parses the [ldap.*] tables itself
-    ("mail", "offboarding"),
-    ("offboarding", "mail"),  # mail renders offboarding's Receipt
 }
 
 USE = re.compile(r"\bcrate::([a-z_]+)")

@@ -6,6 +6,7 @@ pub mod change;
 pub mod channel;
 pub mod credential;
 pub mod names;
+pub mod receipt;
 pub mod role;
 pub mod staff;
 pub mod time;

@@ -14,8 +14,8 @@ use sqlx::AnyConnection;
 pub use text::Lang;
 
 use crate::config::MailConfig;
+use crate::domain::receipt::Receipt;
 use crate::domain::time::now_millis;
-use crate::offboarding::Receipt;
 use crate::store::StoreError;
 use crate::store::outbox::Mail;
 

@@ -2,7 +2,7 @@
 
 use maud::{Markup, html};
 
-use crate::offboarding::Receipt;
+use crate::domain::receipt::Receipt;
 
 /// A language a mail can be written in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -7,8 +7,6 @@
 
 use std::time::Duration;
 
-use serde::{Deserialize, Serialize};
-
 use crate::domain::time::{Millis, now_millis};
 use crate::store::replicas::ReplicaRow;
 use crate::store::{Store, StoreError};
@@ -16,41 +14,7 @@ use crate::store::{Store, StoreError};
 /// A replica not heard from for this long is gone and left off receipts.
 pub const GONE_AFTER: Millis = 60_000;
 
-/// Where a replica stands on one change.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum ReplicaState {
-    /// It applied the change.
-    Confirmed,
-    /// Not yet; it is current, so it will.
-    Pending,
-    /// It has not applied the change and refuses every brokered call until it catches up.
-    FailingClosed,
-}
-
-/// One replica on a receipt.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct ReplicaReport {
-    pub id: String,
-    pub name: String,
-    pub state: ReplicaState,
-    /// From the change being written to this replica applying it. `None` when it loaded
-    /// the change at start rather than applying it live.
-    pub confirmed_after_ms: Option<Millis>,
-    pub last_heartbeat_ms_ago: Millis,
-}
-
-/// The propagation of one change.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct Propagation {
-    /// The audit entry of the change.
-    pub entry: i64,
-    /// Every live replica confirmed.
-    pub confirmed: bool,
-    /// No replica is still pending: each confirmed or is failing closed.
-    pub settled: bool,
-    pub replicas: Vec<ReplicaReport>,
-}
+pub use crate::domain::receipt::{Propagation, ReplicaReport, ReplicaState};
 
 /// Facts about one change, for [`assess`].
 pub struct Change {
