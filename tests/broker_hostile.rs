@@ -6,7 +6,8 @@
 
 mod common;
 
-use common::reflector::{FORMS, Reflector};
+use common::clients::real_client;
+use common::reflector::{FORMS, Reflector, contains, decode, leaked_in_form};
 use common::{Db, TestApp};
 use reqwest::Method;
 use serde_json::json;
@@ -119,56 +120,6 @@ async fn send(c: &Channels, channel: &str, path: &str, headers: &[(&str, &str)])
         || contains(&seen, secret.as_bytes())
         || leaked_in_form(form, secret, &seen);
     Answer { status, leaked }
-}
-
-fn contains(haystack: &[u8], needle: &[u8]) -> bool {
-    haystack.windows(needle.len()).any(|w| w == needle)
-}
-
-/// Whether `seen` holds `secret` in `form`, found without the broker's matcher: the
-/// per-character forms by encoding the secret alone (each character is encoded on its own,
-/// so its encoding stands inside the encoded text), the base64 forms by decoding every
-/// unmasked run at each offset.
-fn leaked_in_form(form: &str, secret: &str, seen: &[u8]) -> bool {
-    use base64::Engine;
-    if !form.starts_with("b64") {
-        return contains(seen, common::reflector::encode(form, secret).as_bytes());
-    }
-    let engine = if form == "b64url" {
-        base64::engine::general_purpose::URL_SAFE_NO_PAD
-    } else {
-        base64::engine::general_purpose::STANDARD_NO_PAD
-    };
-    seen.split(|b| !b.is_ascii_alphanumeric() && !b"+/-_".contains(b))
-        .any(|run| {
-            (0..4).any(|offset| {
-                let run = &run[offset.min(run.len())..];
-                let whole = &run[..run.len() / 4 * 4];
-                engine
-                    .decode(whole)
-                    .is_ok_and(|plain| contains(&plain, secret.as_bytes()))
-            })
-        })
-}
-
-/// Undoes whatever encoding the broker answered in (it should answer in none).
-fn decode(encoding: Option<&str>, body: &[u8]) -> Vec<u8> {
-    use std::io::Read;
-    let mut out = Vec::new();
-    match encoding {
-        Some("gzip") => {
-            let _ = flate2::read::GzDecoder::new(body).read_to_end(&mut out);
-        }
-        Some("deflate") => {
-            let _ = flate2::read::ZlibDecoder::new(body).read_to_end(&mut out);
-        }
-        Some("br") => {
-            let _ = brotli::Decompressor::new(body, 4096).read_to_end(&mut out);
-        }
-        Some("zstd") => out = zstd::decode_all(body).unwrap_or_default(),
-        _ => out = body.to_vec(),
-    }
-    out
 }
 
 async fn no_reflected_form_of_the_secret_leaves_the_broker(db: Db) {
@@ -467,82 +418,6 @@ async fn an_operator_token_cannot_pay_administer_or_take_the_bots_updates(db: Db
     app.stop().await;
 }
 
-/// Presets classify from each API's own table: VK sends over GET, the Graph API takes
-/// `method=` as the HTTP method, Viber's webhook is configuration.
-async fn presets_tell_a_read_from_a_write_whatever_the_http_method(db: Db) {
-    use common::upstream::Upstream;
-    let app = TestApp::spawn(db).await;
-    let up = Upstream::start("vk-real-secret").await;
-    app.add_staff("alice", &["support"]).await;
-    for (id, preset) in [("vk", "vk"), ("wa", "whatsapp-cloud"), ("viber", "viber")] {
-        let body = json!({ "preset": preset, "upstream": up.base, "tags": ["support"] });
-        app.add_channel(id, body, "vk-real-secret").await;
-    }
-    let (_, read) = app
-        .issue("alice", "vk", json!({ "actions": ["read"] }))
-        .await;
-    let vk = |method: &str| {
-        let url = app.broker("vk", &format!("method/{method}?peer_id=1&v=5.199"));
-        app.http.get(url).query(&[("access_token", read.as_str())])
-    };
-    let resp = vk("messages.getHistory").send().await.unwrap();
-    assert_eq!(resp.status(), 200);
-    let seen = up.requests().pop().unwrap();
-    let query = seen.query.unwrap_or_default();
-    assert!(query.contains("access_token=vk-real-secret"), "{query}");
-    assert!(
-        !query.contains(read.as_str()),
-        "the brokered token went upstream"
-    );
-    let before = up.count();
-    for (method, code) in [
-        ("messages.send", "action_not_in_token"),
-        ("execute", "action_unmapped"),
-        ("groups.setCallbackSettings", "action_unmapped"),
-        ("Messages.Send", "action_unmapped"),
-    ] {
-        let resp = vk(method).send().await.unwrap();
-        let status = resp.status().as_u16();
-        let v: serde_json::Value = resp.json().await.unwrap();
-        assert_eq!(
-            (status, v["error"]["code"].as_str()),
-            (403, Some(code)),
-            "{method}"
-        );
-    }
-
-    let (_, wa) = app.issue("alice", "wa", json!({})).await;
-    let graph =
-        |m: Method, path: &str| app.http.request(m, app.broker("wa", path)).bearer_auth(&wa);
-    let resp = graph(Method::GET, "v21.0/5678?method=delete")
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(resp.status(), 400);
-    let v: serde_json::Value = resp.json().await.unwrap();
-    assert_eq!(v["error"]["code"], "method_override_refused");
-    for path in ["v21.0/1234/register", "v21.0/1234/subscribed_apps"] {
-        let resp = graph(Method::POST, path).send().await.unwrap();
-        assert_eq!(resp.status(), 403, "{path}");
-    }
-
-    let (_, vb) = app.issue("alice", "viber", json!({})).await;
-    let viber = |path: &str| app.http.post(app.broker("viber", path)).bearer_auth(&vb);
-    assert_eq!(viber("set_webhook").send().await.unwrap().status(), 403);
-    assert_eq!(up.count(), before, "a refused request reached the upstream");
-    assert_eq!(viber("send_message").send().await.unwrap().status(), 200);
-    let seen = up.requests().pop().unwrap();
-    assert_eq!(seen.header("x-viber-auth-token"), Some("vk-real-secret"));
-    assert_eq!(seen.header("authorization"), None);
-
-    // Without rules or a preset nothing would be brokered: such a channel is refused.
-    let bare = json!({ "kind": "bearer", "upstream": up.base, "tags": ["support"] });
-    let (status, v) = app.api(Method::PUT, "/channels/bare", Some(bare)).await;
-    assert_eq!(status, 400, "{v}");
-    assert!(v.to_string().contains("preset"), "{v}");
-    app.stop().await;
-}
-
 /// The URL and bearer token a client uses to ask `channel` for `path` of the reflector.
 fn target(c: &Channels, channel: &str, path: &str) -> (String, Option<String>) {
     match channel {
@@ -556,39 +431,6 @@ fn target(c: &Channels, channel: &str, path: &str) -> (String, Option<String>) {
             None,
         ),
     }
-}
-
-/// What a real client printed: python `requests` (decodes gzip and deflate by default) or
-/// `curl --compressed`.
-async fn real_client(client: &str, url: &str, bearer: Option<&str>) -> Vec<u8> {
-    let mut cmd = match client {
-        "requests" => {
-            let python = std::env::var("STAFFGATE_TEST_PYTHON")
-                .expect("STAFFGATE_TEST_PYTHON: run scripts/test.sh (the README's test command)");
-            let script = concat!(
-                env!("CARGO_MANIFEST_DIR"),
-                "/tests/peers/requests_client.py"
-            );
-            let mut cmd = tokio::process::Command::new(python);
-            cmd.arg(script).arg(url).arg(bearer.unwrap_or(""));
-            cmd
-        }
-        _ => {
-            let mut cmd = tokio::process::Command::new("curl");
-            cmd.args(["-sS", "--compressed", "-D", "-", url]);
-            if let Some(t) = bearer {
-                cmd.arg("-H").arg(format!("Authorization: Bearer {t}"));
-            }
-            cmd
-        }
-    };
-    let out = cmd.output().await.expect("the client runs");
-    assert!(
-        out.status.success(),
-        "{client}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    out.stdout
 }
 
 async fn real_clients_asking_for_compression_never_see_the_secret(db: Db) {
@@ -635,7 +477,6 @@ async fn real_clients_asking_for_compression_never_see_the_secret(db: Db) {
 
 both_backends!(
     real_clients_asking_for_compression_never_see_the_secret,
-    presets_tell_a_read_from_a_write_whatever_the_http_method,
     an_operator_token_cannot_pay_administer_or_take_the_bots_updates,
     no_reflected_form_of_the_secret_leaves_the_broker,
     a_repointed_channel_sends_its_secret_nowhere,

@@ -196,3 +196,52 @@ async fn handle(req: Request) -> Response {
     }
     builder.status(status).body(Body::from(out)).unwrap()
 }
+
+pub fn contains(haystack: &[u8], needle: &[u8]) -> bool {
+    haystack.windows(needle.len()).any(|w| w == needle)
+}
+
+/// Whether `seen` holds `secret` in `form`, found without the broker's matcher: the
+/// per-character forms by encoding the secret alone (each character is encoded on its own,
+/// so its encoding stands inside the encoded text), the base64 forms by decoding every
+/// unmasked run at each offset.
+pub fn leaked_in_form(form: &str, secret: &str, seen: &[u8]) -> bool {
+    if !form.starts_with("b64") {
+        return contains(seen, encode(form, secret).as_bytes());
+    }
+    let engine = if form == "b64url" {
+        base64::engine::general_purpose::URL_SAFE_NO_PAD
+    } else {
+        base64::engine::general_purpose::STANDARD_NO_PAD
+    };
+    seen.split(|b| !b.is_ascii_alphanumeric() && !b"+/-_".contains(b))
+        .any(|run| {
+            (0..4).any(|offset| {
+                let run = &run[offset.min(run.len())..];
+                let whole = &run[..run.len() / 4 * 4];
+                engine
+                    .decode(whole)
+                    .is_ok_and(|plain| contains(&plain, secret.as_bytes()))
+            })
+        })
+}
+
+/// Undoes whatever encoding the broker answered in (it should answer in none).
+pub fn decode(encoding: Option<&str>, body: &[u8]) -> Vec<u8> {
+    use std::io::Read;
+    let mut out = Vec::new();
+    match encoding {
+        Some("gzip") => {
+            let _ = flate2::read::GzDecoder::new(body).read_to_end(&mut out);
+        }
+        Some("deflate") => {
+            let _ = flate2::read::ZlibDecoder::new(body).read_to_end(&mut out);
+        }
+        Some("br") => {
+            let _ = brotli::Decompressor::new(body, 4096).read_to_end(&mut out);
+        }
+        Some("zstd") => out = zstd::decode_all(body).unwrap_or_default(),
+        _ => out = body.to_vec(),
+    }
+    out
+}
