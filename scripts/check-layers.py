@@ -33,6 +33,7 @@ LAYERS = {
     "channels": 3,
     "apikeys": 3,
     "metrics": 3,
+    "principal": 3,
     "config": 2,
     "store": 1,
     "secrets": 1,

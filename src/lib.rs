@@ -16,6 +16,7 @@ pub mod mail;
 pub mod metrics;
 pub mod offboarding;
 pub mod policy;
+pub mod principal;
 pub mod replica;
 pub mod secrets;
 pub mod signin;

@@ -1,13 +1,15 @@
 //! Access review: for every active staff member × channel, what policy permits, which
 //! policies say so, live tokens and last use. Derived, never stored.
 
+use std::collections::HashMap;
+
 use serde::Serialize;
 
 use crate::channels::Registry;
 use crate::domain::staff::StaffStatus;
 use crate::domain::time::{now_millis, to_datetime};
 use crate::domain::{ActionSet, ChannelId, Username};
-use crate::policy::Engine;
+use crate::policy::{Engine, Reach};
 use crate::store::{Store, StoreError};
 
 /// One reachable (staff, channel) pair.
@@ -42,22 +44,24 @@ pub async fn review(
     let live = crate::store::tokens::live_counts(store.pool(), now_millis()).await?;
     let last = crate::store::activity::last_use(store.pool()).await?;
     let leaving = crate::store::schedule::pending_by_staff(store.pool()).await?;
-    let channels = channels.all();
+    let all = channels.all();
     let mut rows = Vec::new();
     for member in staff.iter().filter(|m| m.status == StaffStatus::Active) {
         if filter.staff.as_ref().is_some_and(|u| *u != member.username) {
             continue;
         }
-        for channel in &channels {
-            if filter
-                .channel
-                .as_ref()
-                .is_some_and(|c| *c != channel.spec.id)
-            {
+        let mut reachable: HashMap<ChannelId, Reach> = channels
+            .reachable(engine, member)
+            .into_iter()
+            .map(|r| (r.channel.spec.id.clone(), r.reach))
+            .collect();
+        for channel in &all {
+            let id = &channel.spec.id;
+            if filter.channel.as_ref().is_some_and(|c| c != id) {
                 continue;
             }
-            let reach = engine.reach(member, &channel.facts);
-            let key = (member.id, channel.spec.id.to_string());
+            let reach = reachable.remove(id).unwrap_or_default();
+            let key = (member.id, id.to_string());
             let live_tokens = live.get(&key).copied().unwrap_or(0);
             if reach.actions.is_empty() && live_tokens == 0 {
                 continue;
@@ -65,7 +69,7 @@ pub async fn review(
             rows.push(AccessRow {
                 staff: member.username.to_string(),
                 name: member.name.clone(),
-                channel: channel.spec.id.to_string(),
+                channel: id.to_string(),
                 actions: reach.actions,
                 policies: reach.policies.into_iter().collect(),
                 live_tokens,

@@ -11,6 +11,7 @@ use crate::domain::Role;
 use crate::domain::credential::{self, CredentialKind};
 use crate::domain::staff::StaffId;
 use crate::domain::time::{now_millis, to_datetime};
+use crate::principal::AdminPermit;
 use crate::store::{Store, StoreError};
 
 /// Why a key operation failed.
@@ -66,11 +67,12 @@ fn check_name(name: &str) -> Result<(), KeyError> {
 
 pub async fn create(
     store: &Store,
-    actor: &Actor,
+    permit: &AdminPermit,
     name: &str,
     role: Role,
     staff: Option<StaffId>,
 ) -> Result<NewKey, KeyError> {
+    let actor = permit.actor();
     check_name(name)?;
     let (key, hash) = credential::generate(CredentialKind::ApiKey).map_err(|_| KeyError::Random)?;
     let mut tx = store.begin().await?;
@@ -100,7 +102,8 @@ pub async fn create(
     })
 }
 
-pub async fn revoke(store: &Store, actor: &Actor, id: i64) -> Result<(), KeyError> {
+pub async fn revoke(store: &Store, permit: &AdminPermit, id: i64) -> Result<(), KeyError> {
+    let actor = permit.actor();
     let mut tx = store.begin().await?;
     if !crate::store::api_keys::revoke(tx.conn(), id, now_millis()).await? {
         return Err(KeyError::NotFound(id));

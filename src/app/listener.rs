@@ -53,16 +53,20 @@ impl Closed {
 
 /// Applies [`ServerLimits`] to every connection of one listener.
 #[derive(Clone)]
-pub struct Guard {
+pub struct ConnectionGuard {
     limits: ServerLimits,
     slots: Arc<Semaphore>,
     metrics: Arc<Metrics>,
     listener: &'static str,
 }
 
-impl Guard {
-    pub fn new(limits: ServerLimits, metrics: Arc<Metrics>, listener: &'static str) -> Guard {
-        Guard {
+impl ConnectionGuard {
+    pub fn new(
+        limits: ServerLimits,
+        metrics: Arc<Metrics>,
+        listener: &'static str,
+    ) -> ConnectionGuard {
+        ConnectionGuard {
             limits,
             slots: Arc::new(Semaphore::new(limits.max_connections)),
             metrics,
@@ -79,7 +83,7 @@ impl Guard {
     }
 }
 
-impl<S> Accept<TcpStream, S> for Guard {
+impl<S> Accept<TcpStream, S> for ConnectionGuard {
     type Stream = Guarded<TcpStream>;
     type Service = Timed<S>;
     type Future = std::future::Ready<io::Result<(Guarded<TcpStream>, Timed<S>)>>;
@@ -161,7 +165,7 @@ impl ConnState {
 pub struct Guarded<I> {
     inner: I,
     state: Arc<ConnState>,
-    guard: Guard,
+    guard: ConnectionGuard,
     timer: Option<Pin<Box<Sleep>>>,
     _permit: OwnedSemaphorePermit,
 }
@@ -271,7 +275,7 @@ impl<I: AsyncWrite + Unpin> AsyncWrite for Guarded<I> {
 pub struct Timed<S> {
     inner: S,
     state: Arc<ConnState>,
-    guard: Guard,
+    guard: ConnectionGuard,
 }
 
 /// Ends the in-flight mark however the request ends (answered, timed out, or dropped

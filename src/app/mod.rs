@@ -112,7 +112,7 @@ pub struct Application {
     tls: Option<Tls>,
     pub state: Arc<AppState>,
     follower: Option<crate::replica::Follower>,
-    activity: broker::activity::Writer,
+    activity: broker::activity::ActivityFlusher,
     limits: crate::config::ServerLimits,
 }
 
@@ -169,7 +169,7 @@ impl Application {
             verifier: verifier.clone(),
             engine: engine.clone(),
             config: config.tokens.clone(),
-            writer: crate::tokens::batch::Writer::start(store.clone()),
+            writer: crate::tokens::batch::IssuanceBatcher::start(store.clone()),
         };
         let live = tokens.load().await?;
         tracing::info!(channels = count, tokens = live, "verifier loaded");
@@ -204,6 +204,7 @@ impl Application {
             channels: registry.clone(),
             notices: offboarding_notices.clone(),
             owed: owed.clone(),
+            presence: presence.clone(),
         };
         let sync = Arc::new(Syncer::new(
             store.clone(),
@@ -233,6 +234,12 @@ impl Application {
             compliance: compliance.clone(),
             verifier: verifier.clone(),
         };
+        let rules = crate::compliance::Rules {
+            store: store.clone(),
+            engine: engine.clone(),
+            compliance: compliance.clone(),
+            dir: config.policies.clone(),
+        };
         let state = Arc::new(AppState {
             directory: Directory {
                 store: store.clone(),
@@ -246,7 +253,7 @@ impl Application {
             engine,
             registry,
             store,
-            policies_dir: config.policies.clone(),
+            rules: rules.clone(),
             sync,
             signin,
             compliance,
@@ -285,7 +292,7 @@ impl Application {
                 verifier: verifier.clone(),
             },
             compliance: state.compliance.clone(),
-            policies_dir: config.policies.clone(),
+            rules,
             presence,
             start: start_seq,
             listen_url: config
@@ -330,7 +337,7 @@ impl Application {
         let state = self.state.clone();
         let (main, broker) = web::routers(self.state, self.broker_listener.is_some());
         let metrics = state.metrics.clone();
-        let guard = |name| listener::Guard::new(self.limits, metrics.clone(), name);
+        let guard = |name| listener::ConnectionGuard::new(self.limits, metrics.clone(), name);
         let mut listening = vec![serve::Listening {
             listener: self.listener,
             router: main,
@@ -435,11 +442,8 @@ impl Application {
                 return;
             };
             while hup.recv().await.is_some() {
-                let _ = crate::web::reload_policies(
-                    &state,
-                    &crate::audit::Actor("signal:SIGHUP".into()),
-                )
-                .await;
+                // A refused reload is logged and audited by the service; nothing to add here.
+                let _ = state.rules.reload_on_signal().await;
                 if let Some(tls) = &tls {
                     tls.reload().await;
                 }

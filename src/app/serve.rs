@@ -1,4 +1,4 @@
-//! Serving the routers on their listeners, plain or TLS, each behind a [`Guard`], until
+//! Serving the routers on their listeners, plain or TLS, each behind a [`ConnectionGuard`], until
 //! shutdown.
 
 use std::net::SocketAddr;
@@ -9,7 +9,7 @@ use axum_server::Handle;
 use axum_server::tls_rustls::{RustlsAcceptor, RustlsConfig};
 use tokio::net::TcpListener;
 
-use super::listener::Guard;
+use super::listener::ConnectionGuard;
 
 /// How long connections may finish after shutdown is asked for.
 const GRACE: Duration = Duration::from_secs(10);
@@ -18,7 +18,7 @@ const GRACE: Duration = Duration::from_secs(10);
 pub struct Listening {
     pub listener: TcpListener,
     pub router: Router,
-    pub guard: Guard,
+    pub guard: ConnectionGuard,
 }
 
 /// Serves every listener until `shutdown` resolves; the first to fail ends them all.

@@ -12,7 +12,7 @@ use sqlx::AnyConnection;
 pub use crate::domain::change::Change;
 use crate::domain::time::now_millis;
 use crate::store::{Store, StoreError};
-use chain::{ChainBreak, GENESIS};
+use chain::{ChainBreak, Entry, GENESIS};
 
 /// Who did something: an API key, the daemon itself, a directory source.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -97,4 +97,14 @@ pub async fn verify(store: &Store) -> Result<Verification, StoreError> {
         entries: tail.0,
         first_bad: None,
     })
+}
+
+/// The entries after `after`, oldest first, at most `limit` (clamped to 1–1000).
+pub async fn page(store: &Store, after: i64, limit: i64) -> Result<Vec<Entry>, StoreError> {
+    crate::store::audit::page(store.pool(), after, limit.clamp(1, 1000)).await
+}
+
+/// The sequence number of the newest entry (0 on an empty log).
+pub async fn head(store: &Store) -> Result<i64, StoreError> {
+    Ok(crate::store::audit::head(store.pool()).await?.0)
 }

@@ -49,13 +49,13 @@ const BATCH: usize = 1_000;
 /// Call records kept while the database refuses them; the oldest beyond go (and are counted).
 const KEEP: usize = 100_000;
 
-/// The writer task; [`Writer::stop`] writes what is queued and ends it.
-pub struct Writer {
+/// The writer task; [`ActivityFlusher::stop`] writes what is queued and ends it.
+pub struct ActivityFlusher {
     task: tokio::task::JoinHandle<()>,
     stop: tokio::sync::oneshot::Sender<()>,
 }
 
-impl Writer {
+impl ActivityFlusher {
     /// Flushes everything reported so far and stops. Handles to the log may outlive this
     /// (the router holds them), so stopping is a signal rather than waiting for them to drop.
     pub async fn stop(self) {
@@ -76,7 +76,11 @@ fn take(
 }
 
 /// Starts the writer task.
-pub fn start(store: Store, every: Duration, metrics: Arc<Metrics>) -> (ActivityLog, Writer) {
+pub fn start(
+    store: Store,
+    every: Duration,
+    metrics: Arc<Metrics>,
+) -> (ActivityLog, ActivityFlusher) {
     let (tx, mut rx) = mpsc::channel::<Event>(65_536);
     let (stop, mut stopped) = tokio::sync::oneshot::channel::<()>();
     let writer_metrics = metrics.clone();
@@ -118,7 +122,7 @@ pub fn start(store: Store, every: Duration, metrics: Arc<Metrics>) -> (ActivityL
             }
         }
     });
-    (ActivityLog { tx, metrics }, Writer { task, stop })
+    (ActivityLog { tx, metrics }, ActivityFlusher { task, stop })
 }
 
 /// Writes what is kept; what could not be written stays for the next try. True when all

@@ -352,7 +352,7 @@ impl Broker {
             bytes_in: 0,
             bytes_out: 0,
         };
-        let guard = stream::Guard {
+        let guard = stream::StreamWatch {
             verifier: self.verifier.clone(),
             engine: self.engine.clone(),
             channel,
@@ -386,7 +386,7 @@ impl Broker {
     }
 
     /// Streams the upstream's answer back, scrubbed, under the guard's watch.
-    fn respond(&self, upstream: reqwest::Response, guard: stream::Guard) -> Response<Body> {
+    fn respond(&self, upstream: reqwest::Response, guard: stream::StreamWatch) -> Response<Body> {
         let status = upstream.status();
         let scrubber = scrub::Scrubber::new(guard.channel.secret.as_ref().map(|s| s.matcher()));
         let mut headers = forwardable(upstream.headers(), &["set-cookie"]);

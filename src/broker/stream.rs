@@ -55,7 +55,7 @@ pub fn request_body(
 }
 
 /// Rechecks access while a response streams, and records the call when it ends.
-pub struct Guard {
+pub struct StreamWatch {
     pub verifier: Arc<Verifier>,
     pub engine: Arc<Engine>,
     pub channel: Arc<LiveChannel>,
@@ -71,7 +71,7 @@ pub struct Guard {
     pub meter: Arc<BodyMeter>,
 }
 
-impl Guard {
+impl StreamWatch {
     fn still_allowed(&self) -> bool {
         !self.freshness.behind(crate::domain::time::now_millis())
             && super::check(
@@ -86,7 +86,7 @@ impl Guard {
     }
 }
 
-impl Drop for Guard {
+impl Drop for StreamWatch {
     fn drop(&mut self) {
         let mut record = self.record.clone();
         record.latency_us = i64::try_from(self.started.elapsed().as_micros()).unwrap_or(i64::MAX);
@@ -98,7 +98,7 @@ impl Drop for Guard {
 struct State<S> {
     upstream: S,
     scrubber: Scrubber,
-    guard: Guard,
+    guard: StreamWatch,
     changes: watch::Receiver<u64>,
     limit: u64,
     gap: Duration,
@@ -128,7 +128,7 @@ fn cut<S>(
 pub fn response_body<S>(
     upstream: S,
     scrubber: Scrubber,
-    guard: Guard,
+    guard: StreamWatch,
     changes: watch::Receiver<u64>,
     limit: u64,
     gap: Duration,

@@ -8,11 +8,13 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::Serialize;
 use serde_json::json;
 
-use crate::audit::{self, Actor};
-use crate::domain::ChannelId;
+use crate::audit;
 use crate::domain::channel::{ChannelKind, ChannelSpec};
+use crate::domain::staff::StaffMember;
 use crate::domain::time::{now_millis, to_datetime};
+use crate::domain::{ActionSet, ChannelId};
 use crate::policy::{ChannelFacts, Engine};
+use crate::principal::AdminPermit;
 use crate::secrets::{MasterKey, SecretsError};
 use crate::store::channels::ChannelRecord;
 use crate::store::{Store, StoreError};
@@ -64,6 +66,12 @@ impl ChannelSecret {
     }
 }
 
+/// One channel a person can reach, and why.
+pub struct Reachable {
+    pub channel: Arc<LiveChannel>,
+    pub reach: crate::policy::Reach,
+}
+
 /// Channel id → live channel.
 #[derive(Default)]
 pub struct Registry {
@@ -90,6 +98,25 @@ impl Registry {
             .collect();
         all.sort_by(|a, b| a.spec.id.cmp(&b.spec.id));
         all
+    }
+
+    /// What `member` can reach: every channel on which policy permits them at least one
+    /// action, with the actions and the policies that grant them, in channel order. The one
+    /// answer to "what can this person reach" (offboarding, the review, the pages, `/me`).
+    pub fn reachable(&self, engine: &Engine, member: &StaffMember) -> Vec<Reachable> {
+        self.all()
+            .into_iter()
+            .filter_map(|channel| {
+                let reach = engine.reach(member, &channel.facts);
+                (!reach.actions.is_empty()).then_some(Reachable { channel, reach })
+            })
+            .collect()
+    }
+
+    /// What policy permits `member` on `id` now (nothing on a channel that is gone).
+    pub fn permitted(&self, engine: &Engine, member: &StaffMember, id: &ChannelId) -> ActionSet {
+        self.get(id)
+            .map_or(ActionSet::EMPTY, |c| engine.reach(member, &c.facts).actions)
     }
 
     fn put(&self, live: LiveChannel) {
@@ -200,9 +227,10 @@ impl Channels {
     /// wherever an admin key points it".
     pub async fn upsert(
         &self,
-        actor: &Actor,
+        permit: &AdminPermit,
         spec: ChannelSpec,
     ) -> Result<ChannelView, ChannelError> {
+        let actor = permit.actor();
         let now = now_millis();
         let mut tx = self.store.begin().await?;
         let before = crate::store::channels::find_in(tx.conn(), &spec.id).await?;
@@ -244,10 +272,11 @@ impl Channels {
 
     pub async fn set_secret(
         &self,
-        actor: &Actor,
+        permit: &AdminPermit,
         id: &ChannelId,
         secret: SecretString,
     ) -> Result<(), ChannelError> {
+        let actor = permit.actor();
         let text = secret.expose_secret();
         if text.trim().is_empty() {
             return Err(ChannelError::BadSecret("must not be empty"));

@@ -3,6 +3,7 @@
 //! NDA version in force acknowledged. Each requirement can be turned off by configuration.
 
 pub mod nda;
+mod rules;
 mod service;
 
 use crate::audit::Actor;
@@ -10,6 +11,7 @@ use crate::channels::LiveChannel;
 use crate::domain::staff::{StaffMember, StaffStatus};
 use crate::tokens::{IssueRequest, Issued, TokenError, Tokens};
 
+pub use rules::{ReloadError, Reloaded, Rules};
 pub use service::{Compliance, NdaAckError, Report};
 
 /// Why the gate refused.
@@ -33,7 +35,7 @@ pub enum GateError {
 
 /// Who asks for the token.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Presence {
+pub enum Requester {
     /// The person themselves, in a session that did or did not pass TOTP.
     Session { totp_verified: bool },
     /// An admin on the person's behalf: the person must still be enrolled and acknowledged.

@@ -9,7 +9,7 @@ use serde::Serialize;
 use serde_json::json;
 
 use super::nda::{NdaError, NdaSet};
-use super::{Cleared, Facts, GateError, Presence};
+use super::{Cleared, Facts, GateError, Requester};
 use crate::audit::{self, Actor};
 use crate::config::ComplianceConfig;
 use crate::domain::staff::{StaffMember, StaffStatus};
@@ -101,7 +101,7 @@ impl Compliance {
         &self,
         staff: &'a StaffMember,
         facts: &Facts,
-        presence: Presence,
+        requester: Requester,
     ) -> Result<Cleared<'a>, GateError> {
         if staff.status != StaffStatus::Active {
             return Err(GateError::NotActive(staff.status));
@@ -110,8 +110,8 @@ impl Compliance {
             if !facts.totp_enrolled {
                 return Err(GateError::TotpNotEnrolled);
             }
-            if presence
-                == (Presence::Session {
+            if requester
+                == (Requester::Session {
                     totp_verified: false,
                 })
             {
@@ -238,12 +238,21 @@ impl Compliance {
 
     /// Who acknowledged `version` (default: the one in force), and who of the people who
     /// are not offboarded has not.
+    /// Every NDA acknowledgement `staff` made, oldest first (their evidence).
+    pub async fn acknowledgements_of(
+        &self,
+        staff: crate::domain::staff::StaffId,
+    ) -> Result<Vec<crate::store::nda::AckRow>, StoreError> {
+        crate::store::nda::list(self.store.pool(), None, Some(staff)).await
+    }
+
     pub async fn report(&self, version: Option<&str>) -> Result<Report, StoreError> {
         let set = self.nda();
         let version = version
             .map(str::to_owned)
             .or_else(|| set.required(now_millis()).map(|t| t.version.clone()));
-        let acknowledged = crate::store::nda::list(self.store.pool(), version.as_deref()).await?;
+        let acknowledged =
+            crate::store::nda::list(self.store.pool(), version.as_deref(), None).await?;
         let done: HashSet<&str> = acknowledged.iter().map(|a| a.username.as_str()).collect();
         let missing = crate::store::staff::list(self.store.pool())
             .await?

@@ -15,11 +15,12 @@ use std::sync::Arc;
 
 use serde_json::json;
 
-use crate::audit::{self, Actor};
+use crate::audit;
 use crate::domain::staff::{StaffMember, StaffStatus};
 use crate::domain::time::now_millis;
 use crate::domain::{GroupName, Username};
 use crate::policy::Engine;
+use crate::principal::AdminPermit;
 use crate::store::staff::{Origin, StaffFields};
 use crate::store::{Store, StoreError};
 use crate::tokens::Verifier;
@@ -99,9 +100,10 @@ pub struct Directory {
 impl Directory {
     pub async fn put(
         &self,
-        actor: &Actor,
+        permit: &AdminPermit,
         input: StaffInput,
     ) -> Result<StaffMember, DirectoryError> {
+        let actor = permit.actor();
         input.check()?;
         let mut tx = self.store.begin().await?;
         if let Some(existing) = crate::store::staff::find(tx.conn(), &input.username).await? {
@@ -147,10 +149,11 @@ impl Directory {
     /// turned first-login requirements off. Audited; the compliance gate still applies.
     pub async fn activate(
         &self,
-        actor: &Actor,
+        permit: &AdminPermit,
         username: &Username,
         reason: &str,
     ) -> Result<StaffMember, DirectoryError> {
+        let actor = permit.actor();
         let mut tx = self.store.begin().await?;
         let member = crate::store::staff::find(tx.conn(), username)
             .await?

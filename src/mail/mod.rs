@@ -173,3 +173,10 @@ impl Notices {
         &self.config
     }
 }
+
+pub use crate::store::outbox::Depth as OutboxDepth;
+
+/// The outbox at a glance: waiting, oldest, sent in the last day, last error.
+pub async fn outbox(store: &crate::store::Store) -> Result<OutboxDepth, crate::store::StoreError> {
+    crate::store::outbox::depth(store.pool(), crate::domain::time::now_millis()).await
+}

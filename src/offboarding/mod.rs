@@ -21,6 +21,8 @@ use crate::domain::credential::CredentialHash;
 use crate::domain::staff::{StaffId, StaffStatus};
 use crate::domain::time::{now_millis, to_datetime};
 use crate::policy::Engine;
+use crate::replica::Presence;
+use crate::replica::propagation::report;
 use crate::store::{Store, StoreError};
 use crate::tokens::Verifier;
 
@@ -61,6 +63,12 @@ pub enum OffboardError {
     /// unrecorded offboardings it will.
     #[error("the database refuses writes ({}), and too many offboardings wait for it already: nothing was done", fault.code())]
     TooManyUnrecorded { fault: crate::store::StorageFault },
+    /// The wait for replicas is longer than [`MAX_WAIT`].
+    #[error("wait: at most 60s")]
+    Wait,
+    /// The offboarding task stopped unexpectedly (a bug): see the log.
+    #[error("the offboarding task stopped: {0}")]
+    Interrupted(String),
     /// Not offboarded (yet): no receipt to show.
     #[error("{0} is not offboarded")]
     NoReceipt(Username),
@@ -76,10 +84,22 @@ pub struct Offboarded {
     revoked: Vec<CredentialHash>,
 }
 
-/// Proof that the caller may offboard people (HR or admin). Made by the web layer's checks.
-pub struct HrPermit {
-    pub actor: Actor,
+pub use crate::principal::HrPermit;
+
+/// What an offboarding asked for now answers.
+pub enum OffboardAnswer {
+    /// Committed and applied here; the receipt carries its propagation to every replica.
+    Done(Box<Receipt>),
+    /// The database is slow: the offboarding goes on in the background and completes;
+    /// the receipt is to be polled.
+    InProgress,
 }
+
+/// How long an offboarding request waits for its write before answering in progress.
+const ANSWER_WITHIN: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// The longest an offboarding answer waits for replicas to confirm.
+pub const MAX_WAIT: std::time::Duration = std::time::Duration::from_secs(60);
 
 /// How long an offboarding the database refused waits to read whom to refuse in memory.
 const READ_FOR_REFUSAL: std::time::Duration = std::time::Duration::from_secs(1);
@@ -95,6 +115,7 @@ fn check_reason(reason: &str) -> Result<(), OffboardError> {
 }
 
 /// The offboarding service.
+#[derive(Clone)]
 pub struct Offboarding {
     pub store: Store,
     pub verifier: Arc<Verifier>,
@@ -104,22 +125,58 @@ pub struct Offboarding {
     pub notices: crate::mail::Notices,
     /// Offboardings the database refused, retried until recorded (shared by every copy).
     pub owed: Arc<Owed>,
+    /// This replica, which acknowledges what it applied and reads the others' confirmations.
+    pub presence: Arc<Presence>,
 }
 
 impl Offboarding {
-    /// Offboards `username`. A second call returns the first receipt. When the database
-    /// refuses the write, the person is refused here at once and the write is owed.
+    /// Offboards `username` now: the one entry point for a person (HR) or a pushing source.
+    /// Runs in a task of its own, so a caller who hangs up (or a proxy that gives up) does
+    /// not cancel it half-way; past [`ANSWER_WITHIN`] it answers [`OffboardAnswer::InProgress`]
+    /// and completes anyway. Once done, the receipt reports which replicas confirmed within
+    /// `wait` (at most [`MAX_WAIT`]). A second call answers the first receipt.
     pub async fn offboard(
         &self,
         permit: &HrPermit,
         username: &Username,
         reason: &str,
+        wait: std::time::Duration,
+    ) -> Result<OffboardAnswer, OffboardError> {
+        if wait > MAX_WAIT {
+            return Err(OffboardError::Wait);
+        }
+        let task = {
+            let (me, actor) = (self.clone(), permit.actor().clone());
+            let (username, reason) = (username.clone(), reason.to_owned());
+            tokio::spawn(async move { me.offboard_or_owe(&actor, &username, &reason).await })
+        };
+        let mut receipt = match tokio::time::timeout(ANSWER_WITHIN, task).await {
+            Ok(Ok(done)) => done?,
+            Ok(Err(join)) => return Err(OffboardError::Interrupted(join.to_string())),
+            Err(_) => return Ok(OffboardAnswer::InProgress),
+        };
+        // This replica applied it before answering: acknowledge now rather than when its
+        // follower sees its own entry.
+        self.presence.acknowledge(&[receipt.audit_seq]).await;
+        let bound = self.presence.freshness.bound();
+        receipt.propagation =
+            Some(report(&self.store, receipt.audit_seq, now_millis(), bound, wait).await?);
+        Ok(OffboardAnswer::Done(Box::new(receipt)))
+    }
+
+    /// Records the offboarding; when the database refuses the write, the person is refused
+    /// here at once and the write is owed.
+    async fn offboard_or_owe(
+        &self,
+        actor: &Actor,
+        username: &Username,
+        reason: &str,
     ) -> Result<Receipt, OffboardError> {
-        match self.record(&permit.actor, username, reason).await {
+        match self.record(actor, username, reason).await {
             Err(OffboardError::Store(e)) if e.fault().is_some() => {
                 let fault = e.fault().expect("checked");
                 tracing::error!(error = %e, staff = %username, "the database refused an offboarding");
-                self.owe(&permit.actor, username, reason, fault).await
+                self.owe(actor, username, reason, fault).await
             }
             answer => answer,
         }
@@ -270,14 +327,9 @@ impl Offboarding {
         }
 
         let mut lines: BTreeMap<String, ChannelLine> = BTreeMap::new();
-        for channel in self.channels.all() {
-            let reach = self.engine.reach(&staff, &channel.facts);
-            if !reach.actions.is_empty() {
-                lines.insert(
-                    channel.spec.id.to_string(),
-                    ChannelLine::new(channel.spec.id.as_str(), reach.actions),
-                );
-            }
+        for r in self.channels.reachable(&self.engine, &staff) {
+            let id = r.channel.spec.id.as_str();
+            lines.insert(id.to_owned(), ChannelLine::new(id, r.reach.actions));
         }
         let epoch = crate::store::staff::mark_offboarded(conn, staff.id, now).await?;
         let why = format!("offboarded: {reason}");
@@ -362,7 +414,7 @@ impl Offboarding {
             reason: reason.to_owned(),
             status: status.as_str().to_owned(),
         };
-        audit::record(tx.conn(), &permit.actor, &change).await?;
+        audit::record(tx.conn(), permit.actor(), &change).await?;
         tx.commit().await?;
         self.verifier
             .put_staff(crate::domain::staff::StaffMember { status, ..staff });

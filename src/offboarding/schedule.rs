@@ -41,7 +41,7 @@ impl Offboarding {
             return Err(OffboardError::AlreadyOffboarded(username.clone()));
         }
         let id =
-            crate::store::schedule::insert(tx.conn(), staff.id, at, reason, &permit.actor.0, now)
+            crate::store::schedule::insert(tx.conn(), staff.id, at, reason, &permit.actor().0, now)
                 .await?;
         let change = audit::Change::OffboardingScheduled {
             username: username.to_string(),
@@ -49,7 +49,7 @@ impl Offboarding {
             at: json!(crate::domain::time::to_datetime(at)),
             reason: reason.to_owned(),
         };
-        audit::record(tx.conn(), &permit.actor, &change).await?;
+        audit::record(tx.conn(), permit.actor(), &change).await?;
         tx.commit().await?;
         Ok(id)
     }
@@ -60,14 +60,14 @@ impl Offboarding {
 
     pub async fn cancel_scheduled(&self, permit: &HrPermit, id: i64) -> Result<(), OffboardError> {
         let mut tx = self.store.begin().await?;
-        if !crate::store::schedule::cancel(tx.conn(), id, &permit.actor.0, now_millis()).await? {
+        if !crate::store::schedule::cancel(tx.conn(), id, &permit.actor().0, now_millis()).await? {
             return Err(OffboardError::ScheduleNotPending(id));
         }
         let change = audit::Change::ScheduledOffboardingCancelled {
             schedule: id.to_string(),
             schedule_id: id,
         };
-        audit::record(tx.conn(), &permit.actor, &change).await?;
+        audit::record(tx.conn(), permit.actor(), &change).await?;
         tx.commit().await?;
         Ok(())
     }

@@ -1,6 +1,5 @@
 //! Applies other replicas' changes to this one's memory, in log order.
 
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -8,7 +7,7 @@ use crate::domain::change::{Change, Leaver, Listed, Mover};
 
 use super::Presence;
 use crate::channels::Channels;
-use crate::compliance::Compliance;
+use crate::compliance::{Compliance, Rules};
 use crate::domain::Username;
 use crate::domain::staff::StaffStatus;
 use crate::domain::time::now_millis;
@@ -31,7 +30,8 @@ pub struct Follower {
     pub engine: Arc<Engine>,
     pub channels: Channels,
     pub compliance: Arc<Compliance>,
-    pub policies_dir: PathBuf,
+    /// Loads the policies and NDA texts another replica reloaded.
+    pub rules: Rules,
     pub presence: Arc<Presence>,
     /// The log head read before the state in memory was loaded: entries after it may not
     /// be in that state yet.
@@ -202,19 +202,7 @@ impl Follower {
                     self.reload_named(name).await?;
                 }
             }
-            Change::PoliciesReloaded { .. } => {
-                // Loaded here without auditing: an audited reload would echo between replicas.
-                match crate::policy::load_dir(&self.policies_dir) {
-                    Ok(bundle) => self.engine.replace(bundle),
-                    Err(e) => {
-                        tracing::error!(error = %e, "replica could not reload policies; keeping its own")
-                    }
-                }
-                if let Err(e) = self.compliance.reload_nda() {
-                    tracing::error!(error = %e, "replica could not reload NDA texts");
-                }
-                self.compliance.refresh_gate().await?;
-            }
+            Change::PoliciesReloaded { .. } => self.rules.follow().await?,
             // Nothing a replica holds in memory: sessions, API keys and schedules are read
             // from the database when used.
             Change::OffboardingScheduled { .. }

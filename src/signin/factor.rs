@@ -10,6 +10,7 @@ use crate::audit::{self, Actor};
 use crate::domain::Username;
 use crate::domain::staff::{StaffMember, StaffStatus};
 use crate::domain::time::{Millis, now_millis};
+use crate::principal::AdminPermit;
 use crate::store::StoreError;
 
 /// A second-factor attempt that failed, as the log names it.
@@ -287,10 +288,11 @@ impl Signin {
     /// token of the person; they enrol again at their next sign-in.
     pub async fn reset_totp(
         &self,
-        actor: &Actor,
+        permit: &AdminPermit,
         username: &Username,
         reason: &str,
     ) -> Result<(), FactorError> {
+        let actor = permit.actor();
         let now = now_millis();
         let mut tx = self.store.begin().await?;
         let staff = crate::store::staff::find(tx.conn(), username)

@@ -100,6 +100,15 @@ fn account_key(raw: &str) -> String {
 }
 
 impl Signin {
+    /// `staff`'s live sessions, newest first.
+    pub async fn sessions(
+        &self,
+        staff: crate::domain::staff::StaffId,
+    ) -> Result<Vec<crate::store::sessions::SessionView>, StoreError> {
+        let now = crate::domain::time::now_millis();
+        crate::store::sessions::live_for_staff(self.store.pool(), staff, now).await
+    }
+
     /// Reserves this attempt before anything is checked: counted and recorded in one step
     /// under locks for the account and the address, so no burst of parallel attempts gets
     /// more than the limit to the directory. The attempt counts as a failure until released.

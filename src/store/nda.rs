@@ -81,13 +81,19 @@ pub struct AckRow {
     pub user_agent: String,
 }
 
-pub async fn list(pool: &AnyPool, version: Option<&str>) -> Result<Vec<AckRow>, StoreError> {
+/// Acknowledgements, oldest first: of one version, of one person, or all.
+pub async fn list(
+    pool: &AnyPool,
+    version: Option<&str>,
+    staff: Option<StaffId>,
+) -> Result<Vec<AckRow>, StoreError> {
     let rows = sqlx::query(
         "SELECT s.username, s.display_name, s.email, a.version, a.language, a.text_sha256, a.at, \
          a.address, a.user_agent FROM nda_acks a JOIN staff s ON s.id = a.staff_id \
-         WHERE ($1 IS NULL OR a.version = $1) ORDER BY a.at",
+         WHERE ($1 IS NULL OR a.version = $1) AND ($2 IS NULL OR a.staff_id = $2) ORDER BY a.at",
     )
     .bind(version)
+    .bind(staff)
     .fetch_all(pool)
     .await?;
     rows.iter()

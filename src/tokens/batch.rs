@@ -41,16 +41,16 @@ type Job = (Pending, oneshot::Sender<Written>);
 
 /// The handle issuers write through.
 #[derive(Clone)]
-pub struct Writer {
+pub struct IssuanceBatcher {
     jobs: mpsc::Sender<Job>,
 }
 
-impl Writer {
+impl IssuanceBatcher {
     /// Starts the writer task.
-    pub fn start(store: Store) -> Writer {
+    pub fn start(store: Store) -> IssuanceBatcher {
         let (jobs, rx) = mpsc::channel(1024);
         tokio::spawn(run(store, rx));
-        Writer { jobs }
+        IssuanceBatcher { jobs }
     }
 
     /// Writes one token; returns once its transaction committed.

@@ -18,6 +18,7 @@ use crate::domain::staff::{StaffMember, StaffStatus};
 use crate::domain::time::{Millis, now_millis, to_datetime};
 use crate::domain::{ActionSet, ChannelId};
 use crate::policy::Engine;
+use crate::principal::{AdminPermit, HrPermit};
 use crate::store::tokens::{Revoked, TokenRow};
 use crate::store::{Store, StoreError};
 pub use verifier::{Denial, Grant, Verified, Verifier};
@@ -107,7 +108,7 @@ pub struct Tokens {
     pub engine: Arc<Engine>,
     pub config: TokenConfig,
     /// Writes issued tokens, many per transaction under load.
-    pub writer: batch::Writer,
+    pub writer: batch::IssuanceBatcher,
 }
 
 impl Tokens {
@@ -192,7 +193,13 @@ impl Tokens {
     }
 
     /// Revokes one token.
-    pub async fn revoke_one(&self, actor: &Actor, id: i64, why: &str) -> Result<usize, TokenError> {
+    pub async fn revoke_one(
+        &self,
+        permit: &AdminPermit,
+        id: i64,
+        why: &str,
+    ) -> Result<usize, TokenError> {
+        let actor = permit.actor();
         self.revoke_checked(actor, id, why, None).await
     }
 
@@ -234,10 +241,11 @@ impl Tokens {
     /// Revokes every live token of one staff member.
     pub async fn revoke_staff(
         &self,
-        actor: &Actor,
+        permit: &HrPermit,
         staff: &StaffMember,
         why: &str,
     ) -> Result<usize, TokenError> {
+        let actor = permit.actor();
         let mut tx = self.store.begin().await?;
         let revoked =
             crate::store::tokens::revoke_for_staff(tx.conn(), staff.id, now_millis(), why).await?;
@@ -254,10 +262,11 @@ impl Tokens {
     /// Revokes every live token for one channel.
     pub async fn revoke_channel(
         &self,
-        actor: &Actor,
+        permit: &AdminPermit,
         channel: &ChannelId,
         why: &str,
     ) -> Result<usize, TokenError> {
+        let actor = permit.actor();
         let mut tx = self.store.begin().await?;
         let revoked =
             crate::store::tokens::revoke_for_channel(tx.conn(), channel, now_millis(), why).await?;

@@ -161,6 +161,39 @@ impl From<crate::compliance::NdaAckError> for ApiError {
     }
 }
 
+impl From<crate::principal::Forbidden> for ApiError {
+    fn from(e: crate::principal::Forbidden) -> Self {
+        Self::new(StatusCode::FORBIDDEN, "role_forbidden", e.to_string())
+    }
+}
+
+impl From<crate::principal::api_key::KeyRefusal> for ApiError {
+    fn from(e: crate::principal::api_key::KeyRefusal) -> Self {
+        use crate::principal::api_key::KeyRefusal::*;
+        let msg = e.to_string();
+        let code = match e {
+            Missing => "api_key_missing",
+            Malformed => "api_key_malformed",
+            Unknown => "api_key_unknown",
+            OwnerNotActive => "api_key_owner_not_active",
+            Store(s) => return s.into(),
+        };
+        Self::new(StatusCode::UNAUTHORIZED, code, msg)
+    }
+}
+
+impl From<crate::compliance::ReloadError> for ApiError {
+    fn from(e: crate::compliance::ReloadError) -> Self {
+        use crate::compliance::ReloadError::*;
+        let msg = e.to_string();
+        match e {
+            Nda(_) => Self::new(StatusCode::UNPROCESSABLE_ENTITY, "nda_invalid", msg),
+            Policies(_) => Self::new(StatusCode::UNPROCESSABLE_ENTITY, "policy_invalid", msg),
+            Store(s) => s.into(),
+        }
+    }
+}
+
 impl From<OffboardError> for ApiError {
     fn from(e: OffboardError) -> Self {
         use OffboardError::*;
@@ -172,7 +205,8 @@ impl From<OffboardError> for ApiError {
             When(_) => Self::new(StatusCode::BAD_REQUEST, "invalid_input", msg),
             AlreadyOffboarded(_) => Self::new(StatusCode::CONFLICT, "staff_offboarded", msg),
             ScheduleNotPending(_) => Self::new(StatusCode::NOT_FOUND, "schedule_not_pending", msg),
-            ReceiptCorrupt => ApiError::internal(&e),
+            ReceiptCorrupt | Interrupted(_) => ApiError::internal(&e),
+            Wait => Self::new(StatusCode::BAD_REQUEST, "invalid_input", msg),
             NotRecorded { fault, .. } | TooManyUnrecorded { fault } => {
                 Self::new(StatusCode::SERVICE_UNAVAILABLE, fault.code(), msg)
             }

@@ -1,6 +1,7 @@
 //! The HTTP edge: JSON API, broker endpoint, health. Handlers parse, check who asks, call one
 //! service function and render.
 
+pub mod answers;
 mod api;
 mod auth;
 pub mod error;
@@ -8,7 +9,6 @@ mod json;
 mod pages;
 pub mod session;
 
-use std::path::PathBuf;
 use std::sync::Arc;
 
 use axum::Router;
@@ -37,7 +37,7 @@ pub struct AppState {
     pub broker: Broker,
     pub engine: Arc<Engine>,
     pub registry: Arc<Registry>,
-    pub policies_dir: PathBuf,
+    pub rules: crate::compliance::Rules,
     pub sync: Arc<crate::directory::sync::Syncer>,
     pub signin: crate::signin::Signin,
     pub compliance: Arc<crate::compliance::Compliance>,
@@ -170,14 +170,14 @@ async fn metrics(
         state.offboarding.owed.len(),
     );
     let now = crate::domain::time::now_millis();
-    if let Ok((head, _)) = crate::store::audit::head(state.store.pool()).await {
+    if let Ok(head) = crate::audit::head(&state.store).await {
         state.metrics.set_replica(
             (head - state.presence.applied_seq()).max(0),
             now - state.presence.freshness.last_ok(),
         );
     }
     if state.mail.is_some()
-        && let Ok(depth) = crate::store::outbox::depth(state.store.pool(), now).await
+        && let Ok(depth) = crate::mail::outbox(&state.store).await
     {
         state.metrics.set_outbox(depth.waiting);
     }
@@ -223,12 +223,4 @@ async fn broker(State(state): State<Arc<AppState>>, req: Request<Body>) -> Respo
             }
         }
     }
-}
-
-/// Policy reload for callers outside the API (SIGHUP).
-pub async fn reload_policies(
-    state: &AppState,
-    actor: &crate::audit::Actor,
-) -> Result<serde_json::Value, ApiError> {
-    api::reload(state, actor).await
 }

@@ -5,8 +5,8 @@
 pub mod config;
 pub mod conn;
 pub mod entry;
-pub mod persist;
 pub mod search;
+pub mod syncrepl;
 
 use ldap3::Scope;
 use secrecy::{ExposeSecret, SecretString};

@@ -7,7 +7,6 @@ use super::{SyncError, Syncer};
 use crate::audit::{self, Actor};
 use crate::directory::person::DirectoryPerson;
 use crate::directory::reconcile::{Plan, origin_name};
-use crate::domain::ActionSet;
 use crate::domain::change::{Change, Listed, Mover};
 use crate::domain::credential::CredentialHash;
 use crate::domain::staff::{StaffMember, StaffStatus};
@@ -137,10 +136,7 @@ impl Syncer {
             for token in crate::store::tokens::live_for_staff(tx.conn(), after.id, now).await? {
                 let permitted = self
                     .registry
-                    .get(&token.channel_id)
-                    .map_or(ActionSet::EMPTY, |c| {
-                        self.engine.reach(&after, &c.facts).actions
-                    });
+                    .permitted(&self.engine, &after, &token.channel_id);
                 if !token.actions.is_subset(permitted) {
                     let why = format!(
                         "directory {}: moved ({}); policy no longer permits this token",

@@ -2,9 +2,10 @@
 //! every answer through reconcile and the guard, applies or holds the plan.
 
 mod apply;
-mod persist;
+mod plans;
 mod runner;
 pub mod status;
+mod syncrepl;
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
@@ -13,6 +14,7 @@ use std::time::{Duration, Instant};
 use serde::Serialize;
 
 pub use apply::Applied;
+pub use plans::{HeldPlan, PlanView};
 use status::{Board, RunSummary};
 
 use crate::audit::{self, Actor};
@@ -24,6 +26,7 @@ use crate::directory::reconcile::{Coverage, Plan, reconcile};
 use crate::domain::time::{Millis, now_millis};
 use crate::offboarding::{OffboardError, Offboarding};
 use crate::policy::Engine;
+use crate::principal::AdminPermit;
 use crate::store::{Store, StoreError};
 use crate::tokens::Verifier;
 
@@ -337,7 +340,8 @@ impl Syncer {
     }
 
     /// Applies a held plan an admin has inspected.
-    pub async fn confirm(&self, id: i64, actor: &Actor) -> Result<Outcome, SyncError> {
+    pub async fn confirm(&self, id: i64, permit: &AdminPermit) -> Result<Outcome, SyncError> {
+        let actor = permit.actor();
         let row = {
             let mut conn = self.store.conn().await?;
             crate::store::sync::find_plan(&mut conn, id)

@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 
-use super::persist::{actor, change_plan, note_change, stream};
+use super::syncrepl::{actor, change_plan, note_change, stream};
 use super::{SyncError, Syncer};
 use crate::directory::ldap::config::Mode;
 use crate::directory::ldap::{LdapSource, search};

@@ -31,7 +31,7 @@ pub async fn backup(State(s): State<Arc<AppState>>, caller: Caller) -> Result<Re
         backend: "sqlite".into(),
         bytes,
     };
-    audit::record_alone(&s.store, &permit.actor, &change).await?;
+    audit::record_alone(&s.store, permit.actor(), &change).await?;
     // Streamed, not read into memory; the temporary directory goes when the stream ends.
     let stream = tokio_util::io::ReaderStream::new(opened).map(move |chunk| {
         let _keep = &dir;

@@ -4,13 +4,13 @@ use axum::Json;
 use axum::extract::{Path, State};
 use secrecy::SecretString;
 use serde::Deserialize;
-use serde_json::{Value, json};
 
 use super::parse;
 use crate::channels::ChannelView;
 use crate::domain::ChannelId;
 use crate::domain::channel::{ChannelInput, ChannelSpec};
 use crate::web::AppState;
+use crate::web::answers::{Revoked, SecretSet};
 use crate::web::auth::Caller;
 use crate::web::error::ApiError;
 use crate::web::json::ApiJson;
@@ -60,7 +60,7 @@ pub async fn put(
             e.to_string(),
         )
     })?;
-    Ok(Json(s.channels.upsert(&permit.actor, spec).await?))
+    Ok(Json(s.channels.upsert(&permit, spec).await?))
 }
 
 pub async fn get(
@@ -92,11 +92,14 @@ pub async fn set_secret(
     caller: Caller,
     Path(id): Path<String>,
     ApiJson(b): ApiJson<SetSecret>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<SecretSet>, ApiError> {
     let permit = caller.admin()?;
     let id = parse("id", ChannelId::parse(&id))?;
-    s.channels.set_secret(&permit.actor, &id, b.secret).await?;
-    Ok(Json(json!({ "channel": id, "secret_set": true })))
+    s.channels.set_secret(&permit, &id, b.secret).await?;
+    Ok(Json(SecretSet {
+        channel: id,
+        secret_set: true,
+    }))
 }
 
 #[derive(Deserialize)]
@@ -110,13 +113,10 @@ pub async fn revoke_tokens(
     caller: Caller,
     Path(id): Path<String>,
     ApiJson(b): ApiJson<Reason>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<Revoked>, ApiError> {
     let permit = caller.admin()?;
     let id = parse("id", ChannelId::parse(&id))?;
     s.channels.get(&id).await?;
-    let revoked = s
-        .tokens
-        .revoke_channel(&permit.actor, &id, &b.reason)
-        .await?;
-    Ok(Json(json!({ "revoked": revoked })))
+    let revoked = s.tokens.revoke_channel(&permit, &id, &b.reason).await?;
+    Ok(Json(Revoked { revoked }))
 }

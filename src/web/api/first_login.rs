@@ -7,13 +7,13 @@ use axum::Json;
 use axum::extract::{ConnectInfo, Path, Query, State};
 use axum::http::{HeaderMap, header};
 use serde::Deserialize;
-use serde_json::{Value, json};
 
 use super::parse;
 use crate::compliance::Report;
 use crate::domain::Username;
 use crate::signin::Enrolment;
 use crate::web::AppState;
+use crate::web::answers::{Acknowledged, NdaText, NdaToShow, RecoveryCodes, TotpReset, Verified};
 use crate::web::auth::Caller;
 use crate::web::error::ApiError;
 use crate::web::json::ApiJson;
@@ -44,34 +44,39 @@ pub async fn confirm(
     State(s): State<Arc<AppState>>,
     Staff(me): Staff,
     ApiJson(b): ApiJson<CodeBody>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<RecoveryCodes>, ApiError> {
     let code = b
         .code
         .ok_or_else(|| ApiError::bad_request("code", "required"))?;
     short("code", &code)?;
     let codes = s.signin.confirm_enrolment(&me, &code).await?;
-    Ok(Json(
-        json!({ "recovery_codes": codes, "note": "shown once; keep them somewhere safe" }),
-    ))
+    Ok(Json(RecoveryCodes {
+        recovery_codes: codes,
+        note: "shown once; keep them somewhere safe".into(),
+    }))
 }
 
 pub async fn verify(
     State(s): State<Arc<AppState>>,
     Staff(me): Staff,
     ApiJson(b): ApiJson<CodeBody>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<Verified>, ApiError> {
     match (b.code, b.recovery_code) {
         (Some(code), None) => {
             short("code", &code)?;
             s.signin.verify_code(&me, &code).await?;
-            Ok(Json(json!({ "verified": true })))
+            Ok(Json(Verified {
+                verified: true,
+                recovery_codes_left: None,
+            }))
         }
         (None, Some(code)) => {
             short("recovery_code", &code)?;
             let left = s.signin.use_recovery_code(&me, &code).await?;
-            Ok(Json(
-                json!({ "verified": true, "recovery_codes_left": left }),
-            ))
+            Ok(Json(Verified {
+                verified: true,
+                recovery_codes_left: Some(left),
+            }))
         }
         _ => Err(ApiError::bad_request("code", "give code or recovery_code")),
     }
@@ -86,11 +91,14 @@ pub async fn nda(
     State(s): State<Arc<AppState>>,
     Staff(me): Staff,
     Query(q): Query<LangQuery>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<NdaToShow>, ApiError> {
     let set = s.compliance.nda();
     let now = crate::domain::time::now_millis();
     let Some(required) = set.required(now) else {
-        return Ok(Json(json!({ "version": null })));
+        return Ok(Json(NdaToShow {
+            version: None,
+            text: None,
+        }));
     };
     let lang = q
         .lang
@@ -98,11 +106,17 @@ pub async fn nda(
         .unwrap_or(crate::compliance::nda::DEFAULT_LANGUAGE);
     let text = set.text(&required.version, lang).unwrap_or(required);
     let facts = s.compliance.facts(&me.staff).await?;
-    Ok(Json(json!({
-        "version": text.version, "title": text.title, "effective": text.effective,
-        "language": text.language, "sha256": text.sha256, "text": text.body,
-        "acknowledged": set.satisfied(&facts.nda_acked, now),
-    })))
+    Ok(Json(NdaToShow {
+        version: Some(text.version.clone()),
+        text: Some(NdaText {
+            title: text.title.clone(),
+            effective: text.effective,
+            language: text.language.clone(),
+            sha256: text.sha256.clone(),
+            text: text.body.clone(),
+            acknowledged: set.satisfied(&facts.nda_acked, now),
+        }),
+    }))
 }
 
 #[derive(Deserialize)]
@@ -119,7 +133,7 @@ pub async fn acknowledge(
     headers: HeaderMap,
     Staff(me): Staff,
     ApiJson(b): ApiJson<AckBody>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<Acknowledged>, ApiError> {
     for (field, v) in [
         ("version", &b.version),
         ("sha256", &b.sha256),
@@ -148,9 +162,10 @@ pub async fn acknowledge(
         .compliance
         .finish_first_login(&me.staff, me.totp_verified)
         .await?;
-    Ok(Json(
-        json!({ "acknowledged": b.version, "status": member.status }),
-    ))
+    Ok(Json(Acknowledged {
+        acknowledged: b.version,
+        status: member.status,
+    }))
 }
 
 #[derive(Deserialize)]
@@ -164,18 +179,17 @@ pub async fn reset_totp(
     caller: Caller,
     Path(username): Path<String>,
     ApiJson(b): ApiJson<Reason>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<TotpReset>, ApiError> {
     let permit = caller.admin()?;
     let username = parse("username", Username::parse(&username))?;
     if b.reason.trim().is_empty() || b.reason.chars().count() > 500 {
         return Err(ApiError::bad_request("reason", "1–500 characters"));
     }
-    s.signin
-        .reset_totp(&permit.actor, &username, &b.reason)
-        .await?;
-    Ok(Json(
-        json!({ "staff": username, "totp": "reset; enrols again at next sign-in" }),
-    ))
+    s.signin.reset_totp(&permit, &username, &b.reason).await?;
+    Ok(Json(TotpReset {
+        staff: username,
+        totp: "reset; enrols again at next sign-in".into(),
+    }))
 }
 
 #[derive(Deserialize)]

@@ -9,16 +9,18 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use secrecy::SecretString;
 use serde::Deserialize;
-use serde_json::{Value, json};
 
 use super::parse;
 use super::tokens::parse_request;
 use crate::audit::Actor;
 use crate::channels::ChannelError;
-use crate::compliance::{self, Presence};
+use crate::compliance::{self, Requester};
 use crate::domain::ChannelId;
 use crate::tokens::{Issued, TokenView};
 use crate::web::AppState;
+use crate::web::answers::{
+    FirstLoginState, Me, MyChannel, MySessions, Revoked, SessionsEnded, SignedOut,
+};
 use crate::web::error::ApiError;
 use crate::web::json::ApiJson;
 use crate::web::session::{self, Staff};
@@ -65,36 +67,37 @@ pub async fn logout(
             header::SET_COOKIE,
             session::clear_cookie(!s.signin.config.plain_http),
         )],
-        Json(json!({ "signed_out": true })),
+        Json(SignedOut { signed_out: true }),
     )
         .into_response())
 }
 
-pub async fn me(State(s): State<Arc<AppState>>, Staff(me): Staff) -> Result<Json<Value>, ApiError> {
+pub async fn me(State(s): State<Arc<AppState>>, Staff(me): Staff) -> Result<Json<Me>, ApiError> {
     let facts = s.compliance.facts(&me.staff).await?;
     let set = s.compliance.nda();
     let now = crate::domain::time::now_millis();
-    let reach: Vec<Value> = s
+    let channels = s
         .registry
-        .all()
-        .iter()
-        .filter_map(|c| {
-            let r = s.engine.reach(&me.staff, &c.facts);
-            (!r.actions.is_empty()).then(|| json!({ "channel": c.spec.id, "actions": r.actions }))
+        .reachable(&s.engine, &me.staff)
+        .into_iter()
+        .map(|r| MyChannel {
+            channel: r.channel.spec.id.clone(),
+            actions: r.reach.actions,
         })
         .collect();
-    Ok(Json(json!({
-        "staff": me.staff,
-        "session_expires_at": crate::domain::time::to_datetime(me.expires_at),
-        "channels": reach,
-        "first_login": {
-            "totp_enrolled": facts.totp_enrolled,
-            "totp_verified_in_session": me.totp_verified,
-            "nda_required": set.required(now).map(|t| t.version.clone()),
-            "nda_acknowledged": facts.nda_acked,
-            "nda_ok": set.satisfied(&facts.nda_acked, now),
-        },
-    })))
+    let first_login = FirstLoginState {
+        totp_enrolled: facts.totp_enrolled,
+        totp_verified_in_session: me.totp_verified,
+        nda_required: set.required(now).map(|t| t.version.clone()),
+        nda_ok: set.satisfied(&facts.nda_acked, now),
+        nda_acknowledged: facts.nda_acked,
+    };
+    Ok(Json(Me {
+        session_expires_at: crate::domain::time::to_datetime(me.expires_at),
+        staff: me.staff,
+        channels,
+        first_login,
+    }))
 }
 
 #[derive(Deserialize)]
@@ -117,10 +120,10 @@ pub async fn issue(
         .get(&channel_id)
         .ok_or(ChannelError::NotFound(channel_id))?;
     let facts = s.compliance.facts(&me.staff).await?;
-    let presence = Presence::Session {
+    let requester = Requester::Session {
         totp_verified: me.totp_verified,
     };
-    let cleared = s.compliance.clear(&me.staff, &facts, presence)?;
+    let cleared = s.compliance.clear(&me.staff, &facts, requester)?;
     let actor = Actor(format!("staff:{}", me.staff.username));
     let issued = compliance::issue_token(&s.tokens, &actor, cleared, &channel, req).await?;
     Ok((StatusCode::CREATED, Json(issued)))
@@ -141,24 +144,22 @@ pub async fn revoke_token(
     State(s): State<Arc<AppState>>,
     Staff(me): Staff,
     axum::extract::Path(id): axum::extract::Path<String>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<Revoked>, ApiError> {
     let id: i64 = parse("id", id.parse::<i64>())?;
     let actor = Actor(format!("staff:{}", me.staff.username));
     let revoked = s.tokens.revoke_own(&actor, &me.staff, id).await?;
-    Ok(Json(json!({ "revoked": revoked })))
+    Ok(Json(Revoked { revoked }))
 }
 
 pub async fn sessions(
     State(s): State<Arc<AppState>>,
     Staff(me): Staff,
-) -> Result<Json<Value>, ApiError> {
-    let list = crate::store::sessions::live_for_staff(
-        s.store.pool(),
-        me.staff.id,
-        crate::domain::time::now_millis(),
-    )
-    .await?;
-    Ok(Json(json!({ "current": me.id, "sessions": list })))
+) -> Result<Json<MySessions>, ApiError> {
+    let list = s.signin.sessions(me.staff.id).await?;
+    Ok(Json(MySessions {
+        current: me.id,
+        sessions: list,
+    }))
 }
 
 pub async fn end_all(
@@ -171,7 +172,9 @@ pub async fn end_all(
             header::SET_COOKIE,
             session::clear_cookie(!s.signin.config.plain_http),
         )],
-        Json(json!({ "sessions_ended": ended })),
+        Json(SessionsEnded {
+            sessions_ended: ended,
+        }),
     )
         .into_response())
 }

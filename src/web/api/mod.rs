@@ -1,11 +1,13 @@
 //! `/api/v1` routes.
 
+mod access;
+mod audit;
 mod backup;
 mod channels;
 mod first_login;
+mod keys;
 mod me;
-mod misc;
-pub use misc::reload;
+mod policies;
 mod staff;
 mod status;
 mod sync;
@@ -45,12 +47,12 @@ pub fn routes() -> Router<Arc<AppState>> {
         )
         .route("/tokens", post(tokens::issue).get(tokens::list))
         .route("/tokens/{id}", delete(tokens::revoke))
-        .route("/access", get(misc::access))
-        .route("/audit", get(misc::audit))
-        .route("/audit/verify", get(misc::audit_verify))
-        .route("/policies/reload", post(misc::reload_policies))
-        .route("/keys", post(misc::create_key).get(misc::list_keys))
-        .route("/keys/{id}", delete(misc::revoke_key))
+        .route("/access", get(access::access))
+        .route("/audit", get(audit::audit))
+        .route("/audit/verify", get(audit::audit_verify))
+        .route("/policies/reload", post(policies::reload))
+        .route("/keys", post(keys::create).get(keys::list))
+        .route("/keys/{id}", delete(keys::revoke))
         .route("/backup", post(backup::backup))
         .route("/status", get(status::status))
         .route("/sync/status", get(sync::status))

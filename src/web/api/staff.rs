@@ -3,14 +3,14 @@ use std::sync::Arc;
 use axum::Json;
 use axum::extract::{Path, State};
 use serde::Deserialize;
-use serde_json::{Value, json};
 
 use super::parse;
 use crate::directory::StaffInput;
 use crate::domain::staff::{StaffMember, StaffStatus};
 use crate::domain::{GroupName, Username};
-use crate::offboarding::Receipt;
+use crate::offboarding::{OffboardAnswer, Receipt};
 use crate::web::AppState;
+use crate::web::answers::{Cancelled, OffboardingInProgress, Reinstated, Revoked, Scheduled};
 use crate::web::auth::Caller;
 use crate::web::error::ApiError;
 use crate::web::json::ApiJson;
@@ -50,7 +50,7 @@ pub async fn put(
         groups: parse("groups", groups)?,
         status,
     };
-    Ok(Json(s.directory.put(&permit.actor, input).await?))
+    Ok(Json(s.directory.put(&permit, input).await?))
 }
 
 pub async fn get(
@@ -87,21 +87,10 @@ pub struct OffboardBody {
     wait: Option<String>,
 }
 
-/// How long an offboarding request waits for its write before answering 202.
-const ANSWER_WITHIN: std::time::Duration = std::time::Duration::from_secs(10);
-
-/// The longest an offboarding answer waits for replicas.
-const MAX_WAIT: std::time::Duration = std::time::Duration::from_secs(60);
-
 fn wait_for(raw: Option<&str>) -> Result<std::time::Duration, ApiError> {
-    let Some(raw) = raw else {
-        return Ok(std::time::Duration::ZERO);
-    };
-    let d = parse("wait", humantime::parse_duration(raw))?;
-    if d > MAX_WAIT {
-        return Err(ApiError::bad_request("wait", "at most 60s"));
-    }
-    Ok(d)
+    raw.map_or(Ok(std::time::Duration::ZERO), |raw| {
+        parse("wait", humantime::parse_duration(raw))
+    })
 }
 
 /// Offboards now (200 with the receipt), or at `at` (202 with the schedule).
@@ -122,50 +111,29 @@ pub async fn offboard(
             .offboarding
             .schedule(&permit, &username, millis, &body.reason)
             .await?;
-        let answer = json!({ "scheduled": id, "staff": username, "at": when.to_utc() });
+        let answer = Scheduled {
+            scheduled: id,
+            staff: username,
+            at: when.to_utc(),
+        };
         return Ok((axum::http::StatusCode::ACCEPTED, Json(answer)).into_response());
     }
-    // In a task of its own: a caller who hangs up (or a proxy that gives up) does not
-    // cancel an offboarding half-way; past the limit the caller gets 202 and polls.
-    let task = {
-        let (s, username, reason) = (s.clone(), username.clone(), body.reason.clone());
-        tokio::spawn(async move { s.offboarding.offboard(&permit, &username, &reason).await })
-    };
-    let mut receipt: Receipt = match tokio::time::timeout(ANSWER_WITHIN, task).await {
-        Ok(Ok(done)) => done?,
-        Ok(Err(join)) => {
-            tracing::error!(error = %join, staff = %username, "the offboarding task failed");
-            return Err(ApiError::new(
-                axum::http::StatusCode::INTERNAL_SERVER_ERROR,
-                "internal",
-                "internal error; see the daemon log",
-            ));
+    let answer = s
+        .offboarding
+        .offboard(&permit, &username, &body.reason, wait)
+        .await?;
+    Ok(match answer {
+        OffboardAnswer::Done(receipt) => Json(receipt).into_response(),
+        OffboardAnswer::InProgress => {
+            let answer = OffboardingInProgress {
+                state: "in_progress".into(),
+                receipt: format!("/api/v1/staff/{username}/offboarding"),
+                staff: username,
+                message: "the offboarding is still being written (the database is slow); it will complete: poll the receipt".into(),
+            };
+            (axum::http::StatusCode::ACCEPTED, Json(answer)).into_response()
         }
-        Err(_) => {
-            let answer = json!({
-                "state": "in_progress",
-                "staff": username,
-                "receipt": format!("/api/v1/staff/{username}/offboarding"),
-                "message": format!("the offboarding is still being written (the database is slow); it will complete: poll the receipt"),
-            });
-            return Ok((axum::http::StatusCode::ACCEPTED, Json(answer)).into_response());
-        }
-    };
-    // This replica applied it before answering: acknowledge now rather than when its
-    // follower sees its own entry.
-    s.presence.acknowledge(&[receipt.audit_seq]).await;
-    let committed = crate::domain::time::now_millis();
-    receipt.propagation = Some(
-        crate::replica::propagation::report(
-            &s.store,
-            receipt.audit_seq,
-            committed,
-            s.presence.freshness.bound(),
-            wait,
-        )
-        .await?,
-    );
-    Ok(Json(receipt).into_response())
+    })
 }
 
 /// The receipt of an offboarded person: what a caller polls after a 202.
@@ -182,20 +150,20 @@ pub async fn receipt(
 pub async fn scheduled(
     State(s): State<Arc<AppState>>,
     caller: Caller,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<Vec<crate::store::schedule::ScheduledRow>>, ApiError> {
     caller.reader()?;
-    Ok(Json(json!(s.offboarding.scheduled().await?)))
+    Ok(Json(s.offboarding.scheduled().await?))
 }
 
 pub async fn cancel_scheduled(
     State(s): State<Arc<AppState>>,
     caller: Caller,
     Path(id): Path<String>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<Cancelled>, ApiError> {
     let permit = caller.hr()?;
     let id: i64 = parse("id", id.parse::<i64>())?;
     s.offboarding.cancel_scheduled(&permit, id).await?;
-    Ok(Json(json!({ "cancelled": id })))
+    Ok(Json(Cancelled { cancelled: id }))
 }
 
 pub async fn reinstate(
@@ -203,16 +171,17 @@ pub async fn reinstate(
     caller: Caller,
     Path(username): Path<String>,
     ApiJson(body): ApiJson<Reason>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<Reinstated>, ApiError> {
     let permit = caller.hr()?;
     let username = parse("username", Username::parse(&username))?;
     let status = s
         .offboarding
         .reinstate(&permit, &username, &body.reason)
         .await?;
-    Ok(Json(
-        json!({ "staff": username, "status": status.as_str() }),
-    ))
+    Ok(Json(Reinstated {
+        staff: username,
+        status,
+    }))
 }
 
 pub async fn activate(
@@ -228,7 +197,7 @@ pub async fn activate(
     }
     Ok(Json(
         s.directory
-            .activate(&permit.actor, &username, &body.reason)
+            .activate(&permit, &username, &body.reason)
             .await?,
     ))
 }
@@ -238,13 +207,13 @@ pub async fn revoke_tokens(
     caller: Caller,
     Path(username): Path<String>,
     ApiJson(body): ApiJson<Reason>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<Revoked>, ApiError> {
     let permit = caller.hr()?;
     let username = parse("username", Username::parse(&username))?;
     let member = s.directory.get(&username).await?;
     let revoked = s
         .tokens
-        .revoke_staff(&permit.actor, &member, &body.reason)
+        .revoke_staff(&permit, &member, &body.reason)
         .await?;
-    Ok(Json(json!({ "revoked": revoked })))
+    Ok(Json(Revoked { revoked }))
 }

@@ -4,41 +4,44 @@ use std::sync::Arc;
 
 use axum::Json;
 use axum::extract::{Path, Query, State};
-use serde::Deserialize;
-use serde_json::{Value, json};
+use serde::{Deserialize, Serialize};
 
 use super::parse;
-use crate::directory::sync::Outcome;
-use crate::directory::sync::status::{SourceStatus, when};
+use crate::directory::sync::status::SourceStatus;
+use crate::directory::sync::{HeldPlan, Outcome, PlanView};
 use crate::web::AppState;
 use crate::web::auth::Caller;
 use crate::web::error::ApiError;
 
+/// Every source, the held plans, and which replica runs the sync.
+#[derive(Serialize)]
+pub struct SyncStatus {
+    pub sources: Vec<SourceStatus>,
+    pub held_plans: Vec<HeldPlan>,
+    /// The replica holding the directory lease (live state is kept there).
+    pub runs_on: Option<String>,
+    pub runs_here: bool,
+}
+
 pub async fn status(
     State(s): State<Arc<AppState>>,
     caller: Caller,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<SyncStatus>, ApiError> {
     caller.reader()?;
-    let sources: Vec<SourceStatus> = s.sync.board.snapshot();
-    let held: Vec<Value> = crate::store::sync::held(s.store.pool())
-        .await?
-        .into_iter()
-        .map(|(id, source, at, verdict)| {
-            json!({ "id": id, "source": source, "created_at": when(at), "reason": verdict })
-        })
-        .collect();
-    // Live state is kept by the replica holding the directory lease; say which one that is.
+    let held_plans = s.sync.held_plans().await?;
     let overview = crate::replica::status::overview(&s.store, &s.presence).await?;
     let runner = overview
         .jobs
-        .iter()
+        .into_iter()
         .find(|j| j.job == crate::directory::SYNC_JOB);
-    Ok(Json(json!({
-        "sources": sources,
-        "held_plans": held,
-        "runs_on": runner.map(|j| &j.holder),
-        "runs_here": runner.is_some_and(|j| j.holder_id == s.presence.id),
-    })))
+    Ok(Json(SyncStatus {
+        sources: s.sync.board.snapshot(),
+        held_plans,
+        runs_here: runner
+            .as_ref()
+            .is_some_and(|j| j.holder_id == s.presence.id),
+        runs_on: runner.map(|j| j.holder),
+    }))
 }
 
 #[derive(Deserialize)]
@@ -55,7 +58,7 @@ pub async fn run(
 ) -> Result<Json<Outcome>, ApiError> {
     let permit = caller.admin()?;
     Ok(Json(
-        s.sync.full_sync(&source, q.dry_run, &permit.actor).await?,
+        s.sync.full_sync(&source, q.dry_run, permit.actor()).await?,
     ))
 }
 
@@ -63,18 +66,10 @@ pub async fn show_plan(
     State(s): State<Arc<AppState>>,
     caller: Caller,
     Path(id): Path<String>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<PlanView>, ApiError> {
     caller.reader()?;
     let id: i64 = parse("id", id.parse::<i64>())?;
-    let mut conn = s.store.conn().await?;
-    let row = crate::store::sync::find_plan(&mut conn, id)
-        .await?
-        .ok_or(crate::directory::sync::SyncError::PlanNotFound(id))?;
-    let plan: Value = serde_json::from_str(&row.plan).unwrap_or(Value::Null);
-    Ok(Json(json!({
-        "id": row.id, "source": row.source, "created_at": when(row.created_at),
-        "reason": row.verdict, "state": row.state, "decided_by": row.decided_by, "plan": plan,
-    })))
+    Ok(Json(s.sync.plan(id).await?))
 }
 
 pub async fn confirm(
@@ -84,5 +79,5 @@ pub async fn confirm(
 ) -> Result<Json<Outcome>, ApiError> {
     let permit = caller.admin()?;
     let id: i64 = parse("id", id.parse::<i64>())?;
-    Ok(Json(s.sync.confirm(id, &permit.actor).await?))
+    Ok(Json(s.sync.confirm(id, &permit).await?))
 }

@@ -4,14 +4,14 @@ use axum::Json;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use serde::Deserialize;
-use serde_json::{Value, json};
 
 use super::parse;
 use crate::channels::ChannelError;
-use crate::compliance::{self, Presence};
+use crate::compliance::{self, Requester};
 use crate::domain::{Action, ActionSet, ChannelId, Username};
 use crate::tokens::{IssueRequest, Issued, TokenView};
 use crate::web::AppState;
+use crate::web::answers::Revoked;
 use crate::web::auth::Caller;
 use crate::web::error::ApiError;
 use crate::web::json::ApiJson;
@@ -41,8 +41,8 @@ pub async fn issue(
         .get(&channel_id)
         .ok_or(ChannelError::NotFound(channel_id))?;
     let facts = s.compliance.facts(&staff).await?;
-    let cleared = s.compliance.clear(&staff, &facts, Presence::Admin)?;
-    let issued = compliance::issue_token(&s.tokens, &permit.actor, cleared, &channel, req).await?;
+    let cleared = s.compliance.clear(&staff, &facts, Requester::Admin)?;
+    let issued = compliance::issue_token(&s.tokens, permit.actor(), cleared, &channel, req).await?;
     Ok((StatusCode::CREATED, Json(issued)))
 }
 
@@ -98,12 +98,9 @@ pub async fn revoke(
     State(s): State<Arc<AppState>>,
     caller: Caller,
     Path(id): Path<String>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<Revoked>, ApiError> {
     let permit = caller.admin()?;
     let id: i64 = parse("id", id.parse::<i64>())?;
-    let revoked = s
-        .tokens
-        .revoke_one(&permit.actor, id, "revoked by admin")
-        .await?;
-    Ok(Json(json!({ "revoked": revoked })))
+    let revoked = s.tokens.revoke_one(&permit, id, "revoked by admin").await?;
+    Ok(Json(Revoked { revoked }))
 }

@@ -14,9 +14,9 @@ use super::layout::{message, page};
 use super::signin::step_redirect;
 use super::{Ctx, PageSession, Signed, csrf_ok, failed, field};
 use crate::audit::Actor;
-use crate::compliance::{self, Presence};
+use crate::compliance::{self, Requester};
 use crate::domain::ChannelId;
-use crate::domain::time::{now_millis, to_datetime};
+use crate::domain::time::to_datetime;
 use crate::tokens::IssueRequest;
 use crate::web::AppState;
 use crate::web::session;
@@ -43,14 +43,15 @@ async fn render(
 ) -> Response {
     let t = ctx.lang.texts();
     let staff = &p.session.staff;
-    let now = now_millis();
     let reach: Vec<(String, String)> = s
         .registry
-        .all()
-        .iter()
-        .filter_map(|c| {
-            let r = s.engine.reach(staff, &c.facts);
-            (!r.actions.is_empty()).then(|| (c.spec.id.to_string(), t.actions_in_words(r.actions)))
+        .reachable(&s.engine, staff)
+        .into_iter()
+        .map(|r| {
+            (
+                r.channel.spec.id.to_string(),
+                t.actions_in_words(r.reach.actions),
+            )
         })
         .collect();
     let tokens = match s.tokens.list(Some(staff.username.as_str()), None).await {
@@ -60,16 +61,12 @@ async fn render(
             .collect::<Vec<_>>(),
         Err(e) => return failed(ctx, &e),
     };
-    let sessions = match crate::store::sessions::live_for_staff(s.store.pool(), staff.id, now).await
-    {
+    let sessions = match s.signin.sessions(staff.id).await {
         Ok(v) => v,
         Err(e) => return failed(ctx, &e),
     };
-    let acks = match crate::store::nda::list(s.store.pool(), None).await {
-        Ok(v) => v
-            .into_iter()
-            .filter(|a| a.username == staff.username.as_str())
-            .collect::<Vec<_>>(),
+    let acks = match s.compliance.acknowledgements_of(staff.id).await {
+        Ok(v) => v,
         Err(e) => return failed(ctx, &e),
     };
     let max = s.tokens.config.max_ttl.as_secs();
@@ -171,10 +168,10 @@ pub async fn issue(
         Ok(f) => f,
         Err(e) => return failed(&ctx, &e),
     };
-    let presence = Presence::Session {
+    let requester = Requester::Session {
         totp_verified: p.session.totp_verified,
     };
-    let cleared = match s.compliance.clear(&p.session.staff, &facts, presence) {
+    let cleared = match s.compliance.clear(&p.session.staff, &facts, requester) {
         Ok(c) => c,
         Err(e) => return render(&s, &ctx, &p, refused(&e), StatusCode::FORBIDDEN).await,
     };

@@ -14,7 +14,7 @@ use super::status::Tracked;
 use super::{SyncError, Syncer};
 use crate::audit::Actor;
 use crate::directory::ldap::entry::{first_rdn_value, normalize_dn};
-use crate::directory::ldap::persist::{self, Event, Watch};
+use crate::directory::ldap::syncrepl::{self, Event, Watch};
 use crate::directory::ldap::{LdapSource, LdapSyncError, search};
 use crate::directory::person::{DirectoryPerson, Gone, Skipped};
 use crate::directory::reconcile::{Coverage, origin_name, reconcile};
@@ -78,7 +78,7 @@ fn spawn_search(
 ) {
     let (tx, rx) = mpsc::channel(1024);
     let source = source.clone();
-    let task = tokio::spawn(async move { persist::run(&source, watch, cookie, tx).await });
+    let task = tokio::spawn(async move { syncrepl::run(&source, watch, cookie, tx).await });
     (AbortOnDrop(task), rx)
 }
 

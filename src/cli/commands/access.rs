@@ -1,0 +1,31 @@
+//! `staffgate access`: who can reach which channel, why, and when it was last used.
+
+use reqwest::Method;
+
+use super::{Client, pretty, query, render, rows};
+use crate::cli::Format;
+
+pub async fn run(
+    api: &Client,
+    format: Format,
+    channel: Option<String>,
+    staff: Option<String>,
+) -> anyhow::Result<()> {
+    let q = query(&[("staff", staff), ("channel", channel)]);
+    let v = api.call(Method::GET, &format!("/access?{q}"), None).await?;
+    let cols = [
+        ("staff", "STAFF"),
+        ("name", "NAME"),
+        ("channel", "CHANNEL"),
+        ("actions", "ACTIONS"),
+        ("policies", "BECAUSE OF"),
+        ("live_tokens", "LIVE TOKENS"),
+        ("last_used_at", "LAST USED"),
+    ];
+    match format {
+        Format::Json => pretty(&v),
+        Format::Csv => render::csv(&rows(&v), &cols)?,
+        Format::Table => render::table(&rows(&v), &cols),
+    }
+    Ok(())
+}

@@ -1,0 +1,61 @@
+//! `staffgate token …`: issue on someone's behalf, list, revoke.
+
+use anyhow::bail;
+use reqwest::Method;
+use serde_json::json;
+
+use super::{Client, pretty, query, render, rows};
+use crate::cli::TokenCmd;
+
+pub async fn run(api: &Client, command: TokenCmd) -> anyhow::Result<()> {
+    match command {
+        TokenCmd::Issue {
+            staff,
+            channel,
+            actions,
+            ttl,
+        } => {
+            let actions: Option<Vec<String>> =
+                actions.map(|a| a.split(',').map(|s| s.trim().to_owned()).collect());
+            let body =
+                json!({ "staff": staff, "channel": channel, "actions": actions, "ttl": ttl });
+            let v = api.call(Method::POST, "/tokens", Some(body)).await?;
+            eprintln!(
+                "token #{} for {} on {} ({}), expires {}",
+                v["id"],
+                render::cell(&v["staff"]),
+                render::cell(&v["channel"]),
+                render::cell(&v["actions"]),
+                render::cell(&v["expires_at"])
+            );
+            println!("{}", render::cell(&v["token"]));
+        }
+        TokenCmd::List { staff, channel } => {
+            let q = query(&[("staff", staff), ("channel", channel)]);
+            let v = api.call(Method::GET, &format!("/tokens?{q}"), None).await?;
+            let cols = [
+                ("id", "ID"),
+                ("staff", "STAFF"),
+                ("channel", "CHANNEL"),
+                ("actions", "ACTIONS"),
+                ("state", "STATE"),
+                ("expires_at", "EXPIRES"),
+                ("last_used_at", "LAST USED"),
+            ];
+            render::table(&rows(&v), &cols);
+        }
+        TokenCmd::Revoke { id, staff } => match (id, staff) {
+            (Some(id), None) => {
+                let path = format!("/tokens/{id}");
+                pretty(&api.call(Method::DELETE, &path, None).await?)
+            }
+            (None, Some(u)) => {
+                let path = format!("/staff/{u}/revoke-tokens");
+                let body = json!({ "reason": "revoked from the command line" });
+                pretty(&api.call(Method::POST, &path, Some(body)).await?)
+            }
+            _ => bail!("give a token id or --staff USERNAME"),
+        },
+    }
+    Ok(())
+}
