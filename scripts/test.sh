@@ -48,17 +48,18 @@ if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null; the
 fi
 
 # 4. Real clients: python-telegram-bot for the Telegram broker test, python requests and
-#    curl for the compression tests, and a real SMTP server (aiosmtpd) for the mail tests.
+#    curl for the compression tests, a real SMTP server (aiosmtpd) for the mail tests, and
+#    Schemathesis for the OpenAPI test.
 if ! command -v curl >/dev/null; then
   echo "== installing curl"
   as_root apt-get update -qq
   DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq --no-install-recommends curl ca-certificates >/dev/null
 fi
 VENV=.ci/venv
-if [ ! -x "$VENV/bin/python" ] || ! "$VENV/bin/python" -c 'import telegram, aiosmtpd, requests' 2>/dev/null; then
-  echo "== installing python-telegram-bot, aiosmtpd and requests in $VENV"
+if [ ! -x "$VENV/bin/python" ] || ! "$VENV/bin/python" -c 'import telegram, aiosmtpd, requests, schemathesis' 2>/dev/null; then
+  echo "== installing python-telegram-bot, aiosmtpd, requests and schemathesis in $VENV"
   python3 -m venv "$VENV"
-  "$VENV/bin/pip" install -q 'python-telegram-bot>=22,<23' 'aiosmtpd>=1.4,<2' 'requests>=2.31,<3'
+  "$VENV/bin/pip" install -q 'python-telegram-bot>=22,<23' 'aiosmtpd>=1.4,<2' 'requests>=2.31,<3' 'schemathesis>=4,<5'
 fi
 export STAFFGATE_TEST_PYTHON="$PWD/$VENV/bin/python"
 export STAFFGATE_TEST_POSTGRES="$PG_URL"

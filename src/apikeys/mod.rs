@@ -36,17 +36,18 @@ pub enum KeyError {
 }
 
 /// A new key: the only time its text is shown.
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct NewKey {
     pub id: i64,
     pub name: String,
     pub role: Role,
+    #[schema(value_type = String)]
     #[serde(serialize_with = "crate::secrets::show_once")]
     pub key: SecretString,
 }
 
 /// A key as listed.
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct KeyView {
     pub id: i64,
     pub name: String,

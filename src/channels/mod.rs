@@ -128,7 +128,7 @@ impl Registry {
 }
 
 /// What the API shows of a channel: never the secret.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct ChannelView {
     pub id: ChannelId,
     pub kind: &'static str,

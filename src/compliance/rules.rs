@@ -29,7 +29,7 @@ pub enum ReloadError {
 }
 
 /// What a reload put in force.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct Reloaded {
     pub reloaded: bool,
     pub policies: usize,

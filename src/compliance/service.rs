@@ -17,6 +17,7 @@ use crate::domain::time::{Millis, now_millis};
 use crate::store::nda::{AckRow, NewAck};
 use crate::store::{Store, StoreError};
 use crate::tokens::Verifier;
+use crate::tokens::gate::{GateFacts, Requirements};
 
 /// Why an acknowledgement was refused.
 #[derive(Debug, thiserror::Error)]
@@ -37,7 +38,7 @@ pub enum NdaAckError {
 }
 
 /// Who acknowledged a version, and who is still missing.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct Report {
     pub version: Option<String>,
     pub acknowledged: Vec<AckRow>,
@@ -96,40 +97,29 @@ impl Compliance {
         })
     }
 
-    /// The gate.
+    /// The gate, with the requirements in force and the facts read for `staff`.
     pub fn clear<'a>(
         &self,
         staff: &'a StaffMember,
         facts: &Facts,
         requester: Requester,
     ) -> Result<Cleared<'a>, GateError> {
-        if staff.status != StaffStatus::Active {
-            return Err(GateError::NotActive(staff.status));
-        }
-        if self.config.require_totp {
-            if !facts.totp_enrolled {
-                return Err(GateError::TotpNotEnrolled);
-            }
-            if requester
-                == (Requester::Session {
-                    totp_verified: false,
-                })
-            {
-                return Err(GateError::TotpNotVerified);
-            }
-        }
-        if self.config.require_nda {
-            let now = now_millis();
-            let set = self.nda();
-            if !set.satisfied(&facts.nda_acked, now) {
-                let version = set
-                    .required(now)
-                    .map(|t| t.version.clone())
-                    .unwrap_or_default();
-                return Err(GateError::NdaNotAcknowledged(version));
-            }
-        }
-        Ok(Cleared { staff })
+        let now = now_millis();
+        let set = self.nda();
+        let nda_missing = (!set.satisfied(&facts.nda_acked, now)).then(|| {
+            set.required(now)
+                .map(|t| t.version.clone())
+                .unwrap_or_default()
+        });
+        let on = Requirements {
+            totp: self.config.require_totp,
+            nda: self.config.require_nda,
+        };
+        let told = GateFacts {
+            totp_enrolled: facts.totp_enrolled,
+            nda_missing,
+        };
+        Ok(crate::tokens::gate::clear(staff, on, &told, requester)?)
     }
 
     /// Whether first login is complete for these facts.

@@ -5,7 +5,19 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 
 /// An action on a channel; policies speak of `Action::"read"`, `Action::"send"` and so on.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, PartialOrd, Ord)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    Serialize,
+    Deserialize,
+    PartialOrd,
+    Ord,
+    utoipa::ToSchema,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum Action {
     /// Fetch messages, history, files.
@@ -132,6 +144,24 @@ impl Serialize for ActionSet {
 impl<'de> Deserialize<'de> for ActionSet {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         Vec::<Action>::deserialize(d).map(ActionSet::of)
+    }
+}
+
+/// On the wire a set is the list of its actions (`["read","send"]`).
+impl utoipa::PartialSchema for ActionSet {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        <Vec<Action> as utoipa::PartialSchema>::schema()
+    }
+}
+
+impl utoipa::ToSchema for ActionSet {
+    fn schemas(
+        schemas: &mut Vec<(
+            String,
+            utoipa::openapi::RefOr<utoipa::openapi::schema::Schema>,
+        )>,
+    ) {
+        <Action as utoipa::ToSchema>::schemas(schemas);
     }
 }
 

@@ -7,7 +7,7 @@ use sha2::{Digest, Sha256};
 pub const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
 
 /// One audit entry as stored.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct Entry {
     pub seq: i64,
     pub at: i64,
@@ -42,7 +42,7 @@ pub fn entry_hash(
 }
 
 /// What is wrong with the first bad entry.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, thiserror::Error, utoipa::ToSchema)]
 #[serde(tag = "problem", rename_all = "snake_case")]
 pub enum ChainBreak {
     /// An entry's content does not match its hash: it was altered.

@@ -43,7 +43,9 @@ fn check(
 macro_rules! name_type {
     ($(#[$doc:meta])* $ty:ident, $what:literal, $max:literal, $allowed:literal, $ok:expr) => {
         $(#[$doc])*
-        #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+        #[derive(
+            Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, utoipa::ToSchema,
+        )]
         #[serde(try_from = "String", into = "String")]
         pub struct $ty(String);
 

@@ -9,7 +9,7 @@ use super::ActionSet;
 use super::time::Millis;
 
 /// Proof of what an offboarding took away.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Receipt {
     pub staff: String,
     pub name: String,
@@ -31,7 +31,7 @@ pub struct Receipt {
 }
 
 /// One channel on a receipt.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct ChannelLine {
     pub channel: String,
     /// What policy permitted right before the offboarding.
@@ -52,7 +52,7 @@ impl ChannelLine {
 }
 
 /// Where a replica stands on one change.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum ReplicaState {
     /// It applied the change.
@@ -64,19 +64,21 @@ pub enum ReplicaState {
 }
 
 /// One replica on a receipt.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct ReplicaReport {
     pub id: String,
     pub name: String,
     pub state: ReplicaState,
     /// From the change being written to this replica applying it. `None` when it loaded
     /// the change at start rather than applying it live.
+    #[schema(value_type = Option<i64>)]
     pub confirmed_after_ms: Option<Millis>,
+    #[schema(value_type = i64)]
     pub last_heartbeat_ms_ago: Millis,
 }
 
 /// The propagation of one change.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Propagation {
     /// The audit entry of the change.
     pub entry: i64,

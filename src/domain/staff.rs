@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use super::{GroupName, Username};
 
 /// Where a staff member is in their life at the company.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum StaffStatus {
     /// Known from the directory, first login not yet done.
@@ -41,7 +41,7 @@ impl StaffStatus {
 pub type StaffId = i64;
 
 /// A staff member with the facts policies are evaluated on.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct StaffMember {
     #[serde(skip)]
     pub id: StaffId,

@@ -10,7 +10,7 @@ use crate::store::{Store, StoreError};
 /// A replica whose heartbeat (every 500 ms) is older than this is not writing.
 const SILENT_AFTER: Millis = 2_000;
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct ReplicaLine {
     pub id: String,
     pub name: String,
@@ -21,12 +21,14 @@ pub struct ReplicaLine {
     pub state: &'static str,
     /// Log entries it has not applied yet.
     pub lag_entries: i64,
+    #[schema(value_type = i64)]
     pub caught_up_ms_ago: Millis,
+    #[schema(value_type = i64)]
     pub last_heartbeat_ms_ago: Millis,
     pub started_at: chrono::DateTime<chrono::Utc>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct JobLine {
     pub job: String,
     /// The replica running it, by name when known.
@@ -34,6 +36,7 @@ pub struct JobLine {
     pub holder_id: String,
     /// Until the lease may pass on; `None` for a lease held by a lock file (SQLite), which
     /// lasts exactly as long as its holder's process.
+    #[schema(value_type = Option<i64>)]
     pub expires_in_ms: Option<Millis>,
 }
 

@@ -51,7 +51,7 @@ pub enum FactorError {
 }
 
 /// What an enrolling person's app needs.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct Enrolment {
     pub otpauth_url: String,
     /// The seed in base32, grouped, for typing by hand.

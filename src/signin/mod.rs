@@ -51,8 +51,9 @@ pub enum SigninError {
 }
 
 /// A new session, shown once.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct Opened {
+    #[schema(value_type = String)]
     #[serde(serialize_with = "crate::secrets::show_once")]
     pub session: SecretString,
     pub staff: String,

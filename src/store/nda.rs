@@ -67,7 +67,7 @@ pub async fn languages(pool: &AnyPool) -> Result<HashMap<StaffId, String>, Store
 }
 
 /// One acknowledgement with who made it.
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
 pub struct AckRow {
     pub username: String,
     pub name: String,
@@ -75,6 +75,7 @@ pub struct AckRow {
     pub version: String,
     pub language: String,
     pub text_sha256: String,
+    #[schema(value_type = String, format = DateTime)]
     #[serde(serialize_with = "crate::domain::time::serialize_millis")]
     pub at: Millis,
     pub address: String,

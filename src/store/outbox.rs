@@ -99,7 +99,7 @@ pub async fn mark_failed(
 }
 
 /// The outbox at a glance.
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
 pub struct Depth {
     pub waiting: i64,
     pub oldest_waiting_at: Option<chrono::DateTime<chrono::Utc>>,

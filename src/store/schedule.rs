@@ -8,10 +8,11 @@ use crate::domain::staff::StaffId;
 use crate::domain::time::Millis;
 
 /// A scheduled offboarding as listed.
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
 pub struct ScheduledRow {
     pub id: i64,
     pub staff: String,
+    #[schema(value_type = String, format = DateTime)]
     #[serde(serialize_with = "crate::domain::time::serialize_millis")]
     pub at: Millis,
     pub reason: String,

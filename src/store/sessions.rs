@@ -217,11 +217,13 @@ pub async fn live_for_staff(
 }
 
 /// A session as its owner sees it in "my sessions".
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
 pub struct SessionView {
     pub id: i64,
+    #[schema(value_type = String, format = DateTime)]
     #[serde(serialize_with = "crate::domain::time::serialize_millis")]
     pub created_at: Millis,
+    #[schema(value_type = Option<i64>)]
     pub last_seen_at: Option<Millis>,
     pub address: String,
     pub user_agent: String,

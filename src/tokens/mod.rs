@@ -1,6 +1,7 @@
 //! Brokered tokens: issuing, revoking, listing, and the in-memory verifier.
 
 pub mod batch;
+pub mod gate;
 pub mod verifier;
 
 use std::sync::Arc;
@@ -55,9 +56,10 @@ pub struct IssueRequest {
 }
 
 /// A freshly issued token: the only time its text exists outside the caller.
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct Issued {
     pub id: i64,
+    #[schema(value_type = String)]
     #[serde(serialize_with = "crate::secrets::show_once")]
     pub token: SecretString,
     pub staff: String,
@@ -67,7 +69,7 @@ pub struct Issued {
 }
 
 /// A token as listed: metadata only.
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct TokenView {
     pub id: i64,
     pub staff: String,
@@ -128,10 +130,11 @@ impl Tokens {
     pub async fn issue(
         &self,
         actor: &Actor,
-        staff: &StaffMember,
+        cleared: gate::Cleared<'_>,
         channel: &LiveChannel,
         req: IssueRequest,
     ) -> Result<Issued, TokenError> {
+        let staff = cleared.staff();
         let permitted = self.engine.permitted(staff, &channel.facts);
         if permitted.is_empty() {
             return Err(TokenError::NothingPermitted);

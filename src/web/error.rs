@@ -4,7 +4,6 @@
 use axum::Json;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use serde_json::json;
 
 use crate::broker::BrokerError;
 use crate::broker::route::RouteError;
@@ -52,7 +51,12 @@ impl ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let body = json!({ "error": { "code": self.code, "message": self.message } });
+        let body = crate::web::answers::ErrorBody {
+            error: crate::web::answers::ErrorDetail {
+                code: self.code.to_owned(),
+                message: self.message,
+            },
+        };
         (self.status, Json(body)).into_response()
     }
 }
@@ -131,16 +135,19 @@ impl From<TokenError> for ApiError {
 
 impl From<GateError> for ApiError {
     fn from(e: GateError) -> Self {
+        use crate::tokens::gate::GateRefusal::*;
         let msg = e.to_string();
         match e {
-            GateError::NotActive(_) => Self::new(StatusCode::CONFLICT, "staff_not_active", msg),
-            GateError::TotpNotEnrolled => {
+            GateError::Refused(NotActive(_)) => {
+                Self::new(StatusCode::CONFLICT, "staff_not_active", msg)
+            }
+            GateError::Refused(TotpNotEnrolled) => {
                 Self::new(StatusCode::FORBIDDEN, "totp_not_enrolled", msg)
             }
-            GateError::TotpNotVerified => {
+            GateError::Refused(TotpNotVerified) => {
                 Self::new(StatusCode::FORBIDDEN, "totp_not_verified", msg)
             }
-            GateError::NdaNotAcknowledged(_) => {
+            GateError::Refused(NdaNotAcknowledged(_)) => {
                 Self::new(StatusCode::FORBIDDEN, "nda_not_acknowledged", msg)
             }
             GateError::Token(t) => t.into(),

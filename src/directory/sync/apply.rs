@@ -18,7 +18,7 @@ use crate::store::staff::{Origin, StaffFields};
 const AUDIT_NAMES: usize = 1000;
 
 /// What applying a plan did.
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Default, Serialize, utoipa::ToSchema)]
 pub struct Applied {
     pub joined: usize,
     pub moved: usize,

@@ -59,9 +59,11 @@ pub enum SyncError {
 }
 
 /// What a sync run answers: the plan, the guard's verdict, and what was applied.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct Outcome {
+    #[schema(value_type = Object)]
     pub plan: Plan,
+    #[schema(value_type = Object)]
     pub verdict: Verdict,
     /// Set when the guard held the plan: confirm it with this id.
     pub plan_id: Option<i64>,

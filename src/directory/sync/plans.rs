@@ -7,7 +7,7 @@ use super::{SyncError, Syncer};
 use crate::domain::time::to_datetime;
 
 /// A plan the guard held, waiting for an admin.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct HeldPlan {
     pub id: i64,
     pub source: String,
@@ -17,7 +17,7 @@ pub struct HeldPlan {
 }
 
 /// One plan, whatever became of it, with what it would do.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct PlanView {
     pub id: i64,
     pub source: String,

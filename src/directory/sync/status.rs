@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 use crate::domain::time::{Millis, now_millis, to_datetime};
 
 /// The outcome of one full sync or refresh.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct RunSummary {
     pub at: DateTime<Utc>,
     pub duration_ms: u64,
@@ -29,14 +29,14 @@ pub struct RunSummary {
 }
 
 /// The last error of a source.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct ErrorNote {
     pub at: DateTime<Utc>,
     pub message: String,
 }
 
 /// One source's status.
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct SourceStatus {
     pub source: String,
     pub url: String,
@@ -59,11 +59,12 @@ pub struct SourceStatus {
     /// more than the finished ones shows work that was cut off and begun again.
     pub runs_started: u64,
     #[serde(skip)]
+    #[schema(ignore)]
     pub last_ok: Option<Millis>,
 }
 
 /// What a running sync is doing.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Phase {
     /// Reading the directory.
@@ -73,7 +74,7 @@ pub enum Phase {
 }
 
 /// A sync in progress, as the status shows it.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct RunningSync {
     pub phase: Phase,
     pub since: DateTime<Utc>,

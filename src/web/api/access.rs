@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use axum::Json;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use serde::Deserialize;
 
 use crate::access::{self, AccessRow, Filter};
@@ -11,17 +11,26 @@ use crate::domain::{ChannelId, Username};
 use crate::web::AppState;
 use crate::web::auth::Caller;
 use crate::web::error::ApiError;
+use crate::web::json::ApiQuery;
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct AccessQuery {
     staff: Option<String>,
     channel: Option<String>,
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/access",
+    tag = "access",
+    params(AccessQuery),
+    responses((status = 200, body = Vec<AccessRow>), (status = "default", description = "an error", body = crate::web::answers::ErrorBody))
+)]
 pub async fn access(
     State(s): State<Arc<AppState>>,
     caller: Caller,
-    Query(q): Query<AccessQuery>,
+    ApiQuery(q): ApiQuery<AccessQuery>,
 ) -> Result<Json<Vec<AccessRow>>, ApiError> {
     caller.reader()?;
     let filter = Filter {

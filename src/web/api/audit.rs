@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use axum::Json;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use serde::Deserialize;
 
 use crate::audit;
@@ -11,18 +11,27 @@ use crate::domain::chain::Entry;
 use crate::web::AppState;
 use crate::web::auth::Caller;
 use crate::web::error::ApiError;
+use crate::web::json::ApiQuery;
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct AuditQuery {
     #[serde(default)]
     after: i64,
     limit: Option<i64>,
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/audit",
+    tag = "audit",
+    params(AuditQuery),
+    responses((status = 200, body = Vec<Entry>), (status = "default", description = "an error", body = crate::web::answers::ErrorBody))
+)]
 pub async fn audit(
     State(s): State<Arc<AppState>>,
     caller: Caller,
-    Query(q): Query<AuditQuery>,
+    ApiQuery(q): ApiQuery<AuditQuery>,
 ) -> Result<Json<Vec<Entry>>, ApiError> {
     caller.auditor()?;
     Ok(Json(
@@ -30,6 +39,12 @@ pub async fn audit(
     ))
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/audit/verify",
+    tag = "audit",
+    responses((status = 200, body = crate::audit::Verification), (status = "default", description = "an error", body = crate::web::answers::ErrorBody))
+)]
 pub async fn audit_verify(
     State(s): State<Arc<AppState>>,
     caller: Caller,

@@ -14,6 +14,12 @@ use crate::web::AppState;
 use crate::web::auth::Caller;
 use crate::web::error::ApiError;
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/backup",
+    tag = "backup",
+    responses((status = 200, description = "the database file", content_type = "application/vnd.sqlite3"), (status = "default", description = "an error", body = crate::web::answers::ErrorBody))
+)]
 pub async fn backup(State(s): State<Arc<AppState>>, caller: Caller) -> Result<Response, ApiError> {
     let permit = caller.admin()?;
     let dir = tempfile::tempdir().map_err(|e| ApiError::from(BackupError::File(e)))?;

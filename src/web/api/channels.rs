@@ -15,7 +15,7 @@ use crate::web::auth::Caller;
 use crate::web::error::ApiError;
 use crate::web::json::ApiJson;
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PutChannel {
     /// May be left out when `preset` names the API.
@@ -32,6 +32,14 @@ pub struct PutChannel {
     insecure_upstream: bool,
 }
 
+#[utoipa::path(
+    put,
+    path = "/api/v1/channels/{id}",
+    tag = "channels",
+    params(("id" = String, Path, description = "the channel id")),
+    request_body = PutChannel,
+    responses((status = 200, body = ChannelView), (status = "default", description = "an error", body = crate::web::answers::ErrorBody))
+)]
 pub async fn put(
     State(s): State<Arc<AppState>>,
     caller: Caller,
@@ -63,6 +71,13 @@ pub async fn put(
     Ok(Json(s.channels.upsert(&permit, spec).await?))
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/channels/{id}",
+    tag = "channels",
+    params(("id" = String, Path, description = "the channel id")),
+    responses((status = 200, body = ChannelView), (status = "default", description = "an error", body = crate::web::answers::ErrorBody))
+)]
 pub async fn get(
     State(s): State<Arc<AppState>>,
     caller: Caller,
@@ -73,6 +88,12 @@ pub async fn get(
     Ok(Json(s.channels.get(&id).await?))
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/channels",
+    tag = "channels",
+    responses((status = 200, body = Vec<ChannelView>), (status = "default", description = "an error", body = crate::web::answers::ErrorBody))
+)]
 pub async fn list(
     State(s): State<Arc<AppState>>,
     caller: Caller,
@@ -81,12 +102,21 @@ pub async fn list(
     Ok(Json(s.channels.list().await?))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SetSecret {
+    #[schema(value_type = String)]
     secret: SecretString,
 }
 
+#[utoipa::path(
+    put,
+    path = "/api/v1/channels/{id}/secret",
+    tag = "channels",
+    params(("id" = String, Path, description = "the channel id")),
+    request_body = SetSecret,
+    responses((status = 200, body = SecretSet), (status = "default", description = "an error", body = crate::web::answers::ErrorBody))
+)]
 pub async fn set_secret(
     State(s): State<Arc<AppState>>,
     caller: Caller,
@@ -102,12 +132,20 @@ pub async fn set_secret(
     }))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Reason {
     reason: String,
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/channels/{id}/revoke-tokens",
+    tag = "channels",
+    params(("id" = String, Path, description = "the channel id")),
+    request_body = Reason,
+    responses((status = 200, body = Revoked), (status = "default", description = "an error", body = crate::web::answers::ErrorBody))
+)]
 pub async fn revoke_tokens(
     State(s): State<Arc<AppState>>,
     caller: Caller,

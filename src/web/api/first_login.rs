@@ -4,7 +4,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use axum::Json;
-use axum::extract::{ConnectInfo, Path, Query, State};
+use axum::extract::{ConnectInfo, Path, State};
 use axum::http::{HeaderMap, header};
 use serde::Deserialize;
 
@@ -16,9 +16,15 @@ use crate::web::AppState;
 use crate::web::answers::{Acknowledged, NdaText, NdaToShow, RecoveryCodes, TotpReset, Verified};
 use crate::web::auth::Caller;
 use crate::web::error::ApiError;
-use crate::web::json::ApiJson;
+use crate::web::json::{ApiJson, ApiQuery};
 use crate::web::session::Staff;
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/me/totp/enrol",
+    tag = "first login",
+    responses((status = 200, body = Enrolment), (status = "default", description = "an error", body = crate::web::answers::ErrorBody))
+)]
 pub async fn enrol(
     State(s): State<Arc<AppState>>,
     Staff(me): Staff,
@@ -26,7 +32,7 @@ pub async fn enrol(
     Ok(Json(s.signin.enrolment(&me).await?))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CodeBody {
     code: Option<String>,
@@ -40,6 +46,13 @@ fn short(field: &str, v: &str) -> Result<(), ApiError> {
     Ok(())
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/me/totp/confirm",
+    tag = "first login",
+    request_body = CodeBody,
+    responses((status = 200, body = RecoveryCodes), (status = "default", description = "an error", body = crate::web::answers::ErrorBody))
+)]
 pub async fn confirm(
     State(s): State<Arc<AppState>>,
     Staff(me): Staff,
@@ -56,6 +69,13 @@ pub async fn confirm(
     }))
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/me/totp/verify",
+    tag = "first login",
+    request_body = CodeBody,
+    responses((status = 200, body = Verified), (status = "default", description = "an error", body = crate::web::answers::ErrorBody))
+)]
 pub async fn verify(
     State(s): State<Arc<AppState>>,
     Staff(me): Staff,
@@ -82,15 +102,23 @@ pub async fn verify(
     }
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct LangQuery {
     lang: Option<String>,
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/me/nda",
+    tag = "first login",
+    params(LangQuery),
+    responses((status = 200, body = NdaToShow), (status = "default", description = "an error", body = crate::web::answers::ErrorBody))
+)]
 pub async fn nda(
     State(s): State<Arc<AppState>>,
     Staff(me): Staff,
-    Query(q): Query<LangQuery>,
+    ApiQuery(q): ApiQuery<LangQuery>,
 ) -> Result<Json<NdaToShow>, ApiError> {
     let set = s.compliance.nda();
     let now = crate::domain::time::now_millis();
@@ -119,7 +147,7 @@ pub async fn nda(
     }))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AckBody {
     version: String,
@@ -127,6 +155,13 @@ pub struct AckBody {
     language: String,
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/me/nda",
+    tag = "first login",
+    request_body = AckBody,
+    responses((status = 200, body = Acknowledged), (status = "default", description = "an error", body = crate::web::answers::ErrorBody))
+)]
 pub async fn acknowledge(
     State(s): State<Arc<AppState>>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
@@ -168,12 +203,20 @@ pub async fn acknowledge(
     }))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Reason {
     reason: String,
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/staff/{username}/totp/reset",
+    tag = "staff",
+    params(("username" = String, Path, description = "the staff member")),
+    request_body = Reason,
+    responses((status = 200, body = TotpReset), (status = "default", description = "an error", body = crate::web::answers::ErrorBody))
+)]
 pub async fn reset_totp(
     State(s): State<Arc<AppState>>,
     caller: Caller,
@@ -192,15 +235,23 @@ pub async fn reset_totp(
     }))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct VersionQuery {
     version: Option<String>,
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/nda/acknowledgements",
+    tag = "first login",
+    params(VersionQuery),
+    responses((status = 200, body = Report), (status = "default", description = "an error", body = crate::web::answers::ErrorBody))
+)]
 pub async fn report(
     State(s): State<Arc<AppState>>,
     caller: Caller,
-    Query(q): Query<VersionQuery>,
+    ApiQuery(q): ApiQuery<VersionQuery>,
 ) -> Result<Json<Report>, ApiError> {
     caller.reader()?;
     Ok(Json(s.compliance.report(q.version.as_deref()).await?))

@@ -16,7 +16,7 @@ use crate::web::auth::Caller;
 use crate::web::error::ApiError;
 use crate::web::json::ApiJson;
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateKey {
     name: String,
@@ -24,6 +24,13 @@ pub struct CreateKey {
     staff: Option<String>,
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/keys",
+    tag = "keys",
+    request_body = CreateKey,
+    responses((status = 201, body = NewKey), (status = "default", description = "an error", body = crate::web::answers::ErrorBody))
+)]
 pub async fn create(
     State(s): State<Arc<AppState>>,
     caller: Caller,
@@ -47,6 +54,12 @@ pub async fn create(
     ))
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/keys",
+    tag = "keys",
+    responses((status = 200, body = Vec<KeyView>), (status = "default", description = "an error", body = crate::web::answers::ErrorBody))
+)]
 pub async fn list(
     State(s): State<Arc<AppState>>,
     caller: Caller,
@@ -55,6 +68,13 @@ pub async fn list(
     Ok(Json(apikeys::list(&s.store).await?))
 }
 
+#[utoipa::path(
+    delete,
+    path = "/api/v1/keys/{id}",
+    tag = "keys",
+    params(("id" = i64, Path)),
+    responses((status = 200, body = KeyRevoked), (status = "default", description = "an error", body = crate::web::answers::ErrorBody))
+)]
 pub async fn revoke(
     State(s): State<Arc<AppState>>,
     caller: Caller,

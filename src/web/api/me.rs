@@ -25,13 +25,21 @@ use crate::web::error::ApiError;
 use crate::web::json::ApiJson;
 use crate::web::session::{self, Staff};
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct LoginBody {
     username: String,
+    #[schema(value_type = String)]
     password: SecretString,
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/login",
+    tag = "me",
+    request_body = LoginBody,
+    responses((status = 200, body = crate::signin::Opened), (status = "default", description = "an error", body = crate::web::answers::ErrorBody))
+)]
 pub async fn login(
     State(s): State<Arc<AppState>>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
@@ -57,6 +65,12 @@ pub async fn login(
     Ok(([(header::SET_COOKIE, cookie)], Json(opened)).into_response())
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/logout",
+    tag = "me",
+    responses((status = 200, body = SignedOut), (status = "default", description = "an error", body = crate::web::answers::ErrorBody))
+)]
 pub async fn logout(
     State(s): State<Arc<AppState>>,
     Staff(me): Staff,
@@ -72,6 +86,12 @@ pub async fn logout(
         .into_response())
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/me",
+    tag = "me",
+    responses((status = 200, body = Me), (status = "default", description = "an error", body = crate::web::answers::ErrorBody))
+)]
 pub async fn me(State(s): State<Arc<AppState>>, Staff(me): Staff) -> Result<Json<Me>, ApiError> {
     let facts = s.compliance.facts(&me.staff).await?;
     let set = s.compliance.nda();
@@ -100,7 +120,7 @@ pub async fn me(State(s): State<Arc<AppState>>, Staff(me): Staff) -> Result<Json
     }))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct MyIssueBody {
     channel: String,
@@ -108,6 +128,13 @@ pub struct MyIssueBody {
     ttl: Option<String>,
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/me/tokens",
+    tag = "me",
+    request_body = MyIssueBody,
+    responses((status = 201, body = Issued), (status = "default", description = "an error", body = crate::web::answers::ErrorBody))
+)]
 pub async fn issue(
     State(s): State<Arc<AppState>>,
     Staff(me): Staff,
@@ -129,6 +156,12 @@ pub async fn issue(
     Ok((StatusCode::CREATED, Json(issued)))
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/me/tokens",
+    tag = "me",
+    responses((status = 200, body = Vec<TokenView>), (status = "default", description = "an error", body = crate::web::answers::ErrorBody))
+)]
 pub async fn tokens(
     State(s): State<Arc<AppState>>,
     Staff(me): Staff,
@@ -140,6 +173,13 @@ pub async fn tokens(
     ))
 }
 
+#[utoipa::path(
+    delete,
+    path = "/api/v1/me/tokens/{id}",
+    tag = "me",
+    params(("id" = i64, Path)),
+    responses((status = 200, body = Revoked), (status = "default", description = "an error", body = crate::web::answers::ErrorBody))
+)]
 pub async fn revoke_token(
     State(s): State<Arc<AppState>>,
     Staff(me): Staff,
@@ -151,6 +191,12 @@ pub async fn revoke_token(
     Ok(Json(Revoked { revoked }))
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/me/sessions",
+    tag = "me",
+    responses((status = 200, body = MySessions), (status = "default", description = "an error", body = crate::web::answers::ErrorBody))
+)]
 pub async fn sessions(
     State(s): State<Arc<AppState>>,
     Staff(me): Staff,
@@ -162,6 +208,12 @@ pub async fn sessions(
     }))
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/me/sessions/end-all",
+    tag = "me",
+    responses((status = 200, body = SessionsEnded), (status = "default", description = "an error", body = crate::web::answers::ErrorBody))
+)]
 pub async fn end_all(
     State(s): State<Arc<AppState>>,
     Staff(me): Staff,

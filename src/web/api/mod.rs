@@ -7,6 +7,7 @@ mod channels;
 mod first_login;
 mod keys;
 mod me;
+mod openapi;
 mod policies;
 mod staff;
 mod status;
@@ -23,6 +24,7 @@ use super::error::ApiError;
 
 pub fn routes() -> Router<Arc<AppState>> {
     Router::new()
+        .route("/openapi.json", get(openapi::document))
         .route("/staff", get(staff::list))
         .route("/staff/{username}", put(staff::put).get(staff::get))
         .route("/staff/{username}/offboard", post(staff::offboard))

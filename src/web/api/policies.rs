@@ -10,6 +10,12 @@ use crate::web::AppState;
 use crate::web::auth::Caller;
 use crate::web::error::ApiError;
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/policies/reload",
+    tag = "policies",
+    responses((status = 200, body = Reloaded), (status = "default", description = "an error", body = crate::web::answers::ErrorBody))
+)]
 pub async fn reload(
     State(s): State<Arc<AppState>>,
     caller: Caller,

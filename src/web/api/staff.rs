@@ -15,7 +15,7 @@ use crate::web::auth::Caller;
 use crate::web::error::ApiError;
 use crate::web::json::ApiJson;
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PutStaff {
     email: String,
@@ -25,6 +25,14 @@ pub struct PutStaff {
     status: Option<String>,
 }
 
+#[utoipa::path(
+    put,
+    path = "/api/v1/staff/{username}",
+    tag = "staff",
+    params(("username" = String, Path, description = "the staff member")),
+    request_body = PutStaff,
+    responses((status = 200, body = StaffMember), (status = "default", description = "an error", body = crate::web::answers::ErrorBody))
+)]
 pub async fn put(
     State(s): State<Arc<AppState>>,
     caller: Caller,
@@ -53,6 +61,13 @@ pub async fn put(
     Ok(Json(s.directory.put(&permit, input).await?))
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/staff/{username}",
+    tag = "staff",
+    params(("username" = String, Path, description = "the staff member")),
+    responses((status = 200, body = StaffMember), (status = "default", description = "an error", body = crate::web::answers::ErrorBody))
+)]
 pub async fn get(
     State(s): State<Arc<AppState>>,
     caller: Caller,
@@ -63,6 +78,12 @@ pub async fn get(
     Ok(Json(s.directory.get(&username).await?))
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/staff",
+    tag = "staff",
+    responses((status = 200, body = Vec<StaffMember>), (status = "default", description = "an error", body = crate::web::answers::ErrorBody))
+)]
 pub async fn list(
     State(s): State<Arc<AppState>>,
     caller: Caller,
@@ -71,13 +92,13 @@ pub async fn list(
     Ok(Json(s.directory.list().await?))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Reason {
     reason: String,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct OffboardBody {
     reason: String,
@@ -94,6 +115,14 @@ fn wait_for(raw: Option<&str>) -> Result<std::time::Duration, ApiError> {
 }
 
 /// Offboards now (200 with the receipt), or at `at` (202 with the schedule).
+#[utoipa::path(
+    post,
+    path = "/api/v1/staff/{username}/offboard",
+    tag = "offboarding",
+    params(("username" = String, Path, description = "the staff member")),
+    request_body = OffboardBody,
+    responses((status = 200, body = Receipt), (status = 202, description = "scheduled (with `at`), or still being written: poll the receipt", body = crate::web::answers::OffboardAccepted), (status = "default", description = "an error", body = crate::web::answers::ErrorBody))
+)]
 pub async fn offboard(
     State(s): State<Arc<AppState>>,
     caller: Caller,
@@ -137,6 +166,13 @@ pub async fn offboard(
 }
 
 /// The receipt of an offboarded person: what a caller polls after a 202.
+#[utoipa::path(
+    get,
+    path = "/api/v1/staff/{username}/offboarding",
+    tag = "offboarding",
+    params(("username" = String, Path, description = "the staff member")),
+    responses((status = 200, body = Receipt), (status = "default", description = "an error", body = crate::web::answers::ErrorBody))
+)]
 pub async fn receipt(
     State(s): State<Arc<AppState>>,
     caller: Caller,
@@ -147,6 +183,12 @@ pub async fn receipt(
     Ok(Json(s.offboarding.receipt(&username).await?))
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/offboardings/scheduled",
+    tag = "offboarding",
+    responses((status = 200, body = Vec<crate::store::schedule::ScheduledRow>), (status = "default", description = "an error", body = crate::web::answers::ErrorBody))
+)]
 pub async fn scheduled(
     State(s): State<Arc<AppState>>,
     caller: Caller,
@@ -155,6 +197,13 @@ pub async fn scheduled(
     Ok(Json(s.offboarding.scheduled().await?))
 }
 
+#[utoipa::path(
+    delete,
+    path = "/api/v1/offboardings/scheduled/{id}",
+    tag = "offboarding",
+    params(("id" = i64, Path)),
+    responses((status = 200, body = Cancelled), (status = "default", description = "an error", body = crate::web::answers::ErrorBody))
+)]
 pub async fn cancel_scheduled(
     State(s): State<Arc<AppState>>,
     caller: Caller,
@@ -166,6 +215,14 @@ pub async fn cancel_scheduled(
     Ok(Json(Cancelled { cancelled: id }))
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/staff/{username}/reinstate",
+    tag = "offboarding",
+    params(("username" = String, Path, description = "the staff member")),
+    request_body = Reason,
+    responses((status = 200, body = Reinstated), (status = "default", description = "an error", body = crate::web::answers::ErrorBody))
+)]
 pub async fn reinstate(
     State(s): State<Arc<AppState>>,
     caller: Caller,
@@ -184,6 +241,14 @@ pub async fn reinstate(
     }))
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/staff/{username}/activate",
+    tag = "staff",
+    params(("username" = String, Path, description = "the staff member")),
+    request_body = Reason,
+    responses((status = 200, body = StaffMember), (status = "default", description = "an error", body = crate::web::answers::ErrorBody))
+)]
 pub async fn activate(
     State(s): State<Arc<AppState>>,
     caller: Caller,
@@ -202,6 +267,14 @@ pub async fn activate(
     ))
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/staff/{username}/revoke-tokens",
+    tag = "tokens",
+    params(("username" = String, Path, description = "the staff member")),
+    request_body = Reason,
+    responses((status = 200, body = Revoked), (status = "default", description = "an error", body = crate::web::answers::ErrorBody))
+)]
 pub async fn revoke_tokens(
     State(s): State<Arc<AppState>>,
     caller: Caller,

@@ -13,14 +13,14 @@ use crate::web::auth::Caller;
 use crate::web::error::ApiError;
 
 /// This replica, as named in receipts and status.
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct ThisReplica {
     pub id: String,
     pub name: String,
 }
 
 /// The daemon's state as `staffgate status` shows it.
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct Status {
     pub replica: ThisReplica,
     pub log_head: i64,
@@ -31,6 +31,12 @@ pub struct Status {
     pub outbox: Option<OutboxDepth>,
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/status",
+    tag = "status",
+    responses((status = 200, body = Status), (status = "default", description = "an error", body = crate::web::answers::ErrorBody))
+)]
 pub async fn status(
     State(s): State<Arc<AppState>>,
     caller: Caller,

@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use axum::Json;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use serde::{Deserialize, Serialize};
 
 use super::parse;
@@ -12,9 +12,10 @@ use crate::directory::sync::{HeldPlan, Outcome, PlanView};
 use crate::web::AppState;
 use crate::web::auth::Caller;
 use crate::web::error::ApiError;
+use crate::web::json::ApiQuery;
 
 /// Every source, the held plans, and which replica runs the sync.
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct SyncStatus {
     pub sources: Vec<SourceStatus>,
     pub held_plans: Vec<HeldPlan>,
@@ -23,6 +24,12 @@ pub struct SyncStatus {
     pub runs_here: bool,
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/sync/status",
+    tag = "directory",
+    responses((status = 200, body = SyncStatus), (status = "default", description = "an error", body = crate::web::answers::ErrorBody))
+)]
 pub async fn status(
     State(s): State<Arc<AppState>>,
     caller: Caller,
@@ -44,17 +51,25 @@ pub async fn status(
     }))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct RunQuery {
     #[serde(default)]
     dry_run: bool,
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/sync/{source}",
+    tag = "directory",
+    params(("source" = String, Path, description = "a configured directory source"), RunQuery),
+    responses((status = 200, body = Outcome), (status = "default", description = "an error", body = crate::web::answers::ErrorBody))
+)]
 pub async fn run(
     State(s): State<Arc<AppState>>,
     caller: Caller,
     Path(source): Path<String>,
-    Query(q): Query<RunQuery>,
+    ApiQuery(q): ApiQuery<RunQuery>,
 ) -> Result<Json<Outcome>, ApiError> {
     let permit = caller.admin()?;
     Ok(Json(
@@ -62,6 +77,13 @@ pub async fn run(
     ))
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/sync/plans/{id}",
+    tag = "directory",
+    params(("id" = i64, Path)),
+    responses((status = 200, body = PlanView), (status = "default", description = "an error", body = crate::web::answers::ErrorBody))
+)]
 pub async fn show_plan(
     State(s): State<Arc<AppState>>,
     caller: Caller,
@@ -72,6 +94,13 @@ pub async fn show_plan(
     Ok(Json(s.sync.plan(id).await?))
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/sync/plans/{id}/confirm",
+    tag = "directory",
+    params(("id" = i64, Path)),
+    responses((status = 200, body = Outcome), (status = "default", description = "an error", body = crate::web::answers::ErrorBody))
+)]
 pub async fn confirm(
     State(s): State<Arc<AppState>>,
     caller: Caller,

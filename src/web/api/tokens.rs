@@ -1,7 +1,7 @@
 use std::sync::Arc;
 
 use axum::Json;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use serde::Deserialize;
 
@@ -14,9 +14,9 @@ use crate::web::AppState;
 use crate::web::answers::Revoked;
 use crate::web::auth::Caller;
 use crate::web::error::ApiError;
-use crate::web::json::ApiJson;
+use crate::web::json::{ApiJson, ApiQuery};
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct IssueBody {
     staff: String,
@@ -26,6 +26,13 @@ pub struct IssueBody {
     ttl: Option<String>,
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/tokens",
+    tag = "tokens",
+    request_body = IssueBody,
+    responses((status = 201, body = Issued), (status = "default", description = "an error", body = crate::web::answers::ErrorBody))
+)]
 pub async fn issue(
     State(s): State<Arc<AppState>>,
     caller: Caller,
@@ -75,16 +82,24 @@ pub fn parse_request(
     Ok(IssueRequest { actions, ttl })
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ListQuery {
     staff: Option<String>,
     channel: Option<String>,
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/tokens",
+    tag = "tokens",
+    params(ListQuery),
+    responses((status = 200, body = Vec<TokenView>), (status = "default", description = "an error", body = crate::web::answers::ErrorBody))
+)]
 pub async fn list(
     State(s): State<Arc<AppState>>,
     caller: Caller,
-    Query(q): Query<ListQuery>,
+    ApiQuery(q): ApiQuery<ListQuery>,
 ) -> Result<Json<Vec<TokenView>>, ApiError> {
     caller.reader()?;
     Ok(Json(
@@ -94,6 +109,13 @@ pub async fn list(
     ))
 }
 
+#[utoipa::path(
+    delete,
+    path = "/api/v1/tokens/{id}",
+    tag = "tokens",
+    params(("id" = i64, Path)),
+    responses((status = 200, body = Revoked), (status = "default", description = "an error", body = crate::web::answers::ErrorBody))
+)]
 pub async fn revoke(
     State(s): State<Arc<AppState>>,
     caller: Caller,
