@@ -36,7 +36,7 @@ pub enum KeyError {
 }
 
 /// A new key: the only time its text is shown.
-#[derive(Serialize, utoipa::ToSchema)]
+#[derive(Serialize, serde::Deserialize, utoipa::ToSchema)]
 pub struct NewKey {
     pub id: i64,
     pub name: String,

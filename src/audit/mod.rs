@@ -51,7 +51,7 @@ pub async fn record_alone(
 }
 
 /// The outcome of checking the whole log.
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize, utoipa::ToSchema)]
 pub struct Verification {
     pub ok: bool,
     pub entries: i64,

@@ -61,12 +61,25 @@ impl Client {
         if status.is_success() {
             return Ok(value);
         }
-        let code = value["error"]["code"].as_str().unwrap_or("unknown");
-        let message = value["error"]["message"].as_str().unwrap_or("");
+        let error = serde_json::from_value::<crate::web::answers::ErrorBody>(value).ok();
+        let (code, message) = error.as_ref().map_or(("unknown", ""), |e| {
+            (e.error.code.as_str(), e.error.message.as_str())
+        });
         if status == StatusCode::UNAUTHORIZED {
             bail!("{code}: {message} (check STAFFGATE_ADMIN_KEY)");
         }
         bail!("{code}: {message}")
+    }
+
+    /// Like [`Self::call`], read into the type the daemon answers with.
+    pub async fn call_as<T: serde::de::DeserializeOwned>(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> anyhow::Result<T> {
+        let value = self.call(method, path, body).await?;
+        serde_json::from_value(value).map_err(|e| anyhow!("the daemon's answer did not parse: {e}"))
     }
 
     /// POSTs to `path` and writes the answer's body to `target` (mode 0600, via a temporary

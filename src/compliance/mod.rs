@@ -39,5 +39,7 @@ pub async fn issue_token(
     channel: &LiveChannel,
     req: IssueRequest,
 ) -> Result<Issued, GateError> {
-    Ok(tokens.issue(actor, cleared, channel, req).await?)
+    Ok(tokens
+        .issue(actor, cleared, &channel.spec, &channel.facts, req)
+        .await?)
 }

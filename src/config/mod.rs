@@ -2,6 +2,7 @@
 //! Every unknown key and bad value is collected, so an operator fixes them all in one go.
 
 mod keys;
+pub mod ldap;
 mod transport;
 
 use std::fmt;
@@ -14,7 +15,7 @@ use secrecy::SecretString;
 pub use keys::all as keys;
 pub use transport::{MailConfig, SmtpSecurity, TlsConfig};
 
-use crate::directory::ldap::LdapSource;
+use ldap::LdapSource;
 
 /// Log line format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -288,7 +289,7 @@ fn apply_toml(config: &mut Config, text: &str, problems: &mut Vec<ConfigProblem>
         }
     };
     if let Some(ldap) = table.remove("ldap") {
-        match crate::directory::ldap::config::parse_sources(&ldap) {
+        match ldap::parse_sources(&ldap) {
             Ok(sources) => config.ldap = sources,
             Err(found) => problems.extend(
                 found

@@ -5,22 +5,7 @@ use serde::{Deserialize, Serialize};
 
 use super::reconcile::Plan;
 
-/// When a plan is held back. Defaults: more than 10 people **and** more than 5% of the
-/// source's active staff.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct GuardLimits {
-    pub max_leavers: usize,
-    pub max_share: f64,
-}
-
-impl Default for GuardLimits {
-    fn default() -> Self {
-        GuardLimits {
-            max_leavers: 10,
-            max_share: 0.05,
-        }
-    }
-}
+pub use crate::domain::guard::GuardLimits;
 
 /// What the guard decided.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

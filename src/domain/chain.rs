@@ -42,7 +42,9 @@ pub fn entry_hash(
 }
 
 /// What is wrong with the first bad entry.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, thiserror::Error, utoipa::ToSchema)]
+#[derive(
+    Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize, thiserror::Error, utoipa::ToSchema,
+)]
 #[serde(tag = "problem", rename_all = "snake_case")]
 pub enum ChainBreak {
     /// An entry's content does not match its hash: it was altered.

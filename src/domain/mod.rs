@@ -5,6 +5,7 @@ pub mod chain;
 pub mod change;
 pub mod channel;
 pub mod credential;
+pub mod guard;
 pub mod names;
 pub mod receipt;
 pub mod role;

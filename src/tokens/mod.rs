@@ -11,14 +11,13 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::Serialize;
 
 use crate::audit::{self, Actor};
-use crate::channels::LiveChannel;
 use crate::config::TokenConfig;
-use crate::domain::channel::ChannelKind;
+use crate::domain::channel::{ChannelKind, ChannelSpec};
 use crate::domain::credential::{self, CredentialKind};
 use crate::domain::staff::{StaffMember, StaffStatus};
 use crate::domain::time::{Millis, now_millis, to_datetime};
 use crate::domain::{ActionSet, ChannelId};
-use crate::policy::Engine;
+use crate::policy::{ChannelFacts, Engine};
 use crate::principal::{AdminPermit, HrPermit};
 use crate::store::tokens::{Revoked, TokenRow};
 use crate::store::{Store, StoreError};
@@ -56,7 +55,7 @@ pub struct IssueRequest {
 }
 
 /// A freshly issued token: the only time its text exists outside the caller.
-#[derive(Serialize, utoipa::ToSchema)]
+#[derive(Serialize, serde::Deserialize, utoipa::ToSchema)]
 pub struct Issued {
     pub id: i64,
     #[schema(value_type = String)]
@@ -131,11 +130,12 @@ impl Tokens {
         &self,
         actor: &Actor,
         cleared: gate::Cleared<'_>,
-        channel: &LiveChannel,
+        spec: &ChannelSpec,
+        facts: &ChannelFacts,
         req: IssueRequest,
     ) -> Result<Issued, TokenError> {
         let staff = cleared.staff();
-        let permitted = self.engine.permitted(staff, &channel.facts);
+        let permitted = self.engine.permitted(staff, facts);
         if permitted.is_empty() {
             return Err(TokenError::NothingPermitted);
         }
@@ -153,7 +153,7 @@ impl Tokens {
             credential::generate(CredentialKind::BrokeredToken).map_err(|_| TokenError::Random)?;
         let now = now_millis();
         let expires_at = now.saturating_add(i64::try_from(ttl.as_millis()).unwrap_or(i64::MAX));
-        let channel_id = &channel.spec.id;
+        let channel_id = &spec.id;
         let (id, epoch) = self
             .writer
             .write(batch::Pending {
@@ -179,7 +179,7 @@ impl Tokens {
                 revoked: false,
             },
         );
-        let token = match channel.spec.kind {
+        let token = match spec.kind {
             ChannelKind::Telegram => {
                 SecretString::from(credential::telegram_shape(id, token.expose_secret()))
             }

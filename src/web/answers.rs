@@ -153,7 +153,7 @@ pub struct Acknowledged {
 }
 
 /// A 202 from `POST /staff/{username}/offboard`: scheduled for later, or still being written.
-#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(untagged)]
 pub enum OffboardAccepted {
     Scheduled(Scheduled),

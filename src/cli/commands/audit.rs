@@ -2,9 +2,9 @@
 
 use anyhow::bail;
 use reqwest::Method;
-use serde_json::json;
 
 use super::{Client, pretty, render, rows};
+use crate::audit::Verification;
 use crate::cli::AuditCmd;
 
 pub async fn run(api: &Client, command: AuditCmd) -> anyhow::Result<()> {
@@ -22,12 +22,13 @@ pub async fn run(api: &Client, command: AuditCmd) -> anyhow::Result<()> {
             render::table(&rows(&v), &cols);
         }
         AuditCmd::Verify => {
-            let v = api.call(Method::GET, "/audit/verify", None).await?;
-            if v["ok"] == json!(true) {
-                println!("audit log intact: {} entries verified", v["entries"]);
-            } else {
-                pretty(&v["first_bad"]);
-                bail!("audit log is NOT intact after entry {}", v["entries"]);
+            let v: Verification = api.call_as(Method::GET, "/audit/verify", None).await?;
+            match v.first_bad {
+                None if v.ok => println!("audit log intact: {} entries verified", v.entries),
+                first_bad => {
+                    pretty(&serde_json::to_value(first_bad)?);
+                    bail!("audit log is NOT intact after entry {}", v.entries);
+                }
             }
         }
     }

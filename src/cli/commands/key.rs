@@ -4,20 +4,22 @@ use reqwest::Method;
 use serde_json::json;
 
 use super::{Client, pretty, render, rows};
+use crate::apikeys::NewKey;
 use crate::cli::KeyCmd;
+use secrecy::ExposeSecret;
 
 pub async fn run(api: &Client, command: KeyCmd) -> anyhow::Result<()> {
     match command {
         KeyCmd::Create { name, role, staff } => {
             let body = json!({ "name": name, "role": role, "staff": staff });
-            let v = api.call(Method::POST, "/keys", Some(body)).await?;
+            let key: NewKey = api.call_as(Method::POST, "/keys", Some(body)).await?;
             eprintln!(
                 "key #{} '{}' ({}); shown once:",
-                v["id"],
-                render::cell(&v["name"]),
-                render::cell(&v["role"])
+                key.id,
+                key.name,
+                key.role.as_str()
             );
-            println!("{}", render::cell(&v["key"]));
+            println!("{}", key.key.expose_secret());
         }
         KeyCmd::List => {
             let v = api.call(Method::GET, "/keys", None).await?;

@@ -4,6 +4,8 @@ use reqwest::Method;
 use serde_json::{Value, json};
 
 use super::{Client, pretty, render, rows};
+use crate::domain::receipt::Receipt;
+use crate::web::answers::{OffboardingInProgress, Scheduled};
 
 /// Offboards now (prints the receipt) or schedules (`at`). Exits 3 when `wait` was given
 /// and some replica did not confirm in time: the offboarding itself is done.
@@ -18,27 +20,30 @@ pub async fn run(
     let path = format!("/staff/{username}/offboard");
     if let Some(at) = at {
         let body = json!({ "reason": reason, "at": at });
-        let v = api.call(Method::POST, &path, Some(body)).await?;
+        let v: Scheduled = api.call_as(Method::POST, &path, Some(body)).await?;
         println!(
             "scheduled #{}: {username} will be offboarded at {}",
-            v["scheduled"],
-            render::cell(&v["at"])
+            v.scheduled,
+            render::cell(&serde_json::to_value(v.at)?)
         );
         return Ok(());
     }
     let body = json!({ "reason": reason, "wait": wait });
     let v = api.call(Method::POST, &path, Some(body)).await?;
-    let v = if v["state"] == "in_progress" {
+    let in_progress = serde_json::from_value::<OffboardingInProgress>(v.clone()).is_ok();
+    let v = if in_progress {
         until_recorded(api, username).await?
     } else {
         v
     };
+    let receipt: Receipt = serde_json::from_value(v.clone())?;
     if json {
         pretty(&v)
     } else {
         render::receipt(&v)
     }
-    if wait.is_some() && v["propagation"]["confirmed"] != true {
+    let confirmed = receipt.propagation.is_some_and(|p| p.confirmed);
+    if wait.is_some() && !confirmed {
         // The offboarding is done; some replica did not confirm it.
         std::process::exit(3);
     }

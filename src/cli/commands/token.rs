@@ -6,6 +6,8 @@ use serde_json::json;
 
 use super::{Client, pretty, query, render, rows};
 use crate::cli::TokenCmd;
+use crate::tokens::Issued;
+use secrecy::ExposeSecret;
 
 pub async fn run(api: &Client, command: TokenCmd) -> anyhow::Result<()> {
     match command {
@@ -19,16 +21,16 @@ pub async fn run(api: &Client, command: TokenCmd) -> anyhow::Result<()> {
                 actions.map(|a| a.split(',').map(|s| s.trim().to_owned()).collect());
             let body =
                 json!({ "staff": staff, "channel": channel, "actions": actions, "ttl": ttl });
-            let v = api.call(Method::POST, "/tokens", Some(body)).await?;
+            let issued: Issued = api.call_as(Method::POST, "/tokens", Some(body)).await?;
             eprintln!(
                 "token #{} for {} on {} ({}), expires {}",
-                v["id"],
-                render::cell(&v["staff"]),
-                render::cell(&v["channel"]),
-                render::cell(&v["actions"]),
-                render::cell(&v["expires_at"])
+                issued.id,
+                issued.staff,
+                issued.channel.as_str(),
+                render::cell(&serde_json::to_value(issued.actions)?),
+                render::cell(&serde_json::to_value(issued.expires_at)?)
             );
-            println!("{}", render::cell(&v["token"]));
+            println!("{}", issued.token.expose_secret());
         }
         TokenCmd::List { staff, channel } => {
             let q = query(&[("staff", staff), ("channel", channel)]);

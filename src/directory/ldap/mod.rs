@@ -2,7 +2,9 @@
 //! entry mapping and leaver rules (pure), paged full sync, RFC 4533 persist, and the
 //! password check behind sign-in.
 
-pub mod config;
+/// A source's settings are parsed with the rest of the configuration; here for the
+/// directory's readers.
+pub use crate::config::ldap as config;
 pub mod conn;
 pub mod entry;
 pub mod search;

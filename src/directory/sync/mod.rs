@@ -6,6 +6,7 @@ mod plans;
 mod runner;
 pub mod status;
 mod syncrepl;
+mod take;
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
@@ -16,13 +17,14 @@ use serde::Serialize;
 pub use apply::Applied;
 pub use plans::{HeldPlan, PlanView};
 use status::{Board, RunSummary};
+pub use take::Answer;
 
 use crate::audit::{self, Actor};
 use crate::channels::Registry;
 use crate::directory::guard::{self, Context, Verdict};
 use crate::directory::ldap::config::Mode;
 use crate::directory::ldap::{LdapSource, LdapSyncError, search};
-use crate::directory::reconcile::{Coverage, Plan, reconcile};
+use crate::directory::reconcile::{Coverage, Plan};
 use crate::domain::time::{Millis, now_millis};
 use crate::offboarding::{OffboardError, Offboarding};
 use crate::policy::Engine;
@@ -287,15 +289,13 @@ impl Syncer {
             }
         };
         let searched = started.elapsed();
-        let known = crate::store::staff::list_with_origin(self.store.pool()).await?;
-        let plan = reconcile(
-            name,
-            snapshot.people,
-            snapshot.skipped,
-            Coverage::Full,
-            &known,
-        );
-        let outcome = self.decide(plan, true, dry_run, actor).await?;
+        let answer = Answer {
+            source: name.to_owned(),
+            people: snapshot.people,
+            skipped: snapshot.skipped,
+            coverage: Coverage::Full,
+        };
+        let outcome = self.take(answer, dry_run, actor).await?;
         self.record_run(name, &outcome, searched, started.elapsed());
         Ok(outcome)
     }

@@ -6,7 +6,8 @@ use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 
-use super::syncrepl::{actor, change_plan, note_change, stream};
+use super::syncrepl::{actor, note_change, stream};
+use super::take::Answer;
 use super::{SyncError, Syncer};
 use crate::directory::ldap::config::Mode;
 use crate::directory::ldap::{LdapSource, search};
@@ -81,18 +82,10 @@ impl PollState {
                 let from = since - chrono::Duration::from_std(POLL_OVERLAP).unwrap_or_default();
                 let changed = search::changed_since(source, &generalized(from)).await?;
                 let _serial = syncer.serialize(&source.name).await;
-                let plan = change_plan(
-                    syncer,
-                    &source.name,
-                    changed.people,
-                    changed.skipped,
-                    vec![],
-                )
-                .await?;
-                if !plan.is_empty() {
-                    syncer
-                        .decide(plan, false, false, &actor(&source.name))
-                        .await?;
+                let mut answer = Answer::changes(&source.name, changed.people, vec![]);
+                answer.skipped = changed.skipped;
+                let taken = syncer.take(answer, false, &actor(&source.name)).await?;
+                if !taken.plan.is_empty() {
                     note_change(syncer, &source.name);
                 }
                 syncer.board.ok(&source.name);

@@ -11,13 +11,14 @@ use tokio::sync::mpsc;
 
 use super::status::Tracked;
 
+use super::take::Answer;
 use super::{SyncError, Syncer};
 use crate::audit::Actor;
 use crate::directory::ldap::entry::{first_rdn_value, normalize_dn};
 use crate::directory::ldap::syncrepl::{self, Event, Watch};
 use crate::directory::ldap::{LdapSource, LdapSyncError, search};
 use crate::directory::person::{DirectoryPerson, Gone, Skipped};
-use crate::directory::reconcile::{Coverage, origin_name, reconcile};
+use crate::directory::reconcile::{Coverage, origin_name};
 use crate::domain::GroupName;
 use crate::domain::time::now_millis;
 
@@ -228,14 +229,16 @@ async fn group_changed(
     let people = people.into_iter().filter_map(Result::ok).collect();
     let skipped = skipped.into_iter().filter_map(Result::err).collect();
     let _serial = syncer.serialize(&source.name).await;
-    let plan = change_plan(syncer, &source.name, people, skipped, vec![]).await?;
-    if plan.is_empty() {
-        return Ok(());
+    let mut answer = Answer::changes(&source.name, people, vec![]);
+    answer.skipped = skipped;
+    if !syncer
+        .take(answer, false, &actor(&source.name))
+        .await?
+        .plan
+        .is_empty()
+    {
+        note_change(syncer, &source.name);
     }
-    syncer
-        .decide(plan, false, false, &actor(&source.name))
-        .await?;
-    note_change(syncer, &source.name);
     Ok(())
 }
 
@@ -282,33 +285,16 @@ async fn finish_refresh(
         }
         Coverage::Changes(r.gone)
     };
-    let full = matches!(coverage, Coverage::Full);
-    let plan = reconcile(name, r.people, r.skipped, coverage, &known);
-    let outcome = syncer.decide(plan, full, false, &actor(name)).await?;
+    let answer = Answer {
+        source: name.to_owned(),
+        people: r.people,
+        skipped: r.skipped,
+        coverage,
+    };
+    let outcome = syncer.take(answer, false, &actor(name)).await?;
     syncer.record_run(name, &outcome, searched, started.elapsed());
     syncer.board.update(name, |s| s.connected = true);
     save_cookie(syncer, name, Watch::Users, r.cookie.as_deref()).await
-}
-
-/// Reconciles a handful of changes against just the people they are about.
-pub(super) async fn change_plan(
-    syncer: &Syncer,
-    name: &str,
-    people: Vec<DirectoryPerson>,
-    skipped: Vec<Skipped>,
-    gone: Vec<Gone>,
-) -> Result<crate::directory::reconcile::Plan, SyncError> {
-    let pool = syncer.store.pool();
-    let usernames: Vec<&str> = people.iter().map(|p| p.username.as_str()).collect();
-    let entries: Vec<(Option<&str>, Option<&str>)> = gone
-        .iter()
-        .map(|g| (g.external_id.as_deref(), g.dn.as_deref()))
-        .collect();
-    let known = crate::store::staff::known_for(pool, &usernames, &entries).await?;
-    let mut plan = reconcile(name, people, skipped, Coverage::Changes(gone), &known);
-    plan.active_before =
-        crate::store::staff::count_not_offboarded(pool, &origin_name(name)).await?;
-    Ok(plan)
 }
 
 /// Applies one live change as soon as it arrives.
@@ -336,11 +322,11 @@ async fn live(syncer: &Syncer, source: &LdapSource, event: Event) -> Result<(), 
         }
     };
     let _serial = syncer.serialize(name).await;
-    let plan = change_plan(syncer, name, people, vec![], gone).await?;
-    if plan.is_empty() {
+    let answer = Answer::changes(name, people, gone);
+    let outcome = syncer.take(answer, false, &actor(name)).await?;
+    if outcome.plan.is_empty() {
         return Ok(());
     }
-    let outcome = syncer.decide(plan, false, false, &actor(name)).await?;
     note_change(syncer, name);
     tracing::info!(
         source = name,

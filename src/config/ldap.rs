@@ -6,7 +6,7 @@ use std::time::Duration;
 use secrecy::SecretString;
 use serde::Deserialize;
 
-use crate::directory::guard::GuardLimits;
+use crate::domain::guard::GuardLimits;
 
 /// Which directory server a source talks to; picks defaults for everything below.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
