@@ -1,13 +1,15 @@
 //! The follower, event by event: what one replica records, the other applies from the
 //! change log. `replicas.rs` covers issuance, offboarding, reinstatement and a group move;
 //! this file covers every other change that alters what a replica holds in memory and that
-//! the API can make. (First-login events, TOTP resets and directory syncs are applied by the
-//! same re-read of the person, and are covered with one daemon in their own files.)
+//! the API or the directory can make. (The first-login events, TOTP confirmation and the
+//! NDA acknowledgement, need a signed-in browser session; the follower applies them with the
+//! same re-read of the person these tests show working, and `first_login.rs` covers them.)
 
 mod common;
 
 use std::time::{Duration, Instant};
 
+use common::slapd::{self, SUFFIX, Slapd};
 use common::upstream::Upstream;
 use common::{Db, TestApp};
 use reqwest::Method;
@@ -180,7 +182,58 @@ async fn policies_reloaded_on_one_replica_are_in_force_on_the_other(db: Db) {
     a.stop().await;
 }
 
+async fn a_totp_reset_on_one_replica_ends_the_persons_tokens_on_the_other(db: Db) {
+    let up = Upstream::start("s").await;
+    let (a, b) = pair(db).await;
+    let (_, token) = ready(&a, &b, &up).await;
+    let reason = json!({ "reason": "new phone" });
+    ok(&a, Method::POST, "/staff/alice/totp/reset", Some(reason)).await;
+    until(&b, &token, 401).await;
+    b.stop().await;
+    a.stop().await;
+}
+
+async fn a_directory_move_synced_by_one_replica_is_refused_on_the_other(db: Db) {
+    let up = Upstream::start("s").await;
+    let ldap = Slapd::start();
+    ldap.add(&slapd::person_ldif("alice", "pw"));
+    ldap.add(&slapd::person_ldif("bob", "pw"));
+    // Bob stays: a groupOfNames cannot lose its last member.
+    ldap.add(&slapd::group_ldif("support", &["alice", "bob"]));
+    // Only A follows the directory; B learns of the move from the change log alone.
+    let sources = ldap.sources("mode = \"persist\"\n");
+    let a = TestApp::spawn_with(db, move |c| c.ldap = sources).await;
+    let (data, url) = (a.config.data_dir.clone(), a.config.database_url.clone());
+    let b = TestApp::spawn_with(db, move |c| {
+        c.data_dir = data;
+        c.database_url = url;
+    })
+    .await;
+    let started = Instant::now();
+    while a.api(Method::GET, "/staff/alice", None).await.0 != 200 {
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "alice never synced"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let reason = json!({ "reason": "first login done (test)" });
+    ok(&a, Method::POST, "/staff/alice/activate", Some(reason)).await;
+    a.add_channel("desk", desk(&up.base), "s").await;
+    let (_, token) = a.issue("alice", "desk", json!({})).await;
+    until(&b, &token, 200).await;
+    ldap.modify(
+        &format!("dn: cn=support,ou=groups,{SUFFIX}\nchangetype: modify\ndelete: member\nmember: uid=alice,ou=people,{SUFFIX}\n\n"),
+        false,
+    );
+    until(&b, &token, 401).await;
+    b.stop().await;
+    a.stop().await;
+}
+
 both_backends!(
+    a_totp_reset_on_one_replica_ends_the_persons_tokens_on_the_other,
+    a_directory_move_synced_by_one_replica_is_refused_on_the_other,
     a_token_revoked_on_one_replica_is_refused_on_the_other,
     a_persons_tokens_revoked_on_one_replica_are_refused_on_the_other,
     a_channels_tokens_revoked_on_one_replica_are_refused_on_the_other,

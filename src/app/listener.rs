@@ -9,6 +9,7 @@
 //! request, which would make the idle wait as short as a header read; so both are kept here,
 //! in the stream under TLS and hyper, with the service telling it when a request is in flight.
 
+use crate::domain::ErrorCode;
 use std::convert::Infallible;
 use std::future::Future;
 use std::io;
@@ -328,7 +329,7 @@ where
 fn timed_out(limit: std::time::Duration) -> Response<Body> {
     ApiError::new(
         StatusCode::SERVICE_UNAVAILABLE,
-        "request_timeout",
+        ErrorCode::RequestTimeout,
         format!(
             "no answer within server.request_timeout ({})",
             humantime::format_duration(limit)

@@ -121,17 +121,7 @@ impl Application {
         // rustls needs one process-wide crypto provider when several could be linked in
         // (the listener, PostgreSQL, SMTP and LDAP clients all use it): ring, everywhere.
         let _ = rustls::crypto::ring::default_provider().install_default();
-        std::fs::create_dir_all(&config.data_dir).map_err(|source| StartError::DataDir {
-            path: config.data_dir.display().to_string(),
-            source,
-        })?;
-        let store = Store::open(config.database_url.as_ref(), &config.data_dir).await?;
-        tracing::info!(backend = ?store.backend(), "database ready");
-        let (key, created) = master_key::establish(&store, &config.master_key_path()).await?;
-        if created {
-            tracing::warn!(path = %config.master_key_path().display(), "created a new master key; back it up apart from the database");
-        }
-        let key = Arc::new(key);
+        let (store, key) = open_store(&config).await?;
         let nda_dir = config.policies.join("nda");
 
         // Read before any state is loaded, so the follower re-applies whatever commits
@@ -261,25 +251,7 @@ impl Application {
             presence: presence.clone(),
             mail,
         });
-        let listener =
-            TcpListener::bind(config.listen)
-                .await
-                .map_err(|source| StartError::Listen {
-                    addr: config.listen,
-                    source,
-                })?;
-        let broker_listener = match config.broker.listen {
-            Some(addr) => Some(
-                TcpListener::bind(addr)
-                    .await
-                    .map_err(|source| StartError::Listen { addr, source })?,
-            ),
-            None => None,
-        };
-        let tls = match (&config.tls.cert_file, &config.tls.key_file) {
-            (Some(cert), Some(key)) => Some(Tls::load(cert, key).await?),
-            _ => None,
-        };
+        let (listener, broker_listener, tls) = bind(&config).await?;
         let follower = crate::replica::Follower {
             store: state.store.clone(),
             verifier: verifier.clone(),
@@ -450,6 +422,49 @@ impl Application {
             }
         });
     }
+}
+
+/// The database (created on first start, migrated) and the master key it is sealed under.
+async fn open_store(
+    config: &Config,
+) -> Result<(Store, Arc<crate::secrets::MasterKey>), StartError> {
+    std::fs::create_dir_all(&config.data_dir).map_err(|source| StartError::DataDir {
+        path: config.data_dir.display().to_string(),
+        source,
+    })?;
+    let store = Store::open(config.database_url.as_ref(), &config.data_dir).await?;
+    tracing::info!(backend = ?store.backend(), "database ready");
+    let (key, created) = master_key::establish(&store, &config.master_key_path()).await?;
+    if created {
+        tracing::warn!(path = %config.master_key_path().display(), "created a new master key; back it up apart from the database");
+    }
+    Ok((store, Arc::new(key)))
+}
+
+/// The listeners (the main one, and the broker's own when `broker.listen` is set) and the
+/// TLS certificate, when configured.
+async fn bind(
+    config: &Config,
+) -> Result<(TcpListener, Option<TcpListener>, Option<Tls>), StartError> {
+    let listener = TcpListener::bind(config.listen)
+        .await
+        .map_err(|source| StartError::Listen {
+            addr: config.listen,
+            source,
+        })?;
+    let broker_listener = match config.broker.listen {
+        Some(addr) => Some(
+            TcpListener::bind(addr)
+                .await
+                .map_err(|source| StartError::Listen { addr, source })?,
+        ),
+        None => None,
+    };
+    let tls = match (&config.tls.cert_file, &config.tls.key_file) {
+        (Some(cert), Some(key)) => Some(Tls::load(cert, key).await?),
+        _ => None,
+    };
+    Ok((listener, broker_listener, tls))
 }
 
 /// This replica's name: configured, or host:port.

@@ -9,6 +9,8 @@ pub mod route;
 pub mod scrub;
 mod stream;
 
+use crate::domain::ErrorCode;
+use http::StatusCode;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -77,36 +79,83 @@ pub enum BrokerError {
 }
 
 impl BrokerError {
-    /// A short, stable name for denial counts in the audit log.
-    pub fn code(&self) -> &'static str {
+    /// How the broker answers this refusal: status and stable code, in one table (the code
+    /// also names denial counts in the audit log).
+    pub fn answer(&self) -> (StatusCode, ErrorCode) {
         match self {
-            BrokerError::NotCurrent => "replica_not_current",
-            BrokerError::MethodNotAllowed => "method_not_allowed",
-            BrokerError::HeadersTooLarge => "headers_too_large",
-            BrokerError::Route(RouteError::BadPath) => "path_rejected",
-            BrokerError::Route(RouteError::NoToken) => "token_missing",
-            BrokerError::Route(RouteError::Unmapped) => "action_unmapped",
-            BrokerError::Route(RouteError::MethodOverride) => "method_override_refused",
-            BrokerError::ChannelUnknown => "channel_not_found",
-            BrokerError::TokenMalformed => "token_malformed",
-            BrokerError::Token(Denial::Unknown) => "token_unknown",
-            BrokerError::Token(Denial::Expired) => "token_expired",
-            BrokerError::Token(Denial::Revoked) => "token_revoked",
-            BrokerError::Token(Denial::StaffNotActive) => "staff_not_active",
-            BrokerError::Token(Denial::StaleEpoch) => "token_revoked",
-            BrokerError::Token(Denial::NdaNotAcknowledged) => "nda_not_acknowledged",
-            BrokerError::WrongChannel => "token_wrong_channel",
-            BrokerError::ActionNotInToken => "action_not_in_token",
-            BrokerError::PolicyDenied => "policy_denied",
-            BrokerError::SecretMissing => "channel_secret_missing",
-            BrokerError::BodyTooLarge => "body_too_large",
-            BrokerError::UpstreamTimeout => "upstream_timeout",
-            BrokerError::UpstreamUnreachable => "upstream_unreachable",
-            BrokerError::UpstreamEncoding => "upstream_encoding_unsupported",
-            BrokerError::MethodOverride => "method_override_refused",
-            BrokerError::BodyOnRead => "body_on_read_refused",
-            BrokerError::UpstreamPartial => "upstream_partial_content",
+            BrokerError::NotCurrent => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                ErrorCode::ReplicaNotCurrent,
+            ),
+            BrokerError::MethodNotAllowed => {
+                (StatusCode::METHOD_NOT_ALLOWED, ErrorCode::MethodNotAllowed)
+            }
+            BrokerError::HeadersTooLarge => (
+                StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
+                ErrorCode::HeadersTooLarge,
+            ),
+            BrokerError::Route(RouteError::BadPath) => {
+                (StatusCode::BAD_REQUEST, ErrorCode::PathRejected)
+            }
+            BrokerError::Route(RouteError::NoToken) => {
+                (StatusCode::UNAUTHORIZED, ErrorCode::TokenMissing)
+            }
+            BrokerError::Route(RouteError::Unmapped) => {
+                (StatusCode::FORBIDDEN, ErrorCode::ActionUnmapped)
+            }
+            BrokerError::Route(RouteError::MethodOverride) => {
+                (StatusCode::BAD_REQUEST, ErrorCode::MethodOverrideRefused)
+            }
+            BrokerError::ChannelUnknown => (StatusCode::NOT_FOUND, ErrorCode::ChannelNotFound),
+            BrokerError::TokenMalformed => (StatusCode::UNAUTHORIZED, ErrorCode::TokenMalformed),
+            BrokerError::Token(Denial::Unknown) => {
+                (StatusCode::UNAUTHORIZED, ErrorCode::TokenUnknown)
+            }
+            BrokerError::Token(Denial::Expired) => {
+                (StatusCode::UNAUTHORIZED, ErrorCode::TokenExpired)
+            }
+            BrokerError::Token(Denial::Revoked) => {
+                (StatusCode::UNAUTHORIZED, ErrorCode::TokenRevoked)
+            }
+            BrokerError::Token(Denial::StaffNotActive) => {
+                (StatusCode::UNAUTHORIZED, ErrorCode::StaffNotActive)
+            }
+            BrokerError::Token(Denial::StaleEpoch) => {
+                (StatusCode::UNAUTHORIZED, ErrorCode::TokenRevoked)
+            }
+            BrokerError::Token(Denial::NdaNotAcknowledged) => {
+                (StatusCode::FORBIDDEN, ErrorCode::NdaNotAcknowledged)
+            }
+            BrokerError::WrongChannel => (StatusCode::FORBIDDEN, ErrorCode::TokenWrongChannel),
+            BrokerError::ActionNotInToken => (StatusCode::FORBIDDEN, ErrorCode::ActionNotInToken),
+            BrokerError::PolicyDenied => (StatusCode::FORBIDDEN, ErrorCode::PolicyDenied),
+            BrokerError::SecretMissing => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                ErrorCode::ChannelSecretMissing,
+            ),
+            BrokerError::BodyTooLarge => (StatusCode::PAYLOAD_TOO_LARGE, ErrorCode::BodyTooLarge),
+            BrokerError::UpstreamTimeout => {
+                (StatusCode::GATEWAY_TIMEOUT, ErrorCode::UpstreamTimeout)
+            }
+            BrokerError::UpstreamUnreachable => {
+                (StatusCode::BAD_GATEWAY, ErrorCode::UpstreamUnreachable)
+            }
+            BrokerError::UpstreamEncoding => (
+                StatusCode::BAD_GATEWAY,
+                ErrorCode::UpstreamEncodingUnsupported,
+            ),
+            BrokerError::MethodOverride => {
+                (StatusCode::BAD_REQUEST, ErrorCode::MethodOverrideRefused)
+            }
+            BrokerError::BodyOnRead => (StatusCode::BAD_REQUEST, ErrorCode::BodyOnReadRefused),
+            BrokerError::UpstreamPartial => {
+                (StatusCode::BAD_GATEWAY, ErrorCode::UpstreamPartialContent)
+            }
         }
+    }
+
+    pub fn code(&self) -> ErrorCode {
+        self.answer().1
     }
 }
 
@@ -425,7 +474,7 @@ impl Broker {
         };
         self.activity.report(Event::Denied {
             channel,
-            code: error.code(),
+            code: error.code().as_str(),
         });
     }
 }

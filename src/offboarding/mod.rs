@@ -212,7 +212,7 @@ impl Offboarding {
             fault,
         });
         if !kept {
-            tracing::error!(alert = "offboarding_unrecorded", staff = %username, code = fault.code(),
+            tracing::error!(alert = "offboarding_unrecorded", staff = %username, code = fault.code().as_str(),
                 "the database refuses writes and too many offboardings wait already: this one was not kept");
             return Err(OffboardError::TooManyUnrecorded { fault });
         }
@@ -229,7 +229,7 @@ impl Offboarding {
         tracing::error!(
             alert = "offboarding_unrecorded",
             staff = %username,
-            code = fault.code(),
+            code = fault.code().as_str(),
             "an offboarding could not be recorded: refused on this replica now, retrying the write until it lands (a restart before then forgets it)"
         );
         Err(OffboardError::NotRecorded {
@@ -273,7 +273,12 @@ impl Offboarding {
         let noted = async {
             let mut tx = self.store.begin().await?;
             self.notices
-                .offboarding_late(tx.conn(), o.username.as_str(), late_ms, o.fault.code())
+                .offboarding_late(
+                    tx.conn(),
+                    o.username.as_str(),
+                    late_ms,
+                    o.fault.code().as_str(),
+                )
                 .await?;
             tx.commit().await
         }

@@ -9,6 +9,7 @@
 //! caller's future dropped) rolls it back before the connection is reused, and a connection
 //! whose rollback fails is closed instead of reused.
 
+use crate::domain::ErrorCode;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 
@@ -63,10 +64,10 @@ impl StorageFault {
         }
     }
 
-    pub fn code(self) -> &'static str {
+    pub fn code(self) -> ErrorCode {
         match self {
-            StorageFault::Full => "storage_full",
-            StorageFault::Unavailable => "storage_unavailable",
+            StorageFault::Full => ErrorCode::StorageFull,
+            StorageFault::Unavailable => ErrorCode::StorageUnavailable,
         }
     }
 }

@@ -1,29 +1,29 @@
 //! Every error a client can see, mapped to HTTP in one place.
 //! The client gets a stable code and a safe message; the log gets the cause.
 
+use crate::domain::ErrorCode;
 use axum::Json;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 
 use crate::broker::BrokerError;
-use crate::broker::route::RouteError;
 use crate::channels::ChannelError;
 use crate::compliance::GateError;
 use crate::directory::DirectoryError;
 use crate::offboarding::OffboardError;
 use crate::store::StoreError;
-use crate::tokens::{Denial, TokenError};
+use crate::tokens::TokenError;
 
 /// An API error: status, stable code, human message.
 #[derive(Debug)]
 pub struct ApiError {
     pub status: StatusCode,
-    pub code: &'static str,
+    pub code: ErrorCode,
     pub message: String,
 }
 
 impl ApiError {
-    pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+    pub fn new(status: StatusCode, code: ErrorCode, message: impl Into<String>) -> Self {
         ApiError {
             status,
             code,
@@ -34,7 +34,7 @@ impl ApiError {
     pub fn bad_request(field: &str, reason: impl std::fmt::Display) -> Self {
         Self::new(
             StatusCode::BAD_REQUEST,
-            "invalid_input",
+            ErrorCode::InvalidInput,
             format!("{field}: {reason}"),
         )
     }
@@ -43,7 +43,7 @@ impl ApiError {
         tracing::error!(cause = %cause_chain(cause), "internal error");
         Self::new(
             StatusCode::INTERNAL_SERVER_ERROR,
-            "internal",
+            ErrorCode::Internal,
             "internal error; see the daemon log",
         )
     }
@@ -53,7 +53,7 @@ impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let body = crate::web::answers::ErrorBody {
             error: crate::web::answers::ErrorDetail {
-                code: self.code.to_owned(),
+                code: self.code.as_str().to_owned(),
                 message: self.message,
             },
         };
@@ -66,7 +66,7 @@ impl From<StoreError> for ApiError {
         let Some(fault) = e.fault() else {
             return ApiError::internal(&e);
         };
-        tracing::error!(cause = %cause_chain(&e), code = fault.code(), "storage fault");
+        tracing::error!(cause = %cause_chain(&e), code = fault.code().as_str(), "storage fault");
         let message = match fault {
             crate::store::StorageFault::Full => {
                 "the database's disk is full: the change was not made; free space and try again"
@@ -95,11 +95,15 @@ impl From<DirectoryError> for ApiError {
         use DirectoryError::*;
         let msg = e.to_string();
         match e {
-            NotFound(_) => Self::new(StatusCode::NOT_FOUND, "staff_not_found", msg),
-            Offboarded(_) => Self::new(StatusCode::CONFLICT, "staff_offboarded", msg),
-            Managed { .. } => Self::new(StatusCode::CONFLICT, "staff_managed_by_directory", msg),
-            StatusNotSettable => Self::new(StatusCode::BAD_REQUEST, "invalid_input", msg),
-            Field { .. } => Self::new(StatusCode::BAD_REQUEST, "invalid_input", msg),
+            NotFound(_) => Self::new(StatusCode::NOT_FOUND, ErrorCode::StaffNotFound, msg),
+            Offboarded(_) => Self::new(StatusCode::CONFLICT, ErrorCode::StaffOffboarded, msg),
+            Managed { .. } => Self::new(
+                StatusCode::CONFLICT,
+                ErrorCode::StaffManagedByDirectory,
+                msg,
+            ),
+            StatusNotSettable => Self::new(StatusCode::BAD_REQUEST, ErrorCode::InvalidInput, msg),
+            Field { .. } => Self::new(StatusCode::BAD_REQUEST, ErrorCode::InvalidInput, msg),
             Store(s) => s.into(),
         }
     }
@@ -109,8 +113,12 @@ impl From<ChannelError> for ApiError {
     fn from(e: ChannelError) -> Self {
         let msg = e.to_string();
         match e {
-            ChannelError::NotFound(_) => Self::new(StatusCode::NOT_FOUND, "channel_not_found", msg),
-            ChannelError::BadSecret(_) => Self::new(StatusCode::BAD_REQUEST, "invalid_input", msg),
+            ChannelError::NotFound(_) => {
+                Self::new(StatusCode::NOT_FOUND, ErrorCode::ChannelNotFound, msg)
+            }
+            ChannelError::BadSecret(_) => {
+                Self::new(StatusCode::BAD_REQUEST, ErrorCode::InvalidInput, msg)
+            }
             ChannelError::Store(s) => s.into(),
             ChannelError::Secrets(s) => ApiError::internal(&s),
         }
@@ -122,11 +130,13 @@ impl From<TokenError> for ApiError {
         use TokenError::*;
         let msg = e.to_string();
         match e {
-            StaffNotActive(_) => Self::new(StatusCode::CONFLICT, "staff_not_active", msg),
-            NothingPermitted => Self::new(StatusCode::FORBIDDEN, "nothing_permitted", msg),
-            ActionsNotPermitted(_) => Self::new(StatusCode::FORBIDDEN, "action_not_permitted", msg),
-            TtlTooLong(_) => Self::new(StatusCode::BAD_REQUEST, "invalid_input", msg),
-            NotFound(_) => Self::new(StatusCode::NOT_FOUND, "token_not_found", msg),
+            StaffNotActive(_) => Self::new(StatusCode::CONFLICT, ErrorCode::StaffNotActive, msg),
+            NothingPermitted => Self::new(StatusCode::FORBIDDEN, ErrorCode::NothingPermitted, msg),
+            ActionsNotPermitted(_) => {
+                Self::new(StatusCode::FORBIDDEN, ErrorCode::ActionNotPermitted, msg)
+            }
+            TtlTooLong(_) => Self::new(StatusCode::BAD_REQUEST, ErrorCode::InvalidInput, msg),
+            NotFound(_) => Self::new(StatusCode::NOT_FOUND, ErrorCode::TokenNotFound, msg),
             Random => ApiError::internal(&e),
             Store(s) => s.into(),
         }
@@ -139,16 +149,16 @@ impl From<GateError> for ApiError {
         let msg = e.to_string();
         match e {
             GateError::Refused(NotActive(_)) => {
-                Self::new(StatusCode::CONFLICT, "staff_not_active", msg)
+                Self::new(StatusCode::CONFLICT, ErrorCode::StaffNotActive, msg)
             }
             GateError::Refused(TotpNotEnrolled) => {
-                Self::new(StatusCode::FORBIDDEN, "totp_not_enrolled", msg)
+                Self::new(StatusCode::FORBIDDEN, ErrorCode::TotpNotEnrolled, msg)
             }
             GateError::Refused(TotpNotVerified) => {
-                Self::new(StatusCode::FORBIDDEN, "totp_not_verified", msg)
+                Self::new(StatusCode::FORBIDDEN, ErrorCode::TotpNotVerified, msg)
             }
             GateError::Refused(NdaNotAcknowledged(_)) => {
-                Self::new(StatusCode::FORBIDDEN, "nda_not_acknowledged", msg)
+                Self::new(StatusCode::FORBIDDEN, ErrorCode::NdaNotAcknowledged, msg)
             }
             GateError::Token(t) => t.into(),
         }
@@ -160,9 +170,9 @@ impl From<crate::compliance::NdaAckError> for ApiError {
         use crate::compliance::NdaAckError::*;
         let msg = e.to_string();
         match e {
-            NoneInForce => Self::new(StatusCode::CONFLICT, "nda_none_in_force", msg),
-            Stale(_) => Self::new(StatusCode::CONFLICT, "nda_changed", msg),
-            TotpNotVerified => Self::new(StatusCode::FORBIDDEN, "totp_not_verified", msg),
+            NoneInForce => Self::new(StatusCode::CONFLICT, ErrorCode::NdaNoneInForce, msg),
+            Stale(_) => Self::new(StatusCode::CONFLICT, ErrorCode::NdaChanged, msg),
+            TotpNotVerified => Self::new(StatusCode::FORBIDDEN, ErrorCode::TotpNotVerified, msg),
             Store(s) => s.into(),
         }
     }
@@ -170,7 +180,11 @@ impl From<crate::compliance::NdaAckError> for ApiError {
 
 impl From<crate::principal::Forbidden> for ApiError {
     fn from(e: crate::principal::Forbidden) -> Self {
-        Self::new(StatusCode::FORBIDDEN, "role_forbidden", e.to_string())
+        Self::new(
+            StatusCode::FORBIDDEN,
+            ErrorCode::RoleForbidden,
+            e.to_string(),
+        )
     }
 }
 
@@ -179,10 +193,10 @@ impl From<crate::principal::api_key::KeyRefusal> for ApiError {
         use crate::principal::api_key::KeyRefusal::*;
         let msg = e.to_string();
         let code = match e {
-            Missing => "api_key_missing",
-            Malformed => "api_key_malformed",
-            Unknown => "api_key_unknown",
-            OwnerNotActive => "api_key_owner_not_active",
+            Missing => ErrorCode::ApiKeyMissing,
+            Malformed => ErrorCode::ApiKeyMalformed,
+            Unknown => ErrorCode::ApiKeyUnknown,
+            OwnerNotActive => ErrorCode::ApiKeyOwnerNotActive,
             Store(s) => return s.into(),
         };
         Self::new(StatusCode::UNAUTHORIZED, code, msg)
@@ -194,8 +208,12 @@ impl From<crate::compliance::ReloadError> for ApiError {
         use crate::compliance::ReloadError::*;
         let msg = e.to_string();
         match e {
-            Nda(_) => Self::new(StatusCode::UNPROCESSABLE_ENTITY, "nda_invalid", msg),
-            Policies(_) => Self::new(StatusCode::UNPROCESSABLE_ENTITY, "policy_invalid", msg),
+            Nda(_) => Self::new(StatusCode::UNPROCESSABLE_ENTITY, ErrorCode::NdaInvalid, msg),
+            Policies(_) => Self::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                ErrorCode::PolicyInvalid,
+                msg,
+            ),
             Store(s) => s.into(),
         }
     }
@@ -206,18 +224,22 @@ impl From<OffboardError> for ApiError {
         use OffboardError::*;
         let msg = e.to_string();
         match e {
-            NotFound(_) => Self::new(StatusCode::NOT_FOUND, "staff_not_found", msg),
-            Reason(_) => Self::new(StatusCode::BAD_REQUEST, "invalid_input", msg),
-            NotOffboarded(_) => Self::new(StatusCode::CONFLICT, "staff_not_offboarded", msg),
-            When(_) => Self::new(StatusCode::BAD_REQUEST, "invalid_input", msg),
-            AlreadyOffboarded(_) => Self::new(StatusCode::CONFLICT, "staff_offboarded", msg),
-            ScheduleNotPending(_) => Self::new(StatusCode::NOT_FOUND, "schedule_not_pending", msg),
+            NotFound(_) => Self::new(StatusCode::NOT_FOUND, ErrorCode::StaffNotFound, msg),
+            Reason(_) => Self::new(StatusCode::BAD_REQUEST, ErrorCode::InvalidInput, msg),
+            NotOffboarded(_) => Self::new(StatusCode::CONFLICT, ErrorCode::StaffNotOffboarded, msg),
+            When(_) => Self::new(StatusCode::BAD_REQUEST, ErrorCode::InvalidInput, msg),
+            AlreadyOffboarded(_) => {
+                Self::new(StatusCode::CONFLICT, ErrorCode::StaffOffboarded, msg)
+            }
+            ScheduleNotPending(_) => {
+                Self::new(StatusCode::NOT_FOUND, ErrorCode::ScheduleNotPending, msg)
+            }
             ReceiptCorrupt | Interrupted(_) => ApiError::internal(&e),
-            Wait => Self::new(StatusCode::BAD_REQUEST, "invalid_input", msg),
+            Wait => Self::new(StatusCode::BAD_REQUEST, ErrorCode::InvalidInput, msg),
             NotRecorded { fault, .. } | TooManyUnrecorded { fault } => {
                 Self::new(StatusCode::SERVICE_UNAVAILABLE, fault.code(), msg)
             }
-            NoReceipt(_) => Self::new(StatusCode::CONFLICT, "staff_not_offboarded", msg),
+            NoReceipt(_) => Self::new(StatusCode::CONFLICT, ErrorCode::StaffNotOffboarded, msg),
             Store(s) => s.into(),
         }
     }
@@ -228,13 +250,19 @@ impl From<crate::directory::sync::SyncError> for ApiError {
         use crate::directory::sync::SyncError::*;
         let msg = e.to_string();
         match e {
-            UnknownSource(_) => Self::new(StatusCode::NOT_FOUND, "sync_source_not_found", msg),
-            Busy(_) => Self::new(StatusCode::CONFLICT, "sync_running", msg),
-            PlanNotFound(_) => Self::new(StatusCode::NOT_FOUND, "sync_plan_not_found", msg),
-            PlanNotHeld { .. } => Self::new(StatusCode::CONFLICT, "sync_plan_not_held", msg),
+            UnknownSource(_) => {
+                Self::new(StatusCode::NOT_FOUND, ErrorCode::SyncSourceNotFound, msg)
+            }
+            Busy(_) => Self::new(StatusCode::CONFLICT, ErrorCode::SyncRunning, msg),
+            PlanNotFound(_) => Self::new(StatusCode::NOT_FOUND, ErrorCode::SyncPlanNotFound, msg),
+            PlanNotHeld { .. } => Self::new(StatusCode::CONFLICT, ErrorCode::SyncPlanNotHeld, msg),
             Ldap(_) => {
                 tracing::warn!(error = %msg, "directory sync failed");
-                Self::new(StatusCode::BAD_GATEWAY, "directory_unavailable", msg)
+                Self::new(
+                    StatusCode::BAD_GATEWAY,
+                    ErrorCode::DirectoryUnavailable,
+                    msg,
+                )
             }
             Offboard(o) => o.into(),
             Corrupt(_) => ApiError::internal(&e),
@@ -248,20 +276,22 @@ impl From<crate::signin::SigninError> for ApiError {
         use crate::signin::SigninError::*;
         let msg = e.to_string();
         match e {
-            RateLimited { .. } => {
-                Self::new(StatusCode::TOO_MANY_REQUESTS, "signin_rate_limited", msg)
-            }
-            Refused => Self::new(StatusCode::UNAUTHORIZED, "invalid_credentials", msg),
-            Offboarded(_) => Self::new(StatusCode::FORBIDDEN, "staff_offboarded", msg),
+            RateLimited { .. } => Self::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                ErrorCode::SigninRateLimited,
+                msg,
+            ),
+            Refused => Self::new(StatusCode::UNAUTHORIZED, ErrorCode::InvalidCredentials, msg),
+            Offboarded(_) => Self::new(StatusCode::FORBIDDEN, ErrorCode::StaffOffboarded, msg),
             Directory(ref cause) => {
                 tracing::warn!(error = %cause, "sign-in: directory unavailable");
                 Self::new(
                     StatusCode::SERVICE_UNAVAILABLE,
-                    "directory_unavailable",
+                    ErrorCode::DirectoryUnavailable,
                     msg,
                 )
             }
-            NoSession => Self::new(StatusCode::UNAUTHORIZED, "session_invalid", msg),
+            NoSession => Self::new(StatusCode::UNAUTHORIZED, ErrorCode::SessionInvalid, msg),
             Random => ApiError::internal(&e),
             Store(s) => s.into(),
         }
@@ -272,7 +302,11 @@ impl From<crate::store::BackupError> for ApiError {
     fn from(e: crate::store::BackupError) -> Self {
         use crate::store::BackupError::*;
         match e {
-            NotSqlite => Self::new(StatusCode::CONFLICT, "backup_not_sqlite", e.to_string()),
+            NotSqlite => Self::new(
+                StatusCode::CONFLICT,
+                ErrorCode::BackupNotSqlite,
+                e.to_string(),
+            ),
             File(_) => ApiError::internal(&e),
             Store(s) => s.into(),
         }
@@ -284,13 +318,15 @@ impl From<crate::signin::FactorError> for ApiError {
         use crate::signin::FactorError::*;
         let msg = e.to_string();
         match e {
-            NotEnrolled => Self::new(StatusCode::CONFLICT, "totp_not_enrolled", msg),
-            AlreadyEnrolled => Self::new(StatusCode::CONFLICT, "totp_already_enrolled", msg),
-            WrongCode => Self::new(StatusCode::UNAUTHORIZED, "totp_invalid", msg),
-            Replayed => Self::new(StatusCode::UNAUTHORIZED, "totp_replayed", msg),
-            LockedOut { .. } => Self::new(StatusCode::TOO_MANY_REQUESTS, "totp_locked", msg),
-            Offboarded(_) => Self::new(StatusCode::FORBIDDEN, "staff_offboarded", msg),
-            NotFound(_) => Self::new(StatusCode::NOT_FOUND, "staff_not_found", msg),
+            NotEnrolled => Self::new(StatusCode::CONFLICT, ErrorCode::TotpNotEnrolled, msg),
+            AlreadyEnrolled => Self::new(StatusCode::CONFLICT, ErrorCode::TotpAlreadyEnrolled, msg),
+            WrongCode => Self::new(StatusCode::UNAUTHORIZED, ErrorCode::TotpInvalid, msg),
+            Replayed => Self::new(StatusCode::UNAUTHORIZED, ErrorCode::TotpReplayed, msg),
+            LockedOut { .. } => {
+                Self::new(StatusCode::TOO_MANY_REQUESTS, ErrorCode::TotpLocked, msg)
+            }
+            Offboarded(_) => Self::new(StatusCode::FORBIDDEN, ErrorCode::StaffOffboarded, msg),
+            NotFound(_) => Self::new(StatusCode::NOT_FOUND, ErrorCode::StaffNotFound, msg),
             Seed => ApiError::internal(&e),
             Store(s) => s.into(),
         }
@@ -299,33 +335,8 @@ impl From<crate::signin::FactorError> for ApiError {
 
 impl From<BrokerError> for ApiError {
     fn from(e: BrokerError) -> Self {
-        use BrokerError::*;
-        let status = match &e {
-            NotCurrent => StatusCode::SERVICE_UNAVAILABLE,
-            MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
-            HeadersTooLarge => StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
-            Route(RouteError::BadPath | RouteError::MethodOverride) => StatusCode::BAD_REQUEST,
-            Route(RouteError::NoToken) | TokenMalformed => StatusCode::UNAUTHORIZED,
-            Token(
-                Denial::Unknown
-                | Denial::Expired
-                | Denial::Revoked
-                | Denial::StaffNotActive
-                | Denial::StaleEpoch,
-            ) => StatusCode::UNAUTHORIZED,
-            Route(RouteError::Unmapped)
-            | WrongChannel
-            | ActionNotInToken
-            | PolicyDenied
-            | Token(Denial::NdaNotAcknowledged) => StatusCode::FORBIDDEN,
-            ChannelUnknown => StatusCode::NOT_FOUND,
-            SecretMissing => StatusCode::SERVICE_UNAVAILABLE,
-            BodyTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
-            MethodOverride | BodyOnRead => StatusCode::BAD_REQUEST,
-            UpstreamTimeout => StatusCode::GATEWAY_TIMEOUT,
-            UpstreamUnreachable | UpstreamEncoding | UpstreamPartial => StatusCode::BAD_GATEWAY,
-        };
-        Self::new(status, e.code(), e.to_string())
+        let (status, code) = e.answer();
+        Self::new(status, code, e.to_string())
     }
 }
 
@@ -334,9 +345,9 @@ impl From<crate::apikeys::KeyError> for ApiError {
         use crate::apikeys::KeyError::*;
         let msg = e.to_string();
         match e {
-            BadName => Self::new(StatusCode::BAD_REQUEST, "invalid_input", msg),
-            NotFound(_) => Self::new(StatusCode::NOT_FOUND, "api_key_not_found", msg),
-            OwnerNotActive => Self::new(StatusCode::CONFLICT, "staff_not_active", msg),
+            BadName => Self::new(StatusCode::BAD_REQUEST, ErrorCode::InvalidInput, msg),
+            NotFound(_) => Self::new(StatusCode::NOT_FOUND, ErrorCode::ApiKeyNotFound, msg),
+            OwnerNotActive => Self::new(StatusCode::CONFLICT, ErrorCode::StaffNotActive, msg),
             Random | BootstrapFile { .. } => ApiError::internal(&e),
             Store(s) => s.into(),
         }

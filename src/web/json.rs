@@ -1,5 +1,6 @@
 //! A JSON body extractor whose refusals are API errors naming the problem.
 
+use crate::domain::ErrorCode;
 use axum::extract::{FromRequest, Request};
 use axum::http::StatusCode;
 use serde::de::DeserializeOwned;
@@ -21,7 +22,11 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
                     StatusCode::UNSUPPORTED_MEDIA_TYPE => StatusCode::UNSUPPORTED_MEDIA_TYPE,
                     _ => StatusCode::BAD_REQUEST,
                 };
-                Err(ApiError::new(status, "invalid_json", rejection.body_text()))
+                Err(ApiError::new(
+                    status,
+                    ErrorCode::InvalidJson,
+                    rejection.body_text(),
+                ))
             }
         }
     }
@@ -42,7 +47,7 @@ impl<S: Send + Sync, T: DeserializeOwned> axum::extract::FromRequestParts<S> for
             Ok(axum::extract::Query(v)) => Ok(ApiQuery(v)),
             Err(rejection) => Err(ApiError::new(
                 StatusCode::BAD_REQUEST,
-                "invalid_input",
+                ErrorCode::InvalidInput,
                 rejection.body_text(),
             )),
         }

@@ -9,6 +9,7 @@ mod json;
 mod pages;
 pub mod session;
 
+use crate::domain::ErrorCode;
 use std::sync::Arc;
 
 use axum::Router;
@@ -58,7 +59,11 @@ pub fn routers(state: Arc<AppState>, broker_apart: bool) -> (Router, Option<Rout
         .nest("/api/v1", api)
         .merge(pages::routes())
         .fallback(|| async {
-            ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such endpoint")
+            ApiError::new(
+                StatusCode::NOT_FOUND,
+                ErrorCode::NotFound,
+                "no such endpoint",
+            )
         });
     if !broker_apart {
         let main = main.route("/broker/{*path}", any(broker)).with_state(state);
@@ -74,7 +79,7 @@ pub fn routers(state: Arc<AppState>, broker_apart: bool) -> (Router, Option<Rout
         .fallback(|| async {
             ApiError::new(
                 StatusCode::NOT_FOUND,
-                "not_found",
+                ErrorCode::NotFound,
                 "this listener serves only the broker (/broker/...)",
             )
         })
@@ -90,7 +95,7 @@ pub fn router(state: Arc<AppState>) -> Router {
 async fn broker_elsewhere() -> ApiError {
     ApiError::new(
         StatusCode::NOT_FOUND,
-        "broker_on_own_listener",
+        ErrorCode::BrokerOnOwnListener,
         "the broker is served on its own listener (broker.listen), not here",
     )
 }
@@ -103,7 +108,7 @@ async fn readyz(State(state): State<Arc<AppState>>) -> Response {
     {
         return ApiError::new(
             StatusCode::SERVICE_UNAVAILABLE,
-            "replica_not_current",
+            ErrorCode::ReplicaNotCurrent,
             format!(
                 "this replica is not current: {stale} ms since it last caught up with the change log (after a stale spell it serves again once it has stayed caught up for replica.recover_after)"
             ),
@@ -139,7 +144,7 @@ async fn readyz(State(state): State<Arc<AppState>>) -> Response {
         Ok(Ok(())) => (StatusCode::OK, "ready").into_response(),
         _ => ApiError::new(
             StatusCode::SERVICE_UNAVAILABLE,
-            "not_ready",
+            ErrorCode::NotReady,
             "the database does not answer",
         )
         .into_response(),

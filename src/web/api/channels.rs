@@ -1,5 +1,6 @@
 use std::sync::Arc;
 
+use crate::domain::ErrorCode;
 use axum::Json;
 use axum::extract::{Path, State};
 use secrecy::SecretString;
@@ -64,7 +65,7 @@ pub async fn put(
     .map_err(|e| {
         ApiError::new(
             axum::http::StatusCode::BAD_REQUEST,
-            "invalid_input",
+            ErrorCode::InvalidInput,
             e.to_string(),
         )
     })?;

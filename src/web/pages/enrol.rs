@@ -11,8 +11,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use maud::{PreEscaped, html};
 
 use super::layout::{message, page};
-use super::signin::factor_message;
-use super::{Ctx, PageSession, Signed, csrf_ok, failed, field};
+use super::{Ctx, PageSession, Signed, csrf_ok, failed, field, refusal};
 use crate::compliance::NdaAckError;
 use crate::signin::FactorError;
 use crate::web::AppState;
@@ -92,9 +91,9 @@ pub async fn enrol(
             )
         }
         Err(FactorError::AlreadyEnrolled) => Redirect::to("/me").into_response(),
-        Err(e) => match factor_message(&ctx, &e) {
-            Some((status, text)) => enrol_form(&s, &ctx, &p, Some(text), status).await,
-            None => failed(&ctx, &e),
+        Err(e) => match refusal(&ctx, e) {
+            Ok((status, text)) => enrol_form(&s, &ctx, &p, Some(text), status).await,
+            Err(page) => *page,
         },
     }
 }

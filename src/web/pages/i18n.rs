@@ -21,6 +21,22 @@ impl Texts {
             .collect::<Vec<_>>()
             .join(", ")
     }
+
+    /// This language's words for a refusal the pages explain; `None` for the rest, which
+    /// get the generic failure page. The code comes from the API's one error mapping.
+    pub fn refusal(&self, code: crate::domain::ErrorCode) -> Option<&'static str> {
+        use crate::domain::ErrorCode::*;
+        Some(match code {
+            InvalidCredentials | SessionInvalid => self.wrong_credentials,
+            SigninRateLimited => self.rate_limited,
+            StaffOffboarded => self.offboarded,
+            DirectoryUnavailable => self.directory_down,
+            TotpInvalid => self.wrong_code,
+            TotpReplayed => self.replayed_code,
+            TotpLocked => self.locked_out,
+            _ => return None,
+        })
+    }
 }
 
 impl Lang {

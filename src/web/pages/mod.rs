@@ -163,6 +163,19 @@ pub fn field<'a>(form: &'a HashMap<String, String>, name: &str) -> Option<&'a st
         .filter(|v| v.len() <= 256)
 }
 
+/// A refusal on a page: status and code from the API's one error mapping, words from the
+/// page's language; a refusal without words of its own is the generic failure page.
+pub fn refusal(
+    ctx: &Ctx,
+    e: impl Into<crate::web::error::ApiError>,
+) -> Result<(StatusCode, &'static str), Box<Response>> {
+    let e = e.into();
+    match ctx.lang.texts().refusal(e.code) {
+        Some(text) => Ok((e.status, text)),
+        None => Err(Box::new(failed(ctx, &format!("{}: {}", e.code, e.message)))),
+    }
+}
+
 /// The generic failure page: the cause goes to the log only.
 pub fn failed(ctx: &Ctx, cause: &dyn std::fmt::Display) -> Response {
     tracing::error!(cause = %cause, "page failed");

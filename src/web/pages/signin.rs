@@ -12,8 +12,8 @@ use maud::html;
 use secrecy::{ExposeSecret, SecretString};
 
 use super::layout::{message, page};
-use super::{Ctx, Signed, csrf_ok, failed, field, next_step, page_session};
-use crate::signin::{FactorError, SigninError};
+use super::{Ctx, Signed, csrf_ok, failed, field, next_step, page_session, refusal};
+use crate::signin::FactorError;
 use crate::web::AppState;
 use crate::web::session;
 
@@ -137,18 +137,10 @@ pub async fn login(
             }
             response
         }
-        Err(e) => {
-            let (status, text) = match e {
-                SigninError::Refused | SigninError::NoSession => {
-                    (StatusCode::UNAUTHORIZED, t.wrong_credentials)
-                }
-                SigninError::RateLimited { .. } => (StatusCode::TOO_MANY_REQUESTS, t.rate_limited),
-                SigninError::Offboarded(_) => (StatusCode::FORBIDDEN, t.offboarded),
-                SigninError::Directory(_) => (StatusCode::SERVICE_UNAVAILABLE, t.directory_down),
-                other => return failed(&ctx, &other),
-            };
-            login_form(&ctx, &csrf, Some(text), status, secure)
-        }
+        Err(e) => match refusal(&ctx, e) {
+            Ok((status, text)) => login_form(&ctx, &csrf, Some(text), status, secure),
+            Err(page) => *page,
+        },
     }
 }
 
@@ -206,18 +198,6 @@ pub async fn totp_page(Signed { ctx, page: p }: Signed) -> Response {
     )
 }
 
-/// The page text for a refused code.
-pub fn factor_message(ctx: &Ctx, e: &FactorError) -> Option<(StatusCode, &'static str)> {
-    let t = ctx.lang.texts();
-    Some(match e {
-        FactorError::WrongCode => (StatusCode::UNAUTHORIZED, t.wrong_code),
-        FactorError::Replayed => (StatusCode::UNAUTHORIZED, t.replayed_code),
-        FactorError::LockedOut { .. } => (StatusCode::TOO_MANY_REQUESTS, t.locked_out),
-        FactorError::Offboarded(_) => (StatusCode::FORBIDDEN, t.offboarded),
-        _ => return None,
-    })
-}
-
 pub async fn totp(
     State(s): State<Arc<AppState>>,
     Signed { ctx, page: p }: Signed,
@@ -243,9 +223,9 @@ pub async fn totp(
     match result {
         Ok(()) => Redirect::to("/me").into_response(),
         Err(FactorError::NotEnrolled) => Redirect::to("/enrol").into_response(),
-        Err(e) => match factor_message(&ctx, &e) {
-            Some((status, text)) => totp_form(&ctx, &who, &p.csrf, Some(text), status),
-            None => failed(&ctx, &e),
+        Err(e) => match refusal(&ctx, e) {
+            Ok((status, text)) => totp_form(&ctx, &who, &p.csrf, Some(text), status),
+            Err(page) => *page,
         },
     }
 }
