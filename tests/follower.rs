@@ -9,22 +9,12 @@ mod common;
 
 use std::time::{Duration, Instant};
 
+use common::replica_pair::{pair, second, until};
 use common::slapd::{self, SUFFIX, Slapd};
 use common::upstream::Upstream;
 use common::{Db, TestApp};
 use reqwest::Method;
 use serde_json::{Value, json};
-
-async fn pair(db: Db) -> (TestApp, TestApp) {
-    let a = TestApp::spawn(db).await;
-    let (data, url) = (a.config.data_dir.clone(), a.config.database_url.clone());
-    let b = TestApp::spawn_with(db, move |c| {
-        c.data_dir = data;
-        c.database_url = url;
-    })
-    .await;
-    (a, b)
-}
 
 fn desk(upstream: &str) -> Value {
     json!({ "kind": "bearer", "upstream": upstream, "tags": ["support"], "rules": ["GET /** read"] })
@@ -37,30 +27,6 @@ async fn ready(a: &TestApp, b: &TestApp, up: &Upstream) -> (i64, String) {
     let (id, token) = a.issue("alice", "desk", json!({})).await;
     until(b, &token, 200).await;
     (id, token)
-}
-
-/// Polls a brokered call on `app` until it answers `want`.
-async fn until(app: &TestApp, token: &str, want: u16) -> Duration {
-    let started = Instant::now();
-    loop {
-        let sent = app
-            .http
-            .get(app.broker("desk", "x"))
-            .bearer_auth(token)
-            .send()
-            .await;
-        if let Ok(resp) = sent {
-            let status = resp.status().as_u16();
-            if resp.bytes().await.is_ok() && status == want {
-                return started.elapsed();
-            }
-        }
-        assert!(
-            started.elapsed() < Duration::from_secs(5),
-            "replica B never answered {want}"
-        );
-        tokio::time::sleep(Duration::from_millis(5)).await;
-    }
 }
 
 async fn ok(app: &TestApp, method: Method, path: &str, body: Option<Value>) -> Value {
@@ -203,12 +169,7 @@ async fn a_directory_move_synced_by_one_replica_is_refused_on_the_other(db: Db) 
     // Only A follows the directory; B learns of the move from the change log alone.
     let sources = ldap.sources("mode = \"persist\"\n");
     let a = TestApp::spawn_with(db, move |c| c.ldap = sources).await;
-    let (data, url) = (a.config.data_dir.clone(), a.config.database_url.clone());
-    let b = TestApp::spawn_with(db, move |c| {
-        c.data_dir = data;
-        c.database_url = url;
-    })
-    .await;
+    let b = second(&a, db, |_| {}).await;
     let started = Instant::now();
     while a.api(Method::GET, "/staff/alice", None).await.0 != 200 {
         assert!(

@@ -3,49 +3,13 @@
 
 mod common;
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
+use common::Db;
+use common::replica_pair::{pair, until};
 use common::upstream::Upstream;
-use common::{Db, TestApp};
 use reqwest::Method;
 use serde_json::json;
-
-async fn pair(db: Db) -> (TestApp, TestApp) {
-    let a = TestApp::spawn(db).await;
-    let (data, url) = (a.config.data_dir.clone(), a.config.database_url.clone());
-    let b = TestApp::spawn_with(db, move |c| {
-        c.data_dir = data;
-        c.database_url = url;
-    })
-    .await;
-    (a, b)
-}
-
-/// Polls a brokered call on `app` until it answers `want`; returns how long that took.
-async fn until(app: &TestApp, token: &str, want: u16) -> Duration {
-    let started = Instant::now();
-    loop {
-        // A response in flight when the revocation lands is cut mid-body (by design):
-        // that shows up here as a send error, and the next call gets the refusal.
-        let sent = app
-            .http
-            .get(app.broker("desk", "x"))
-            .bearer_auth(token)
-            .send()
-            .await;
-        if let Ok(resp) = sent {
-            let status = resp.status().as_u16();
-            if resp.bytes().await.is_ok() && status == want {
-                return started.elapsed();
-            }
-        }
-        assert!(
-            started.elapsed() < Duration::from_secs(5),
-            "never answered {want}"
-        );
-        tokio::time::sleep(Duration::from_millis(2)).await;
-    }
-}
 
 async fn what_one_replica_does_the_other_applies(db: Db) {
     let up = Upstream::start("s").await;

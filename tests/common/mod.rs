@@ -10,6 +10,7 @@ pub mod peers;
 pub mod pki;
 pub mod process;
 pub mod reflector;
+pub mod replica_pair;
 pub mod slapd;
 pub mod upstream;
 
