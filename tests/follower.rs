@@ -1,14 +1,13 @@
 //! The follower, event by event: what one replica records, the other applies from the
 //! change log. `replicas.rs` covers issuance, offboarding, reinstatement and a group move;
 //! this file covers every other change that alters what a replica holds in memory and that
-//! the API or the directory can make. (The first-login events, TOTP confirmation and the
-//! NDA acknowledgement, need a signed-in browser session; the follower applies them with the
-//! same re-read of the person these tests show working, and `first_login.rs` covers them.)
+//! the API, the directory or a person's first login can make.
 
 mod common;
 
 use std::time::{Duration, Instant};
 
+use common::first_login;
 use common::replica_pair::{pair, second, until};
 use common::slapd::{self, SUFFIX, Slapd};
 use common::upstream::Upstream;
@@ -192,7 +191,39 @@ async fn a_directory_move_synced_by_one_replica_is_refused_on_the_other(db: Db) 
     a.stop().await;
 }
 
+async fn a_first_login_finished_on_one_replica_lets_the_other_serve_the_token(db: Db) {
+    let w = first_login::world(db, |_| {}).await;
+    let b = second(&w.app, db, first_login::strict).await;
+    let session = first_login::login(&w.app, "alice", "alice-pw").await;
+    first_login::enrol(&w.app, &session).await;
+    first_login::acknowledge(&w.app, &session, "en").await;
+    let ask = json!({ "channel": "support-desk" });
+    let (status, issued) = w
+        .app
+        .api_as(&session, Method::POST, "/me/tokens", Some(ask))
+        .await;
+    assert_eq!(status, 201, "{issued}");
+    let token = issued["token"].as_str().unwrap();
+    // B serves it only once it has applied the TOTP enrolment, the NDA acknowledgement and
+    // the activation that first login wrote on A.
+    let started = Instant::now();
+    loop {
+        let (status, code) = b.call(Method::GET, "support-desk", "messages", token).await;
+        if status == 200 {
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(5),
+            "B still refuses: {status} {code:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    b.stop().await;
+    w.app.stop().await;
+}
+
 both_backends!(
+    a_first_login_finished_on_one_replica_lets_the_other_serve_the_token,
     a_totp_reset_on_one_replica_ends_the_persons_tokens_on_the_other,
     a_directory_move_synced_by_one_replica_is_refused_on_the_other,
     a_token_revoked_on_one_replica_is_refused_on_the_other,

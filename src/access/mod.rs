@@ -13,7 +13,7 @@ use crate::policy::{Engine, Reach};
 use crate::store::{Store, StoreError};
 
 /// One reachable (staff, channel) pair.
-#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Serialize, utoipa::ToSchema, serde::Deserialize)]
 pub struct AccessRow {
     pub staff: String,
     pub name: String,

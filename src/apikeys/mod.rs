@@ -47,7 +47,7 @@ pub struct NewKey {
 }
 
 /// A key as listed.
-#[derive(Serialize, utoipa::ToSchema)]
+#[derive(Serialize, utoipa::ToSchema, serde::Deserialize)]
 pub struct KeyView {
     pub id: i64,
     pub name: String,

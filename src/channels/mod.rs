@@ -128,10 +128,10 @@ impl Registry {
 }
 
 /// What the API shows of a channel: never the secret.
-#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Serialize, utoipa::ToSchema, serde::Deserialize)]
 pub struct ChannelView {
     pub id: ChannelId,
-    pub kind: &'static str,
+    pub kind: String,
     pub upstream: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub header: Option<String>,
@@ -139,7 +139,7 @@ pub struct ChannelView {
     pub param: Option<String>,
     pub rules: Vec<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub preset: Option<&'static str>,
+    pub preset: Option<String>,
     pub tags: Vec<String>,
     pub secret_set: bool,
     pub secret_set_at: Option<chrono::DateTime<chrono::Utc>>,
@@ -155,12 +155,12 @@ impl From<&ChannelRecord> for ChannelView {
         };
         ChannelView {
             id: r.spec.id.clone(),
-            kind: r.spec.kind.name(),
+            kind: r.spec.kind.name().to_owned(),
             upstream: r.spec.upstream.as_str().to_owned(),
             header,
             param,
             rules: r.spec.rules.iter().map(|x| x.to_text()).collect(),
-            preset: r.spec.preset.map(|p| p.name()),
+            preset: r.spec.preset.map(|p| p.name().to_owned()),
             tags: r.spec.tags.iter().map(|t| t.to_string()).collect(),
             secret_set: r.secret_sealed.is_some(),
             secret_set_at: r.secret_set_at.map(to_datetime),

@@ -234,3 +234,11 @@ pub fn status(v: &Value) {
 fn rows_of(v: &Value) -> Vec<Value> {
     v.as_array().cloned().unwrap_or_default()
 }
+
+/// Rows read into the type the daemon answers with, as cells: an answer that no longer
+/// parses as that type is an error here rather than a table of blanks.
+pub fn typed<T: serde::Serialize>(rows: &[T]) -> anyhow::Result<Vec<Value>> {
+    rows.iter()
+        .map(|r| serde_json::to_value(r).map_err(Into::into))
+        .collect()
+}

@@ -41,7 +41,7 @@ impl StaffStatus {
 pub type StaffId = i64;
 
 /// A staff member with the facts policies are evaluated on.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct StaffMember {
     #[serde(skip)]
     pub id: StaffId,

@@ -8,12 +8,15 @@ use crate::domain::staff::StaffId;
 use crate::domain::time::Millis;
 
 /// A scheduled offboarding as listed.
-#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
 pub struct ScheduledRow {
     pub id: i64,
     pub staff: String,
     #[schema(value_type = String, format = DateTime)]
-    #[serde(serialize_with = "crate::domain::time::serialize_millis")]
+    #[serde(
+        serialize_with = "crate::domain::time::serialize_millis",
+        deserialize_with = "crate::domain::time::deserialize_millis"
+    )]
     pub at: Millis,
     pub reason: String,
     pub created_by: String,

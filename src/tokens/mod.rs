@@ -68,7 +68,7 @@ pub struct Issued {
 }
 
 /// A token as listed: metadata only.
-#[derive(Serialize, utoipa::ToSchema)]
+#[derive(Serialize, utoipa::ToSchema, serde::Deserialize)]
 pub struct TokenView {
     pub id: i64,
     pub staff: String,
@@ -77,7 +77,8 @@ pub struct TokenView {
     pub issued_at: chrono::DateTime<chrono::Utc>,
     pub expires_at: chrono::DateTime<chrono::Utc>,
     pub issued_by: String,
-    pub state: &'static str,
+    /// `live`, `expired` or `revoked`.
+    pub state: String,
     pub last_used_at: Option<chrono::DateTime<chrono::Utc>>,
 }
 
@@ -96,7 +97,7 @@ impl TokenView {
             issued_at: to_datetime(row.issued_at),
             expires_at: to_datetime(row.expires_at),
             issued_by: row.issued_by.clone(),
-            state,
+            state: state.to_owned(),
             last_used_at: row.last_used_at.map(to_datetime),
         }
     }

@@ -2,7 +2,8 @@
 
 use reqwest::Method;
 
-use super::{Client, pretty, query, render, rows};
+use super::{Client, pretty, query, render};
+use crate::access::AccessRow;
 use crate::cli::Format;
 
 pub async fn run(
@@ -12,7 +13,10 @@ pub async fn run(
     staff: Option<String>,
 ) -> anyhow::Result<()> {
     let q = query(&[("staff", staff), ("channel", channel)]);
-    let v = api.call(Method::GET, &format!("/access?{q}"), None).await?;
+    let rows: Vec<AccessRow> = api
+        .call_as(Method::GET, &format!("/access?{q}"), None)
+        .await?;
+    let v = render::typed(&rows)?;
     let cols = [
         ("staff", "STAFF"),
         ("name", "NAME"),
@@ -23,9 +27,9 @@ pub async fn run(
         ("last_used_at", "LAST USED"),
     ];
     match format {
-        Format::Json => pretty(&v),
-        Format::Csv => render::csv(&rows(&v), &cols)?,
-        Format::Table => render::table(&rows(&v), &cols),
+        Format::Json => pretty(&serde_json::Value::Array(v)),
+        Format::Csv => render::csv(&v, &cols)?,
+        Format::Table => render::table(&v, &cols),
     }
     Ok(())
 }

@@ -3,15 +3,16 @@
 use anyhow::bail;
 use reqwest::Method;
 
-use super::{Client, pretty, render, rows};
+use super::{Client, pretty, render};
 use crate::audit::Verification;
 use crate::cli::AuditCmd;
+use crate::domain::chain::Entry;
 
 pub async fn run(api: &Client, command: AuditCmd) -> anyhow::Result<()> {
     match command {
         AuditCmd::List { after, limit } => {
             let path = format!("/audit?after={after}&limit={limit}");
-            let v = api.call(Method::GET, &path, None).await?;
+            let v: Vec<Entry> = api.call_as(Method::GET, &path, None).await?;
             let cols = [
                 ("seq", "SEQ"),
                 ("at", "AT"),
@@ -19,7 +20,7 @@ pub async fn run(api: &Client, command: AuditCmd) -> anyhow::Result<()> {
                 ("event", "EVENT"),
                 ("subject", "SUBJECT"),
             ];
-            render::table(&rows(&v), &cols);
+            render::table(&render::typed(&v)?, &cols);
         }
         AuditCmd::Verify => {
             let v: Verification = api.call_as(Method::GET, "/audit/verify", None).await?;

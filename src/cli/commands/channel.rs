@@ -6,7 +6,8 @@ use anyhow::Context;
 use reqwest::Method;
 use serde_json::json;
 
-use super::{Client, pretty, render, rows};
+use super::{Client, pretty, render};
+use crate::channels::ChannelView;
 use crate::cli::ChannelCmd;
 
 pub async fn run(api: &Client, command: ChannelCmd) -> anyhow::Result<()> {
@@ -28,7 +29,7 @@ pub async fn run(api: &Client, command: ChannelCmd) -> anyhow::Result<()> {
             println!("secret stored for {id} (encrypted; it will not be shown again)");
         }
         ChannelCmd::List => {
-            let v = api.call(Method::GET, "/channels", None).await?;
+            let v: Vec<ChannelView> = api.call_as(Method::GET, "/channels", None).await?;
             let cols = [
                 ("id", "ID"),
                 ("kind", "KIND"),
@@ -36,7 +37,7 @@ pub async fn run(api: &Client, command: ChannelCmd) -> anyhow::Result<()> {
                 ("tags", "TAGS"),
                 ("secret_set", "SECRET SET"),
             ];
-            render::table(&rows(&v), &cols);
+            render::table(&render::typed(&v)?, &cols);
         }
         ChannelCmd::RevokeTokens { id, reason } => {
             let path = format!("/channels/{id}/revoke-tokens");

@@ -3,8 +3,8 @@
 use reqwest::Method;
 use serde_json::json;
 
-use super::{Client, pretty, render, rows};
-use crate::apikeys::NewKey;
+use super::{Client, pretty, render};
+use crate::apikeys::{KeyView, NewKey};
 use crate::cli::KeyCmd;
 use secrecy::ExposeSecret;
 
@@ -22,7 +22,7 @@ pub async fn run(api: &Client, command: KeyCmd) -> anyhow::Result<()> {
             println!("{}", key.key.expose_secret());
         }
         KeyCmd::List => {
-            let v = api.call(Method::GET, "/keys", None).await?;
+            let v: Vec<KeyView> = api.call_as(Method::GET, "/keys", None).await?;
             let cols = [
                 ("id", "ID"),
                 ("name", "NAME"),
@@ -30,7 +30,7 @@ pub async fn run(api: &Client, command: KeyCmd) -> anyhow::Result<()> {
                 ("revoked", "REVOKED"),
                 ("last_used_at", "LAST USED"),
             ];
-            render::table(&rows(&v), &cols);
+            render::table(&render::typed(&v)?, &cols);
         }
         KeyCmd::Revoke { id } => {
             let path = format!("/keys/{id}");

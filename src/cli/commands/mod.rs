@@ -21,10 +21,6 @@ fn pretty(v: &Value) {
     println!("{}", serde_json::to_string_pretty(v).unwrap_or_default());
 }
 
-fn rows(v: &Value) -> Vec<Value> {
-    v.as_array().cloned().unwrap_or_default()
-}
-
 /// `?a=1&b=2` from the filters given (empty when none).
 fn query(pairs: &[(&str, Option<String>)]) -> String {
     let mut q = form_urlencoded::Serializer::new(String::new());

@@ -3,8 +3,9 @@
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use super::{Client, pretty, render, rows};
+use super::{Client, pretty, render};
 use crate::domain::receipt::Receipt;
+use crate::store::schedule::ScheduledRow;
 use crate::web::answers::{OffboardingInProgress, Scheduled};
 
 /// Offboards now (prints the receipt) or schedules (`at`). Exits 3 when `wait` was given
@@ -65,8 +66,8 @@ pub async fn scheduled(api: &Client, cancel: Option<i64>) -> anyhow::Result<()> 
         println!("scheduled offboarding #{id} cancelled");
         return Ok(());
     }
-    let v = api
-        .call(Method::GET, "/offboardings/scheduled", None)
+    let v: Vec<ScheduledRow> = api
+        .call_as(Method::GET, "/offboardings/scheduled", None)
         .await?;
     let cols = [
         ("id", "ID"),
@@ -75,7 +76,7 @@ pub async fn scheduled(api: &Client, cancel: Option<i64>) -> anyhow::Result<()> 
         ("reason", "REASON"),
         ("created_by", "BY"),
     ];
-    render::table(&rows(&v), &cols);
+    render::table(&render::typed(&v)?, &cols);
     Ok(())
 }
 

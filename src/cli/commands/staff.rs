@@ -3,8 +3,9 @@
 use reqwest::Method;
 use serde_json::json;
 
-use super::{Client, pretty, render, rows};
+use super::{Client, pretty, render};
 use crate::cli::StaffCmd;
+use crate::domain::staff::StaffMember;
 
 pub async fn run(api: &Client, command: StaffCmd) -> anyhow::Result<()> {
     match command {
@@ -21,14 +22,14 @@ pub async fn run(api: &Client, command: StaffCmd) -> anyhow::Result<()> {
             pretty(&api.call(Method::PUT, &path, Some(body)).await?);
         }
         StaffCmd::List => {
-            let v = api.call(Method::GET, "/staff", None).await?;
+            let v: Vec<StaffMember> = api.call_as(Method::GET, "/staff", None).await?;
             let cols = [
                 ("username", "USERNAME"),
                 ("name", "NAME"),
                 ("status", "STATUS"),
                 ("groups", "GROUPS"),
             ];
-            render::table(&rows(&v), &cols);
+            render::table(&render::typed(&v)?, &cols);
         }
         StaffCmd::Show { username } => {
             let path = format!("/staff/{username}");

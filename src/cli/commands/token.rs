@@ -4,9 +4,9 @@ use anyhow::bail;
 use reqwest::Method;
 use serde_json::json;
 
-use super::{Client, pretty, query, render, rows};
+use super::{Client, pretty, query, render};
 use crate::cli::TokenCmd;
-use crate::tokens::Issued;
+use crate::tokens::{Issued, TokenView};
 use secrecy::ExposeSecret;
 
 pub async fn run(api: &Client, command: TokenCmd) -> anyhow::Result<()> {
@@ -34,7 +34,8 @@ pub async fn run(api: &Client, command: TokenCmd) -> anyhow::Result<()> {
         }
         TokenCmd::List { staff, channel } => {
             let q = query(&[("staff", staff), ("channel", channel)]);
-            let v = api.call(Method::GET, &format!("/tokens?{q}"), None).await?;
+            let path = format!("/tokens?{q}");
+            let v: Vec<TokenView> = api.call_as(Method::GET, &path, None).await?;
             let cols = [
                 ("id", "ID"),
                 ("staff", "STAFF"),
@@ -44,7 +45,7 @@ pub async fn run(api: &Client, command: TokenCmd) -> anyhow::Result<()> {
                 ("expires_at", "EXPIRES"),
                 ("last_used_at", "LAST USED"),
             ];
-            render::table(&rows(&v), &cols);
+            render::table(&render::typed(&v)?, &cols);
         }
         TokenCmd::Revoke { id, staff } => match (id, staff) {
             (Some(id), None) => {
