@@ -211,30 +211,7 @@ fn source(name: &str, raw: RawSource) -> Result<LdapSource, Vec<(String, String)
     {
         problem("ca_file", format!("no such file: {}", ca.display()));
     }
-    let password = match (raw.bind_password, raw.bind_password_file) {
-        (Some(p), None) => Some(p),
-        (None, Some(path)) => match std::fs::read_to_string(&path) {
-            Ok(text) => Some(text.trim_end_matches(['\n', '\r']).to_owned()),
-            Err(e) => {
-                problem(
-                    "bind_password_file",
-                    format!("cannot read {}: {e}", path.display()),
-                );
-                None
-            }
-        },
-        (Some(_), Some(_)) => {
-            problem(
-                "bind_password",
-                "give bind_password or bind_password_file, not both".into(),
-            );
-            None
-        }
-        (None, None) => {
-            problem("bind_password", "required (or bind_password_file)".into());
-            None
-        }
-    };
+    let password = bind_password(raw.bind_password, raw.bind_password_file, &mut problem);
     if password.as_deref() == Some("") {
         // An empty password turns a simple bind into an anonymous one.
         problem("bind_password", "must not be empty".into());
@@ -271,51 +248,12 @@ fn source(name: &str, raw: RawSource) -> Result<LdapSource, Vec<(String, String)
         id: raw.attributes.id.unwrap_or(preset.id),
         extra: raw.attributes.extra,
     };
-    let raw_groups = raw.groups.unwrap_or_default();
-    let groups = match (raw_groups.from.as_deref(), flavour) {
-        // AD nests groups; memberOf lists only direct ones.
-        (None, Flavour::ActiveDirectory) => GroupSource::Entries { nested: true },
-        (None, _) => GroupSource::MemberOf,
-        (Some(f), _) if f.eq_ignore_ascii_case("memberOf") => GroupSource::MemberOf,
-        (Some("entries"), _) => GroupSource::Entries {
-            nested: raw_groups
-                .nested
-                .unwrap_or(flavour == Flavour::ActiveDirectory),
-        },
-        (Some(_), _) => {
-            problem("groups.from", "must be memberOf or entries".into());
-            GroupSource::MemberOf
-        }
-    };
-    let member_attribute = raw_groups
-        .member_attribute
-        .unwrap_or_else(|| "member".into());
-    if !["member", "uniqueMember", "memberUid"].contains(&member_attribute.as_str()) {
-        problem(
-            "groups.member_attribute",
-            "must be member, uniqueMember or memberUid".into(),
-        );
-    }
-    let default_filter = match flavour {
-        Flavour::ActiveDirectory => "(objectClass=group)",
-        _ => {
-            "(|(objectClass=groupOfNames)(objectClass=groupOfUniqueNames)(objectClass=posixGroup))"
-        }
-    };
-    let group_entries = GroupEntries {
-        // By default groups sit beside the people: the parent of base_dn.
-        base_dn: raw_groups
-            .base_dn
-            .unwrap_or_else(|| parent_dn(&raw.base_dn)),
-        filter: filter(raw_groups.filter.as_deref().unwrap_or(default_filter)).unwrap_or_else(
-            |e| {
-                problem("groups.filter", e);
-                String::new()
-            },
-        ),
-        member_attribute,
-        name_attribute: raw_groups.name_attribute.unwrap_or_else(|| "cn".into()),
-    };
+    let (groups, group_entries) = group_config(
+        raw.groups.unwrap_or_default(),
+        flavour,
+        &raw.base_dn,
+        &mut problem,
+    );
     let page_size = raw.page_size.unwrap_or(500);
     if !(1..=1000).contains(&page_size) {
         problem(
@@ -323,17 +261,7 @@ fn source(name: &str, raw: RawSource) -> Result<LdapSource, Vec<(String, String)
             "must be 1–1000 (Active Directory's limit)".into(),
         );
     }
-    let defaults = GuardLimits::default();
-    let max_share = raw
-        .guard_max_percent
-        .map_or(defaults.max_share, |p| p / 100.0);
-    if !(0.0..=1.0).contains(&max_share) {
-        problem("guard_max_percent", "must be 0–100".into());
-    }
-    let max_leavers = raw.guard_max_leavers.unwrap_or(defaults.max_leavers as i64);
-    if max_leavers < 0 {
-        problem("guard_max_leavers", "must not be negative".into());
-    }
+    let guard = guard_limits(raw.guard_max_leavers, raw.guard_max_percent, &mut problem);
     let poll_interval = duration(raw.poll_interval.as_deref(), Duration::from_secs(60))
         .unwrap_or_else(|e| {
             problem("poll_interval", e);
@@ -385,11 +313,113 @@ fn source(name: &str, raw: RawSource) -> Result<LdapSource, Vec<(String, String)
         change_attribute,
         page_size: page_size as i32,
         timeout,
-        guard: GuardLimits {
-            max_leavers: max_leavers as usize,
-            max_share,
-        },
+        guard,
     })
+}
+
+/// The bind password, given inline or in a file (never both, never neither).
+fn bind_password(
+    inline: Option<String>,
+    file: Option<PathBuf>,
+    problem: &mut impl FnMut(&str, String),
+) -> Option<String> {
+    match (inline, file) {
+        (Some(p), None) => Some(p),
+        (None, Some(path)) => match std::fs::read_to_string(&path) {
+            Ok(text) => Some(text.trim_end_matches(['\n', '\r']).to_owned()),
+            Err(e) => {
+                problem(
+                    "bind_password_file",
+                    format!("cannot read {}: {e}", path.display()),
+                );
+                None
+            }
+        },
+        (Some(_), Some(_)) => {
+            problem(
+                "bind_password",
+                "give bind_password or bind_password_file, not both".into(),
+            );
+            None
+        }
+        (None, None) => {
+            problem("bind_password", "required (or bind_password_file)".into());
+            None
+        }
+    }
+}
+
+/// Where group membership is read from, and how group entries are found.
+fn group_config(
+    raw_groups: RawGroups,
+    flavour: Flavour,
+    base_dn: &str,
+    problem: &mut impl FnMut(&str, String),
+) -> (GroupSource, GroupEntries) {
+    let groups = match (raw_groups.from.as_deref(), flavour) {
+        // AD nests groups; memberOf lists only direct ones.
+        (None, Flavour::ActiveDirectory) => GroupSource::Entries { nested: true },
+        (None, _) => GroupSource::MemberOf,
+        (Some(f), _) if f.eq_ignore_ascii_case("memberOf") => GroupSource::MemberOf,
+        (Some("entries"), _) => GroupSource::Entries {
+            nested: raw_groups
+                .nested
+                .unwrap_or(flavour == Flavour::ActiveDirectory),
+        },
+        (Some(_), _) => {
+            problem("groups.from", "must be memberOf or entries".into());
+            GroupSource::MemberOf
+        }
+    };
+    let member_attribute = raw_groups
+        .member_attribute
+        .unwrap_or_else(|| "member".into());
+    if !["member", "uniqueMember", "memberUid"].contains(&member_attribute.as_str()) {
+        problem(
+            "groups.member_attribute",
+            "must be member, uniqueMember or memberUid".into(),
+        );
+    }
+    let default_filter = match flavour {
+        Flavour::ActiveDirectory => "(objectClass=group)",
+        _ => {
+            "(|(objectClass=groupOfNames)(objectClass=groupOfUniqueNames)(objectClass=posixGroup))"
+        }
+    };
+    let group_entries = GroupEntries {
+        // By default groups sit beside the people: the parent of base_dn.
+        base_dn: raw_groups.base_dn.unwrap_or_else(|| parent_dn(base_dn)),
+        filter: filter(raw_groups.filter.as_deref().unwrap_or(default_filter)).unwrap_or_else(
+            |e| {
+                problem("groups.filter", e);
+                String::new()
+            },
+        ),
+        member_attribute,
+        name_attribute: raw_groups.name_attribute.unwrap_or_else(|| "cn".into()),
+    };
+    (groups, group_entries)
+}
+
+/// The mass guard's limits: at most `max_leavers` and `max_percent` of the source's people.
+fn guard_limits(
+    max_leavers: Option<i64>,
+    max_percent: Option<f64>,
+    problem: &mut impl FnMut(&str, String),
+) -> GuardLimits {
+    let defaults = GuardLimits::default();
+    let max_share = max_percent.map_or(defaults.max_share, |p| p / 100.0);
+    if !(0.0..=1.0).contains(&max_share) {
+        problem("guard_max_percent", "must be 0–100".into());
+    }
+    let max_leavers = max_leavers.unwrap_or(defaults.max_leavers as i64);
+    if max_leavers < 0 {
+        problem("guard_max_leavers", "must not be negative".into());
+    }
+    GuardLimits {
+        max_leavers: max_leavers.max(0) as usize,
+        max_share,
+    }
 }
 
 /// Parses the `[ldap]` table: one source per sub-table. Problems come back as (key, message).
