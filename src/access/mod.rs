@@ -5,7 +5,7 @@ use std::collections::HashMap;
 
 use serde::Serialize;
 
-use crate::channels::Registry;
+use crate::channels::{Registry, reachable_among};
 use crate::domain::staff::StaffStatus;
 use crate::domain::time::{now_millis, to_datetime};
 use crate::domain::{ActionSet, ChannelId, Username};
@@ -50,8 +50,7 @@ pub async fn review(
         if filter.staff.as_ref().is_some_and(|u| *u != member.username) {
             continue;
         }
-        let mut reachable: HashMap<ChannelId, Reach> = channels
-            .reachable(engine, member)
+        let mut reachable: HashMap<ChannelId, Reach> = reachable_among(&all, engine, member)
             .into_iter()
             .map(|r| (r.channel.spec.id.clone(), r.reach))
             .collect();

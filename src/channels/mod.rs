@@ -66,6 +66,23 @@ impl ChannelSecret {
     }
 }
 
+/// [`Registry::reachable`] over channels already listed: a review of many people lists the
+/// channels once rather than once per person.
+pub fn reachable_among(
+    channels: &[Arc<LiveChannel>],
+    engine: &Engine,
+    member: &StaffMember,
+) -> Vec<Reachable> {
+    channels
+        .iter()
+        .filter_map(|channel| {
+            let reach = engine.reach(member, &channel.facts);
+            let channel = channel.clone();
+            (!reach.actions.is_empty()).then_some(Reachable { channel, reach })
+        })
+        .collect()
+}
+
 /// One channel a person can reach, and why.
 pub struct Reachable {
     pub channel: Arc<LiveChannel>,
@@ -104,13 +121,7 @@ impl Registry {
     /// action, with the actions and the policies that grant them, in channel order. The one
     /// answer to "what can this person reach" (offboarding, the review, the pages, `/me`).
     pub fn reachable(&self, engine: &Engine, member: &StaffMember) -> Vec<Reachable> {
-        self.all()
-            .into_iter()
-            .filter_map(|channel| {
-                let reach = engine.reach(member, &channel.facts);
-                (!reach.actions.is_empty()).then_some(Reachable { channel, reach })
-            })
-            .collect()
+        reachable_among(&self.all(), engine, member)
     }
 
     /// What policy permits `member` on `id` now (nothing on a channel that is gone).

@@ -10,7 +10,9 @@ use crate::domain::staff::{StaffMember, StaffStatus};
 use crate::domain::{GroupName, Username};
 use crate::offboarding::{OffboardAnswer, Receipt};
 use crate::web::AppState;
-use crate::web::answers::{Cancelled, OffboardingInProgress, Reinstated, Revoked, Scheduled};
+use crate::web::answers::{
+    Cancelled, OffboardAccepted, OffboardingInProgress, Reinstated, Revoked, Scheduled,
+};
 use crate::web::auth::Caller;
 use crate::web::error::ApiError;
 use crate::web::json::ApiJson;
@@ -140,11 +142,11 @@ pub async fn offboard(
             .offboarding
             .schedule(&permit, &username, millis, &body.reason)
             .await?;
-        let answer = Scheduled {
+        let answer = OffboardAccepted::Scheduled(Scheduled {
             scheduled: id,
             staff: username,
             at: when.to_utc(),
-        };
+        });
         return Ok((axum::http::StatusCode::ACCEPTED, Json(answer)).into_response());
     }
     let answer = s
@@ -154,12 +156,12 @@ pub async fn offboard(
     Ok(match answer {
         OffboardAnswer::Done(receipt) => Json(receipt).into_response(),
         OffboardAnswer::InProgress => {
-            let answer = OffboardingInProgress {
+            let answer = OffboardAccepted::InProgress(OffboardingInProgress {
                 state: "in_progress".into(),
                 receipt: format!("/api/v1/staff/{username}/offboarding"),
                 staff: username,
                 message: "the offboarding is still being written (the database is slow); it will complete: poll the receipt".into(),
-            };
+            });
             (axum::http::StatusCode::ACCEPTED, Json(answer)).into_response()
         }
     })
