@@ -53,6 +53,8 @@ pub enum Mode {
 pub struct AttributeMap {
     pub username: String,
     pub email: String,
+    /// Read when `email` is missing: AD's `userPrincipalName`, often the mail address.
+    pub email_fallback: Option<String>,
     pub name: String,
     pub manager: Option<String>,
     /// A stable entry id: `entryUUID`, `ipaUniqueID`, `objectGUID`.
@@ -80,8 +82,13 @@ pub struct LdapSource {
     pub mode: Mode,
     pub poll_interval: Duration,
     pub full_sync_interval: Duration,
-    /// The attribute polling compares: `modifyTimestamp`, or `whenChanged` on AD.
+    /// How polling finds changes: `uSNChanged` (AD's update sequence numbers, the AD
+    /// default), or a timestamp attribute such as `modifyTimestamp`.
     pub change_attribute: String,
+    /// The NetBIOS domain users may put before their name (`EXAMPLE\erin`); AD only.
+    pub netbios_domain: Option<String>,
+    /// Where people change an expired or must-change password, named in the refusal.
+    pub password_change_url: Option<String>,
     pub page_size: i32,
     pub timeout: Duration,
     pub guard: GuardLimits,
@@ -108,6 +115,8 @@ struct RawSource {
     poll_interval: Option<String>,
     full_sync_interval: Option<String>,
     change_attribute: Option<String>,
+    netbios_domain: Option<String>,
+    password_change_url: Option<String>,
     page_size: Option<i64>,
     timeout: Option<String>,
     guard_max_leavers: Option<i64>,
@@ -119,6 +128,7 @@ struct RawSource {
 struct RawAttributes {
     username: Option<String>,
     email: Option<String>,
+    email_fallback: Option<String>,
     name: Option<String>,
     manager: Option<String>,
     id: Option<String>,
@@ -138,12 +148,30 @@ struct RawGroups {
     nested: Option<bool>,
 }
 
-/// `ou=people,dc=example,dc=org` → `dc=example,dc=org`; a DN with one RDN stays itself.
-fn parent_dn(dn: &str) -> String {
+/// The domain part of a DN: `ou=people,dc=example,dc=org` → `dc=example,dc=org`, the
+/// base where groups are looked for by default. A DN that is the domain root stays itself
+/// (its parent, `dc=org`, holds nothing a search may read); one without `dc=` parts falls
+/// back to its parent.
+fn domain_root(dn: &str) -> String {
+    let parts: Vec<&str> = dn.split(',').map(str::trim).collect();
+    if let Some(i) = parts
+        .iter()
+        .position(|p| p.get(..3).is_some_and(|k| k.eq_ignore_ascii_case("dc=")))
+    {
+        return parts[i..].join(",");
+    }
     match dn.split_once(',') {
         Some((_, parent)) if !parent.trim().is_empty() => parent.trim().to_owned(),
         _ => dn.to_owned(),
     }
+}
+
+/// `DC=example,DC=test` → `EXAMPLE`: the usual NetBIOS name; `netbios_domain` overrides.
+fn netbios_guess(base_dn: &str) -> Option<String> {
+    let root = domain_root(base_dn);
+    let first = root.split(',').next()?;
+    let (_, v) = first.split_once('=')?;
+    (!v.trim().is_empty()).then(|| v.trim().to_uppercase())
 }
 
 impl Flavour {
@@ -163,6 +191,7 @@ impl Flavour {
         AttributeMap {
             username: username.into(),
             email: "mail".into(),
+            email_fallback: (self == Flavour::ActiveDirectory).then(|| "userPrincipalName".into()),
             name: name.into(),
             manager: Some("manager".into()),
             id: id.into(),
@@ -173,9 +202,9 @@ impl Flavour {
     /// The attributes the built-in leaver rules read; requested on every search.
     pub fn rule_attributes(self) -> &'static [&'static str] {
         match self {
-            Flavour::Openldap => &["pwdAccountLockedTime"],
-            Flavour::Freeipa => &["nsAccountLock"],
-            Flavour::ActiveDirectory => &["userAccountControl", "accountExpires"],
+            Flavour::Openldap => &["pwdAccountLockedTime", "pwdEndTime"],
+            Flavour::Freeipa => &["nsAccountLock", "krbPrincipalExpiration"],
+            Flavour::ActiveDirectory => &["userAccountControl", "accountExpires", "primaryGroupID"],
         }
     }
 }
@@ -238,6 +267,11 @@ fn source(name: &str, raw: RawSource) -> Result<LdapSource, Vec<(String, String)
     let preset = flavour.attributes();
     let attributes = AttributeMap {
         username: raw.attributes.username.unwrap_or(preset.username),
+        email_fallback: match raw.attributes.email_fallback {
+            Some(f) if f.is_empty() => None,
+            Some(f) => Some(f),
+            None => preset.email_fallback,
+        },
         email: raw.attributes.email.unwrap_or(preset.email),
         name: raw.attributes.name.unwrap_or(preset.name),
         manager: raw
@@ -274,7 +308,7 @@ fn source(name: &str, raw: RawSource) -> Result<LdapSource, Vec<(String, String)
         });
     let change_attribute = raw.change_attribute.unwrap_or_else(|| {
         match flavour {
-            Flavour::ActiveDirectory => "whenChanged",
+            Flavour::ActiveDirectory => "uSNChanged",
             _ => "modifyTimestamp",
         }
         .into()
@@ -286,6 +320,11 @@ fn source(name: &str, raw: RawSource) -> Result<LdapSource, Vec<(String, String)
     let mode = raw.mode.unwrap_or(match flavour {
         Flavour::ActiveDirectory => Mode::Poll,
         _ => Mode::Auto,
+    });
+    let netbios_domain = raw.netbios_domain.or_else(|| {
+        (flavour == Flavour::ActiveDirectory)
+            .then(|| netbios_guess(&raw.base_dn))
+            .flatten()
     });
     if !problems.is_empty() {
         return Err(problems
@@ -311,6 +350,8 @@ fn source(name: &str, raw: RawSource) -> Result<LdapSource, Vec<(String, String)
         poll_interval,
         full_sync_interval,
         change_attribute,
+        netbios_domain,
+        password_change_url: raw.password_change_url,
         page_size: page_size as i32,
         timeout,
         guard,
@@ -387,8 +428,8 @@ fn group_config(
         }
     };
     let group_entries = GroupEntries {
-        // By default groups sit beside the people: the parent of base_dn.
-        base_dn: raw_groups.base_dn.unwrap_or_else(|| parent_dn(base_dn)),
+        // By default groups are looked for in the whole domain.
+        base_dn: raw_groups.base_dn.unwrap_or_else(|| domain_root(base_dn)),
         filter: filter(raw_groups.filter.as_deref().unwrap_or(default_filter)).unwrap_or_else(
             |e| {
                 problem("groups.filter", e);

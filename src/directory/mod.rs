@@ -129,6 +129,7 @@ impl Directory {
                 source: MANUAL.into(),
                 dn: None,
                 external_id: None,
+                expires_at: None,
             },
         };
         let member = crate::store::staff::upsert(tx.conn(), &fields, now_millis()).await?;

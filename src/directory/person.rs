@@ -20,6 +20,9 @@ pub struct DirectoryPerson {
     pub external_id: Option<String>,
     /// The leaver rule that fired for this entry, if any (`userAccountControl: ACCOUNTDISABLE`).
     pub disabled: Option<String>,
+    /// When the account stops working by itself (Unix ms): a scheduled offboarding then.
+    #[serde(default)]
+    pub expires_at: Option<i64>,
 }
 
 /// An entry the source returned but staffgate could not use, with why.

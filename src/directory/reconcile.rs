@@ -22,9 +22,13 @@ pub enum Coverage {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Mover {
     pub person: DirectoryPerson,
-    /// What changed: `groups`, `email`, `name`, `attributes`, `entry`, or `source` when a
-    /// person put by hand is taken over by the directory.
+    /// What changed: `username` (a rename, found by the stable id), `groups`, `email`,
+    /// `name`, `attributes`, `entry`, `expiry`, or `source` when a person put by hand is
+    /// taken over by the directory.
     pub changed: Vec<String>,
+    /// The username staffgate knows them by, when the directory renamed them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub renamed_from: Option<String>,
 }
 
 /// A person to offboard, with the rule that fired.
@@ -77,6 +81,9 @@ fn changes(member: &StaffMember, origin: &Origin, person: &DirectoryPerson) -> V
     if member.attributes != person.attributes {
         changed.push("attributes".into());
     }
+    if origin.expires_at != person.expires_at {
+        changed.push("expiry".into());
+    }
     if origin.source == MANUAL {
         changed.push("source".into());
     } else if origin.dn.as_deref() != Some(&person.dn) || origin.external_id != person.external_id {
@@ -106,7 +113,15 @@ pub fn reconcile(
             .count(),
         ..Plan::default()
     };
+    // The stable id first: a renamed entry is the same person under a new name.
+    let by_id: HashMap<&str, &(StaffMember, Origin)> = known
+        .iter()
+        .filter(|(_, o)| o.source == mine)
+        .filter_map(|k| Some((k.1.external_id.as_deref()?, k)))
+        .collect();
     let mut seen: HashSet<String> = HashSet::new();
+    // Usernames staffgate knows that this answer accounts for.
+    let mut matched: HashSet<String> = HashSet::new();
     for person in people {
         let name = person.username.as_str();
         if !seen.insert(name.to_owned()) {
@@ -116,7 +131,12 @@ pub fn reconcile(
             });
             continue;
         }
-        let Some((member, origin)) = by_name.get(name) else {
+        let by_stable_id = person
+            .external_id
+            .as_deref()
+            .and_then(|id| by_id.get(id))
+            .copied();
+        let Some((member, origin)) = by_stable_id.or_else(|| by_name.get(name).copied()) else {
             match person.disabled {
                 Some(rule) => skipped.push(Skipped {
                     dn: person.dn,
@@ -126,6 +146,23 @@ pub fn reconcile(
             }
             continue;
         };
+        let renamed_from =
+            (member.username.as_str() != name).then(|| member.username.as_str().to_owned());
+        if renamed_from.is_some()
+            && let Some((holder, holder_origin)) = by_name.get(name)
+            && holder.id != member.id
+        {
+            skipped.push(Skipped {
+                dn: person.dn,
+                reason: format!(
+                    "renamed from {} to {name}, which {} already has",
+                    member.username, holder_origin.source
+                ),
+            });
+            matched.insert(member.username.to_string());
+            continue;
+        }
+        matched.insert(member.username.to_string());
         if origin.source != mine && origin.source != MANUAL {
             skipped.push(Skipped {
                 dn: person.dn,
@@ -145,20 +182,27 @@ pub fn reconcile(
         }
         if let Some(rule) = person.disabled {
             plan.leavers.push(Leaver {
-                username: name.to_owned(),
+                username: member.username.to_string(),
                 rule,
             });
             continue;
         }
-        let changed = changes(member, origin, &person);
+        let mut changed = changes(member, origin, &person);
+        if renamed_from.is_some() {
+            changed.insert(0, "username".into());
+        }
         if !changed.is_empty() {
-            plan.movers.push(Mover { person, changed });
+            plan.movers.push(Mover {
+                person,
+                changed,
+                renamed_from,
+            });
         }
     }
     let still_here = |m: &StaffMember, o: &Origin| {
         o.source == mine
             && m.status != StaffStatus::Offboarded
-            && !seen.contains(m.username.as_str())
+            && !matched.contains(m.username.as_str())
     };
     match coverage {
         Coverage::Full => {

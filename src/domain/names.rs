@@ -95,10 +95,17 @@ name_type!(
     |c: char| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-'
 );
 name_type!(
-    /// A directory group name.
-    GroupName, "group name", 128, "letters, digits, '.', '_', '-' and ' '",
-    |c: char| is_name_char(c) || c == ' '
+    /// A directory group name, as the directory spells it: `Поддержка`, `R&D (Tier 2)`. Policy
+    /// entity ids are strings, so any printable text is a name; what could forge a display
+    /// (control characters, bidirectional overrides, zero-width marks) is refused.
+    GroupName, "group name", 128, "printable characters (no control or direction marks)",
+    is_group_char
 );
+
+fn is_group_char(c: char) -> bool {
+    !c.is_control()
+        && !matches!(c, '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' | '\u{FEFF}')
+}
 name_type!(
     /// A channel tag used by policies (`support`, `sales`).
     Tag, "tag", 64, "letters, digits, '.', '_' and '-'", is_name_char
@@ -115,6 +122,15 @@ mod tests {
         assert!(Username::parse("a)(b").is_err());
         assert!(Username::parse("").is_err());
         assert!(Username::parse(&"a".repeat(65)).is_err());
+    }
+
+    #[test]
+    fn group_names_are_what_the_directory_spells() {
+        assert!(GroupName::parse("Поддержка").is_ok());
+        assert!(GroupName::parse("R&D (Tier 2)").is_ok());
+        assert!(GroupName::parse("a\u{202E}b").is_err());
+        assert!(GroupName::parse("a\nb").is_err());
+        assert!(GroupName::parse("").is_err());
     }
 
     #[test]

@@ -15,7 +15,7 @@ use serde_json::json;
 use crate::audit::{self, Actor};
 use crate::compliance::Compliance;
 use crate::config::SigninConfig;
-use crate::directory::ldap::{self, LdapSyncError, PasswordCheck};
+use crate::directory::ldap::{self, LdapSource, LdapSyncError, PasswordCheck};
 use crate::directory::sync::Syncer;
 use crate::domain::Username;
 use crate::domain::credential::{self, CredentialKind};
@@ -38,6 +38,13 @@ pub enum SigninError {
     /// The password was right, but the person has left.
     #[error("{0} is offboarded")]
     Offboarded(Username),
+    /// The directory refused for a reason of the account's own: a password to change, a
+    /// lock, a disabled or expired account.
+    #[error("{}", account_message(*state, change_url.as_deref()))]
+    Account {
+        state: ldap::AccountState,
+        change_url: Option<String>,
+    },
     /// The directory did not answer; nothing was decided.
     #[error("the directory is unavailable; try again shortly")]
     Directory(#[source] LdapSyncError),
@@ -48,6 +55,25 @@ pub enum SigninError {
     Random,
     #[error(transparent)]
     Store(#[from] StoreError),
+}
+
+fn account_message(state: ldap::AccountState, change_url: Option<&str>) -> String {
+    use ldap::AccountState::*;
+    let change = match change_url {
+        Some(url) => format!("change it at {url}"),
+        None => "change it on a domain computer (Ctrl+Alt+Del, Change a password) or ask IT".into(),
+    };
+    match state {
+        MustChangePassword => {
+            format!("your directory password must be changed before you sign in: {change}, then sign in again")
+        }
+        PasswordExpired => format!("your directory password has expired: {change}, then sign in again"),
+        Locked => "your directory account is locked after too many wrong passwords; wait for it to unlock or ask IT".into(),
+        Disabled => "your directory account is disabled; ask IT".into(),
+        AccountExpired => "your directory account has expired; ask IT or HR".into(),
+        OutsideHours => "your directory account may not sign in at this time".into(),
+        WrongWorkstation => "your directory account may not sign in from here".into(),
+    }
 }
 
 /// A new session, shown once.
@@ -162,7 +188,9 @@ impl Signin {
         Ok(())
     }
 
-    /// Signs a person in with their directory password.
+    /// Signs a person in with their directory password. The name may be typed the way the
+    /// directory knows it in any case, and on AD sources as `user@domain` or `DOMAIN\\user`;
+    /// failures count against the person the name finds, however it was spelled.
     pub async fn login(
         &self,
         raw_username: &str,
@@ -170,37 +198,32 @@ impl Signin {
         address: &str,
         user_agent: &str,
     ) -> Result<Opened, SigninError> {
-        let account = account_key(raw_username);
+        let located = self.locate(raw_username).await?;
+        let account = match &located {
+            Some((member, _)) => member.username.as_str().to_lowercase(),
+            None => account_key(raw_username).to_lowercase(),
+        };
         let attempt = self.reserve_signin(&account, address).await?;
-        let Ok(username) = Username::parse(raw_username) else {
-            self.failed(&account, address, "malformed username").await?;
-            return Err(SigninError::Refused);
-        };
-        let found = {
-            let mut conn = self.store.conn().await?;
-            match crate::store::staff::find(&mut conn, &username).await? {
-                Some(m) => {
-                    let origin = crate::store::staff::origin(&mut conn, m.id).await?;
-                    Some((m, origin))
-                }
-                None => None,
-            }
-        };
-        let source = found.as_ref().and_then(|(_, o)| {
-            o.source
-                .strip_prefix("ldap:")
-                .and_then(|name| self.syncer.source(name).ok())
-        });
-        let (Some((member, _)), Some(source)) = (found, source) else {
+        let Some((member, source)) = located else {
             self.failed(&account, address, "no such directory account")
                 .await?;
             return Err(SigninError::Refused);
         };
-        match ldap::check_password(&source, &username, password).await {
+        match ldap::check_password(&source, &member.username, password).await {
             Ok(PasswordCheck::Correct) => {}
             Ok(PasswordCheck::Refused) => {
                 self.failed(&account, address, "wrong password").await?;
                 return Err(SigninError::Refused);
+            }
+            Ok(PasswordCheck::Account(state)) => {
+                // Not a wrong guess: AD says this only for the right password (or for a
+                // lockout, which its own counter already handles).
+                self.release(attempt).await?;
+                self.failed_uncounted(&account, address, state).await?;
+                return Err(SigninError::Account {
+                    state,
+                    change_url: source.password_change_url.clone(),
+                });
             }
             Err(e) => {
                 self.release(attempt).await?;
@@ -209,10 +232,72 @@ impl Signin {
         }
         if member.status == StaffStatus::Offboarded {
             self.failed(&account, address, "offboarded").await?;
-            return Err(SigninError::Offboarded(username));
+            return Err(SigninError::Offboarded(member.username));
         }
         self.release(attempt).await?;
         self.open(&member, address, user_agent).await
+    }
+
+    /// The directory person a typed name means, with their source: the exact username; the
+    /// same name in another case, when only one person has it; on AD sources, the
+    /// `user@domain` and `DOMAIN\\user` forms.
+    async fn locate(
+        &self,
+        typed: &str,
+    ) -> Result<Option<(StaffMember, Arc<LdapSource>)>, SigninError> {
+        let typed = typed.trim();
+        if typed.is_empty() || typed.len() > 256 || typed.chars().any(char::is_control) {
+            return Ok(None);
+        }
+        let mut names: Vec<String> = vec![typed.to_owned()];
+        for source in &self.syncer.sources {
+            match ldap::account_name(source, typed) {
+                Some(ldap::AccountName::Plain(n)) => names.push(n),
+                Some(principal @ ldap::AccountName::Principal(_)) => {
+                    if let Ok(Some((_, n))) = ldap::find_account(source, &principal).await {
+                        names.push(n);
+                    }
+                }
+                None => {}
+            }
+        }
+        let mut conn = self.store.conn().await?;
+        for name in names {
+            let Ok(username) = Username::parse(&name) else {
+                continue;
+            };
+            let member = match crate::store::staff::find(&mut conn, &username).await? {
+                Some(m) => Some(m),
+                None => crate::store::staff::find_case_insensitive(&mut conn, &username).await?,
+            };
+            let Some(member) = member else { continue };
+            let origin = crate::store::staff::origin(&mut conn, member.id).await?;
+            let source = origin
+                .source
+                .strip_prefix("ldap:")
+                .and_then(|name| self.syncer.source(name).ok());
+            if let Some(source) = source {
+                return Ok(Some((member, source)));
+            }
+        }
+        Ok(None)
+    }
+
+    /// An account-state refusal: audited, not counted as a wrong guess.
+    async fn failed_uncounted(
+        &self,
+        account: &str,
+        address: &str,
+        state: ldap::AccountState,
+    ) -> Result<(), SigninError> {
+        let mut tx = self.store.begin().await?;
+        let change = audit::Change::SigninFailed {
+            account: account.to_owned(),
+            why: format!("directory account: {state:?}"),
+        };
+        audit::record(tx.conn(), &Actor(format!("address:{address}")), &change).await?;
+        tx.commit().await?;
+        Ok(())
     }
 
     async fn open(

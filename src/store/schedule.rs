@@ -124,6 +124,26 @@ pub async fn claim(
     .transpose()
 }
 
+/// Cancels the pending ones one creator made for one person (a directory's own expiry
+/// schedule, when the directory moves or drops the date); answers their ids.
+pub async fn cancel_made_by(
+    conn: &mut AnyConnection,
+    staff: StaffId,
+    created_by: &str,
+    now: Millis,
+) -> Result<Vec<i64>, StoreError> {
+    let rows = sqlx::query(
+        "UPDATE scheduled_offboardings SET state = 'cancelled', decided_by = $2, decided_at = $3 \
+         WHERE staff_id = $1 AND created_by = $2 AND state = 'scheduled' RETURNING id",
+    )
+    .bind(staff)
+    .bind(created_by)
+    .bind(now)
+    .fetch_all(&mut *conn)
+    .await?;
+    rows.iter().map(|r| Ok(r.try_get("id")?)).collect()
+}
+
 /// The pending moment per staff member, for the access review.
 pub async fn pending_by_staff(
     pool: &AnyPool,

@@ -11,7 +11,7 @@ use crate::domain::staff::{Attributes, StaffId, StaffMember, StaffStatus};
 use crate::domain::time::Millis;
 use crate::domain::{GroupName, Username};
 
-const COLUMNS: &str = "id, username, email, display_name, status, epoch, attributes, source, external_dn, external_id";
+const COLUMNS: &str = "id, username, email, display_name, status, epoch, attributes, source, external_dn, external_id, expires_at";
 
 fn from_row(row: &AnyRow, groups: Vec<GroupName>) -> Result<StaffMember, StoreError> {
     let username: String = row.try_get("username")?;
@@ -37,6 +37,8 @@ pub struct Origin {
     pub source: String,
     pub dn: Option<String>,
     pub external_id: Option<String>,
+    /// When the directory says the account ends by itself (Unix ms).
+    pub expires_at: Option<Millis>,
 }
 
 fn origin_of(row: &AnyRow) -> Result<Origin, StoreError> {
@@ -44,6 +46,7 @@ fn origin_of(row: &AnyRow) -> Result<Origin, StoreError> {
         source: row.try_get("source")?,
         dn: row.try_get("external_dn")?,
         external_id: row.try_get("external_id")?,
+        expires_at: row.try_get("expires_at")?,
     })
 }
 
@@ -252,6 +255,22 @@ async fn groups_of(conn: &mut AnyConnection, id: StaffId) -> Result<Vec<GroupNam
 }
 
 /// A staff member by id, with where they came from.
+/// The one person whose username is `username` in another case; `None` when none or several.
+pub async fn find_case_insensitive(
+    conn: &mut AnyConnection,
+    username: &Username,
+) -> Result<Option<StaffMember>, StoreError> {
+    let rows = sqlx::query("SELECT id FROM staff WHERE lower(username) = lower($1) LIMIT 2")
+        .bind(username.as_str())
+        .fetch_all(&mut *conn)
+        .await?;
+    let [row] = rows.as_slice() else {
+        return Ok(None);
+    };
+    let id: StaffId = row.try_get("id")?;
+    Ok(find_by_id(conn, id).await?.map(|(m, _)| m))
+}
+
 pub async fn find_by_id(
     conn: &mut AnyConnection,
     id: StaffId,
@@ -370,7 +389,7 @@ pub async fn lock_state(
 
 /// Where one staff member came from.
 pub async fn origin(conn: &mut AnyConnection, id: StaffId) -> Result<Origin, StoreError> {
-    let row = sqlx::query("SELECT source, external_dn, external_id FROM staff WHERE id = $1")
+    let row = sqlx::query("SELECT source, external_dn, external_id, expires_at FROM staff WHERE id = $1")
         .bind(id)
         .fetch_one(&mut *conn)
         .await?;
@@ -412,6 +431,35 @@ pub async fn known_for(
         out.extend(find_by_id(&mut conn, id).await?);
     }
     Ok(out)
+}
+
+/// Records when the directory says the account ends.
+pub async fn set_expiry(
+    conn: &mut AnyConnection,
+    id: StaffId,
+    expires_at: Option<Millis>,
+) -> Result<(), StoreError> {
+    sqlx::query("UPDATE staff SET expires_at = $2 WHERE id = $1")
+        .bind(id)
+        .bind(expires_at)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
+/// Gives a person a new username (a directory rename): tokens, sessions and first-login
+/// state hang on the id and stay.
+pub async fn rename(
+    conn: &mut AnyConnection,
+    id: StaffId,
+    username: &Username,
+) -> Result<(), StoreError> {
+    sqlx::query("UPDATE staff SET username = $2 WHERE id = $1")
+        .bind(id)
+        .bind(username.as_str())
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
 }
 
 /// How many of a source's people are not offboarded (the guard's base).

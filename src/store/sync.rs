@@ -52,7 +52,7 @@ pub struct PlanRow {
     pub decided_by: Option<String>,
 }
 
-/// Keeps a held plan; earlier held full-sync plans of the source are superseded by it.
+/// Keeps a held plan; with `supersede`, the source's earlier held plans are superseded.
 pub async fn hold(
     conn: &mut AnyConnection,
     source: &str,
@@ -78,6 +78,23 @@ pub async fn hold(
     .fetch_one(&mut *conn)
     .await?;
     Ok(row.try_get("id")?)
+}
+
+/// The source's held plan, if it has one (a source holds at most one).
+pub async fn held_for(
+    conn: &mut AnyConnection,
+    source: &str,
+) -> Result<Option<PlanRow>, StoreError> {
+    let row = sqlx::query(
+        "SELECT id FROM sync_plans WHERE source = $1 AND state = 'held' ORDER BY id DESC LIMIT 1",
+    )
+    .bind(source)
+    .fetch_optional(&mut *conn)
+    .await?;
+    match row {
+        Some(r) => find_plan(conn, r.try_get("id")?).await,
+        None => Ok(None),
+    }
 }
 
 pub async fn find_plan(conn: &mut AnyConnection, id: i64) -> Result<Option<PlanRow>, StoreError> {

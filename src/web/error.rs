@@ -283,6 +283,18 @@ impl From<crate::signin::SigninError> for ApiError {
             ),
             Refused => Self::new(StatusCode::UNAUTHORIZED, ErrorCode::InvalidCredentials, msg),
             Offboarded(_) => Self::new(StatusCode::FORBIDDEN, ErrorCode::StaffOffboarded, msg),
+            Account { state, .. } => {
+                use crate::directory::ldap::AccountState::*;
+                let code = match state {
+                    MustChangePassword => ErrorCode::PasswordChangeRequired,
+                    PasswordExpired => ErrorCode::PasswordExpired,
+                    Locked => ErrorCode::DirectoryAccountLocked,
+                    Disabled => ErrorCode::DirectoryAccountDisabled,
+                    AccountExpired => ErrorCode::DirectoryAccountExpired,
+                    OutsideHours | WrongWorkstation => ErrorCode::SigninNotAllowed,
+                };
+                Self::new(StatusCode::FORBIDDEN, code, msg)
+            }
             Directory(ref cause) => {
                 tracing::warn!(error = %cause, "sign-in: directory unavailable");
                 Self::new(

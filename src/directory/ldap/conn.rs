@@ -15,9 +15,14 @@ pub enum LdapSyncError {
     /// The server could not be reached, or the connection dropped.
     #[error("cannot reach {url}: {reason}")]
     Connect { url: String, reason: String },
-    /// The server refused the service account's bind (wrong DN or password).
-    #[error("the directory refused the bind as {dn} (result code {rc})")]
-    BindRefused { dn: String, rc: u32 },
+    /// The server refused a bind (wrong DN or password). `diagnostic` is the server's own
+    /// text (AD's sub-code lives there); it names no password.
+    #[error("the directory refused the bind as {dn} (result code {rc}{})", explain(*rc))]
+    BindRefused {
+        dn: String,
+        rc: u32,
+        diagnostic: String,
+    },
     /// A search failed or was cut short; nothing from it is applied.
     #[error("search under {base} failed: {reason}")]
     Search { base: String, reason: String },
@@ -33,6 +38,19 @@ pub enum LdapSyncError {
     /// The server asked for a full reload (e-syncRefreshRequired).
     #[error("the server asked for a full refresh")]
     RefreshRequired,
+}
+
+/// Plain words for the result codes an admin meets first.
+fn explain(rc: u32) -> &'static str {
+    match rc {
+        8 => {
+            ": the server requires a signed or encrypted connection for a password bind; \
+             use ldaps:// or starttls = true"
+        }
+        13 => ": confidentiality required; use ldaps:// or starttls = true",
+        49 => ": wrong bind DN or password",
+        _ => "",
+    }
 }
 
 impl LdapSyncError {
@@ -122,6 +140,7 @@ pub async fn bind(
         return Err(LdapSyncError::BindRefused {
             dn: dn.to_owned(),
             rc: result.rc,
+            diagnostic: result.text,
         });
     }
     Ok(())

@@ -94,6 +94,13 @@ pub fn leaver_rule(entry: &SearchEntry, now: i64) -> Option<String> {
     {
         return Some("accountExpires: in the past".into());
     }
+    if let Some(end) = ["pwdEndTime", "krbPrincipalExpiration"]
+        .iter()
+        .find_map(|a| first(entry, a).and_then(generalized_millis))
+        && end < now * 1000
+    {
+        return Some("account end time: in the past".into());
+    }
     if first(entry, "pwdAccountLockedTime") == Some(LOCKED_FOREVER) {
         return Some("pwdAccountLockedTime: locked by an administrator".into());
     }
@@ -108,6 +115,8 @@ pub fn leaver_rule(entry: &SearchEntry, now: i64) -> Option<String> {
 pub struct GroupIndex {
     /// Member key (normalized DN, or username for `memberUid`) → group names.
     by_member: HashMap<String, Vec<GroupName>>,
+    /// Normalized group DN → its name.
+    names: HashMap<String, GroupName>,
     pub skipped: Vec<Skipped>,
 }
 
@@ -174,7 +183,19 @@ impl GroupIndex {
             all.dedup();
             index.by_member.insert(member, all);
         }
+        index.names = names;
         index
+    }
+
+    /// The members (DNs, or usernames for `memberUid`) that are in any of these groups
+    /// (normalized DNs), directly or through nesting.
+    pub fn members_of_groups(&self, groups: &HashSet<String>) -> Vec<String> {
+        let wanted: HashSet<&GroupName> = groups.iter().filter_map(|g| self.names.get(g)).collect();
+        self.by_member
+            .iter()
+            .filter(|(_, gs)| gs.iter().any(|g| wanted.contains(g)))
+            .map(|(m, _)| m.clone())
+            .collect()
     }
 
     fn of(&self, dn: &str, username: &str) -> Vec<GroupName> {
@@ -188,6 +209,67 @@ impl GroupIndex {
         all.dedup();
         all
     }
+}
+
+/// AD's objectGUID in the form its tools show (`{12345678-…}` without the braces): the
+/// first three fields are little-endian on the wire.
+pub fn guid_string(b: &[u8]) -> Option<String> {
+    let b: &[u8; 16] = b.try_into().ok()?;
+    Some(format!(
+        "{:02x}{:02x}{:02x}{:02x}-{:02x}{:02x}-{:02x}{:02x}-{:02x}{:02x}-{}",
+        b[3],
+        b[2],
+        b[1],
+        b[0],
+        b[5],
+        b[4],
+        b[7],
+        b[6],
+        b[8],
+        b[9],
+        hex::encode(&b[10..])
+    ))
+}
+
+/// The entry's stable id: text ids as they are, `objectGUID` in its string form, another
+/// binary id in hex.
+pub fn external_id(entry: &SearchEntry, attr: &str) -> Option<String> {
+    if let Some(text) = first(entry, attr) {
+        return Some(text.to_owned());
+    }
+    let raw = entry
+        .bin_attrs
+        .iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case(attr))
+        .and_then(|(_, v)| v.first())?;
+    if attr.eq_ignore_ascii_case("objectGUID") {
+        guid_string(raw)
+    } else {
+        Some(hex::encode(raw))
+    }
+}
+
+/// When the account stops working by itself, in Unix milliseconds: AD's `accountExpires`
+/// (FILETIME; 0 and the maximum mean never), OpenLDAP's `pwdEndTime`, FreeIPA's
+/// `krbPrincipalExpiration` (GeneralizedTime).
+pub fn expires_at(entry: &SearchEntry) -> Option<i64> {
+    if let Some(ft) = first(entry, "accountExpires").and_then(|v| v.parse::<i64>().ok())
+        && ft != 0
+        && ft != i64::MAX
+    {
+        return Some((ft / 10_000 - FILETIME_UNIX_OFFSET * 1000).max(0));
+    }
+    ["pwdEndTime", "krbPrincipalExpiration"]
+        .iter()
+        .find_map(|a| first(entry, a).and_then(generalized_millis))
+}
+
+/// GeneralizedTime (`20261203120000Z`, fractions allowed) → Unix milliseconds.
+fn generalized_millis(v: &str) -> Option<i64> {
+    let digits = v.strip_suffix('Z')?;
+    let whole = digits.split(['.', ',']).next()?;
+    let t = chrono::NaiveDateTime::parse_from_str(whole, "%Y%m%d%H%M%S").ok()?;
+    Some(t.and_utc().timestamp_millis())
 }
 
 /// What an entry's mapping needs besides the entry.
@@ -209,7 +291,9 @@ pub fn person(cx: &MapContext<'_>, entry: &SearchEntry) -> Result<DirectoryPerso
     let raw =
         first(entry, &map.username).ok_or_else(|| skip(format!("missing {}", map.username)))?;
     let username = Username::parse(raw).map_err(|e| skip(format!("{}: {e}", map.username)))?;
-    let email = first(entry, &map.email).ok_or_else(|| skip(format!("missing {}", map.email)))?;
+    let email = first(entry, &map.email)
+        .or_else(|| map.email_fallback.as_deref().and_then(|f| first(entry, f)))
+        .ok_or_else(|| skip(format!("missing {}", map.email)))?;
     if entry.dn.chars().any(char::is_control) {
         return Err(skip("the DN holds control characters".into()));
     }
@@ -256,15 +340,7 @@ pub fn person(cx: &MapContext<'_>, entry: &SearchEntry) -> Result<DirectoryPerso
             attributes.insert(extra.clone(), v);
         }
     }
-    let external_id = first(entry, &map.id).map(str::to_owned).or_else(|| {
-        // objectGUID is binary: ldap3 puts it among the binary attributes.
-        entry
-            .bin_attrs
-            .iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case(&map.id))
-            .and_then(|(_, v)| v.first())
-            .map(hex::encode)
-    });
+    let external_id = external_id(entry, &map.id);
     let disabled = leaver_rule(entry, cx.now).or_else(|| {
         cx.disabled
             .contains(&normalize_dn(&entry.dn))
@@ -279,6 +355,7 @@ pub fn person(cx: &MapContext<'_>, entry: &SearchEntry) -> Result<DirectoryPerso
         dn: entry.dn.clone(),
         external_id,
         disabled,
+        expires_at: expires_at(entry),
     })
 }
 

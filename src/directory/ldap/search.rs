@@ -6,7 +6,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use ldap3::adapters::{Adapter, EntriesOnly, PagedResults};
 use ldap3::{Ldap, LdapError, Scope, SearchEntry};
 
-use super::config::{GroupSource, LdapSource};
+use super::config::{Flavour, GroupSource, LdapSource};
 use super::conn::{LdapSyncError, connect};
 use super::entry::{GroupIndex, MapContext, normalize_dn, person, user_attributes};
 use crate::directory::person::{DirectoryPerson, Skipped};
@@ -64,6 +64,98 @@ async fn paged(
     Ok(())
 }
 
+/// Active Directory answers a large multi-valued attribute in slices (`member;range=0-1499`,
+/// then `member;range=1500-*`); a reader that asks for plain `member` sees a group of 5,000
+/// as empty. AD sources ask for slices themselves, so the path is the same on every server.
+const RANGE_STEP: usize = 1500;
+
+/// The attribute name to request for a group's members.
+fn member_request(source: &LdapSource) -> String {
+    let attr = &source.group_entries.member_attribute;
+    if source.flavour == Flavour::ActiveDirectory && attr.eq_ignore_ascii_case("member") {
+        format!("{attr};range=0-{}", RANGE_STEP - 1)
+    } else {
+        attr.clone()
+    }
+}
+
+/// The values of `attr` in `entry`, plain or as one slice; with the start of the next slice
+/// when the server has more.
+fn ranged_values(entry: &SearchEntry, attr: &str) -> (Vec<String>, Option<usize>) {
+    let mut values = Vec::new();
+    let mut next = None;
+    for (key, v) in &entry.attrs {
+        let (name, option) = key.split_once(';').unwrap_or((key, ""));
+        if !name.eq_ignore_ascii_case(attr) {
+            continue;
+        }
+        values.extend(v.iter().cloned());
+        if let Some((_, end)) = option
+            .strip_prefix("range=")
+            .and_then(|r| r.split_once('-'))
+            && let Ok(end) = end.parse::<usize>()
+        {
+            next = Some(end + 1);
+        }
+    }
+    (values, next)
+}
+
+/// Reads the slices of `attr` on `dn` from `start` on.
+async fn rest_of_range(
+    ldap: &mut Ldap,
+    source: &LdapSource,
+    dn: &str,
+    attr: &str,
+    mut start: usize,
+) -> Result<Vec<String>, LdapSyncError> {
+    let mut all = Vec::new();
+    loop {
+        let request = format!("{attr};range={start}-{}", start + RANGE_STEP - 1);
+        let (entries, _) = ldap
+            .with_timeout(source.timeout)
+            .search(dn, Scope::Base, "(objectClass=*)", vec![request])
+            .await
+            .map_err(|e| stream_error(source, dn, e))?
+            .success()
+            .map_err(|e| stream_error(source, dn, e))?;
+        let Some(entry) = entries.into_iter().next().map(SearchEntry::construct) else {
+            return Ok(all);
+        };
+        let (values, next) = ranged_values(&entry, attr);
+        let empty = values.is_empty();
+        all.extend(values);
+        match next {
+            Some(n) if !empty && n > start => start = n,
+            _ => return Ok(all),
+        }
+    }
+}
+
+/// The member values of one group entry, every slice of them.
+pub async fn members(
+    ldap: &mut Ldap,
+    source: &LdapSource,
+    dn: &str,
+) -> Result<Vec<String>, LdapSyncError> {
+    let attr = source.group_entries.member_attribute.clone();
+    if member_request(source) != attr {
+        return rest_of_range(ldap, source, dn, &attr, 0).await;
+    }
+    let (entries, _) = ldap
+        .with_timeout(source.timeout)
+        .search(dn, Scope::Base, "(objectClass=*)", vec![attr.clone()])
+        .await
+        .map_err(|e| stream_error(source, dn, e))?
+        .success()
+        .map_err(|e| stream_error(source, dn, e))?;
+    Ok(entries
+        .into_iter()
+        .next()
+        .map(|e| ranged_values(&SearchEntry::construct(e), &attr).0)
+        .unwrap_or_default())
+}
+
 /// Reads group entries into an index of memberships.
 pub async fn groups(
     ldap: &mut Ldap,
@@ -73,32 +165,34 @@ pub async fn groups(
         return Ok(None);
     };
     let g = &source.group_entries;
-    let (base_dn, filter, member_attribute, name_attribute) = (
-        &g.base_dn,
-        &g.filter,
-        &g.member_attribute,
-        &g.name_attribute,
-    );
     let mut found = Vec::new();
+    let mut unfinished = Vec::new();
     paged(
         ldap,
         source,
-        base_dn,
-        filter,
-        vec![name_attribute.clone(), member_attribute.clone()],
+        &g.base_dn,
+        &g.filter,
+        vec![g.name_attribute.clone(), member_request(source)],
         |e| {
-            let pick = |name: &str| {
-                e.attrs
-                    .iter()
-                    .find(|(k, _)| k.eq_ignore_ascii_case(name))
-                    .map(|(_, v)| v.clone())
-                    .unwrap_or_default()
-            };
-            let name = pick(name_attribute).into_iter().next().unwrap_or_default();
-            found.push((e.dn.clone(), name, pick(member_attribute)));
+            let name = e
+                .attrs
+                .iter()
+                .find(|(k, _)| k.eq_ignore_ascii_case(&g.name_attribute))
+                .and_then(|(_, v)| v.first().cloned())
+                .unwrap_or_default();
+            let (members, next) = ranged_values(&e, &g.member_attribute);
+            if let Some(start) = next {
+                unfinished.push((found.len(), start));
+            }
+            found.push((e.dn, name, members));
         },
     )
     .await?;
+    for (i, start) in unfinished {
+        let more = rest_of_range(ldap, source, &found[i].0.clone(), &g.member_attribute, start)
+            .await?;
+        found[i].2.extend(more);
+    }
     Ok(Some(GroupIndex::build(found, *nested)))
 }
 

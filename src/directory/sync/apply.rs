@@ -32,6 +32,7 @@ fn origin_of(source: &str, person: &DirectoryPerson) -> Origin {
         source: source.to_owned(),
         dn: Some(person.dn.clone()),
         external_id: person.external_id.clone(),
+        expires_at: person.expires_at,
     }
 }
 
@@ -111,13 +112,28 @@ impl Syncer {
         let mut tx = self.store.begin().await?;
         let names = self.join(tx.conn(), plan, last).await?;
         joined += names.len();
+        for joiner in plan.joiners.iter().filter(|p| p.expires_at.is_some()) {
+            // Joiners of every slice: an expiry set once is idempotent to set again.
+            if let Some(m) = crate::store::staff::find(tx.conn(), &joiner.username).await?
+                && crate::store::staff::origin(tx.conn(), m.id).await?.source
+                    == origin_name(&plan.source)
+            {
+                self.keep_expiry(tx.conn(), actor, &m, joiner.expires_at, &plan.source)
+                    .await?;
+            }
+        }
         let now = now_millis();
         let origin_source = origin_name(&plan.source);
         let mut members: Vec<StaffMember> = Vec::new();
         let mut revoked: Vec<CredentialHash> = Vec::new();
         for mover in &plan.movers {
             let person = &mover.person;
-            let Some(before) = crate::store::staff::find(tx.conn(), &person.username).await? else {
+            let known_as = match &mover.renamed_from {
+                Some(old) => crate::domain::Username::parse(old)
+                    .map_err(|e| SyncError::Corrupt(e.to_string()))?,
+                None => person.username.clone(),
+            };
+            let Some(before) = crate::store::staff::find(tx.conn(), &known_as).await? else {
                 continue;
             };
             if before.status == StaffStatus::Offboarded {
@@ -129,9 +145,22 @@ impl Syncer {
             if owner != origin_source && owner != crate::directory::MANUAL {
                 continue; // taken by another source since the plan was made
             }
+            if mover.renamed_from.is_some() {
+                if crate::store::staff::find(tx.conn(), &person.username)
+                    .await?
+                    .is_some()
+                {
+                    continue; // the new name was taken since the plan was made
+                }
+                crate::store::staff::rename(tx.conn(), before.id, &person.username).await?;
+            }
             let origin = origin_of(&origin_source, person);
             let fields = fields_of(person, before.status, &origin);
             let after = crate::store::staff::upsert(tx.conn(), &fields, now).await?;
+            if mover.changed.iter().any(|c| c == "expiry") {
+                self.keep_expiry(tx.conn(), actor, &after, person.expires_at, &plan.source)
+                    .await?;
+            }
             // A token whose scope policy no longer fully permits dies now.
             for token in crate::store::tokens::live_for_staff(tx.conn(), after.id, now).await? {
                 let permitted = self
@@ -209,6 +238,41 @@ impl Syncer {
         }
         self.engine.invalidate();
         Ok(applied)
+    }
+
+    /// Keeps the directory's own scheduled offboarding at the account's end: set, moved or
+    /// cancelled as the directory's date is. HR's own schedules are left alone.
+    async fn keep_expiry(
+        &self,
+        conn: &mut sqlx::AnyConnection,
+        actor: &Actor,
+        member: &StaffMember,
+        expires_at: Option<crate::domain::time::Millis>,
+        source: &str,
+    ) -> Result<(), SyncError> {
+        let now = now_millis();
+        crate::store::staff::set_expiry(conn, member.id, expires_at).await?;
+        for id in crate::store::schedule::cancel_made_by(conn, member.id, &actor.0, now).await? {
+            let change = Change::ScheduledOffboardingCancelled {
+                schedule: id.to_string(),
+                schedule_id: id,
+            };
+            audit::record(conn, actor, &change).await?;
+        }
+        let Some(at) = expires_at.filter(|at| *at > now) else {
+            return Ok(());
+        };
+        let reason = format!("directory {source}: the account expires");
+        let id =
+            crate::store::schedule::insert(conn, member.id, at, &reason, &actor.0, now).await?;
+        let change = Change::OffboardingScheduled {
+            username: member.username.to_string(),
+            schedule_id: id,
+            at: json!(crate::domain::time::to_datetime(at)),
+            reason,
+        };
+        audit::record(conn, actor, &change).await?;
+        Ok(())
     }
 
     /// Writes one slice of joiners as `pending` and queues their first-login mails; answers

@@ -2,6 +2,7 @@
 //! every answer through reconcile and the guard, applies or holds the plan.
 
 mod apply;
+mod hold;
 mod plans;
 mod runner;
 pub mod status;
@@ -19,7 +20,7 @@ pub use plans::{HeldPlan, PlanView};
 use status::{Board, RunSummary};
 pub use take::Answer;
 
-use crate::audit::{self, Actor};
+use crate::audit::Actor;
 use crate::channels::Registry;
 use crate::directory::guard::{self, Context, Verdict};
 use crate::directory::ldap::config::Mode;
@@ -28,7 +29,6 @@ use crate::directory::reconcile::{Coverage, Plan};
 use crate::domain::time::{Millis, now_millis};
 use crate::offboarding::{OffboardError, Offboarding};
 use crate::policy::Engine;
-use crate::principal::AdminPermit;
 use crate::store::{Store, StoreError};
 use crate::tokens::Verifier;
 
@@ -71,6 +71,10 @@ pub struct Outcome {
     pub plan_id: Option<i64>,
     pub applied: Option<Applied>,
     pub dry_run: bool,
+    /// On confirming a held plan: the leavers it named whom the directory no longer says
+    /// are leaving (re-enabled, back in scope), left alone.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub dropped_out: Vec<String>,
 }
 
 /// The sync service.
@@ -194,48 +198,18 @@ impl Syncer {
                 plan_id: None,
                 applied: None,
                 dry_run,
+                dropped_out: Vec::new(),
             });
         }
         if let Verdict::Hold(reason) = &verdict {
-            let text =
-                serde_json::to_string(&plan).map_err(|e| SyncError::Corrupt(e.to_string()))?;
-            let mut tx = self.store.begin().await?;
-            let id =
-                crate::store::sync::hold(tx.conn(), &plan.source, &text, reason, full, now).await?;
-            let change = audit::Change::PlanHeld {
-                source: plan.source.clone(),
-                plan_id: id,
-                reason: reason.to_string(),
-                leavers: plan.leavers.len(),
-                joiners: plan.joiners.len(),
-                movers: plan.movers.len(),
-            };
-            audit::record(tx.conn(), actor, &change).await?;
-            self.offboarding
-                .notices
-                .guard_tripped(
-                    tx.conn(),
-                    &plan.source,
-                    id,
-                    plan.leavers.len(),
-                    &reason.to_string(),
-                )
-                .await?;
-            tx.commit().await?;
-            tracing::error!(
-                alert = "mass_deprovisioning_guard",
-                source = %plan.source,
-                plan_id = id,
-                leavers = plan.leavers.len(),
-                %reason,
-                "sync plan held: nobody was offboarded; inspect and confirm with `staffgate sync --confirm {id}`"
-            );
+            let (plan, id) = self.hold(plan, &reason.to_string(), full, actor).await?;
             return Ok(Outcome {
                 plan,
                 verdict,
                 plan_id: Some(id),
                 applied: None,
                 dry_run,
+                dropped_out: Vec::new(),
             });
         }
         let applied = self.apply(&plan, actor, None).await?;
@@ -246,6 +220,7 @@ impl Syncer {
             plan_id: None,
             applied: Some(applied),
             dry_run,
+            dropped_out: Vec::new(),
         })
     }
 
@@ -337,38 +312,12 @@ impl Syncer {
             search_ms = summary.search_ms,
             "directory sync"
         );
-        self.board.update(name, |s| s.last_sync = Some(summary));
-        self.board.ok(name);
-    }
-
-    /// Applies a held plan an admin has inspected.
-    pub async fn confirm(&self, id: i64, permit: &AdminPermit) -> Result<Outcome, SyncError> {
-        let actor = permit.actor();
-        let row = {
-            let mut conn = self.store.conn().await?;
-            crate::store::sync::find_plan(&mut conn, id)
-                .await?
-                .ok_or(SyncError::PlanNotFound(id))?
-        };
-        if row.state != "held" {
-            return Err(SyncError::PlanNotHeld {
-                id,
-                state: row.state,
-            });
+        if outcome.dry_run {
+            self.board.update(name, |s| s.last_dry_run = Some(summary));
+        } else {
+            self.board.update(name, |s| s.last_sync = Some(summary));
         }
-        let plan: Plan =
-            serde_json::from_str(&row.plan).map_err(|e| SyncError::Corrupt(e.to_string()))?;
-        self.source(&plan.source)?;
-        let _serial = self.serialize(&plan.source).await;
-        // Applying and marking the plan applied are one transaction: a plan applies once.
-        let applied = self.apply(&plan, actor, Some(id)).await?;
-        Ok(Outcome {
-            plan,
-            verdict: Verdict::Apply,
-            plan_id: Some(id),
-            applied: Some(applied),
-            dry_run: false,
-        })
+        self.board.ok(name);
     }
 
     /// Runs every source on its schedule until the daemon stops.

@@ -45,6 +45,9 @@ pub struct SourceStatus {
     /// In persist mode: the change stream is live.
     pub connected: bool,
     pub last_sync: Option<RunSummary>,
+    /// The last dry run, kept apart so it never reads as the last real sync.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_dry_run: Option<RunSummary>,
     pub last_change_at: Option<DateTime<Utc>>,
     pub changes_applied: u64,
     /// How stale staffgate's view may be: 0 while a persist stream is live, otherwise the
@@ -169,8 +172,12 @@ impl Board {
         });
     }
 
+    /// A successful contact: the last error is history (the log keeps it), not status.
     pub fn ok(&self, source: &str) {
-        self.update(source, |s| s.last_ok = Some(now_millis()));
+        self.update(source, |s| {
+            s.last_ok = Some(now_millis());
+            s.last_error = None;
+        });
     }
 
     /// Counters for a starting full sync (or initial refresh).

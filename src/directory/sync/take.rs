@@ -59,9 +59,15 @@ impl Syncer {
                 // Only the people the changes are about: a live change costs a few reads,
                 // not a read of everyone.
                 let usernames: Vec<&str> = people.iter().map(|p| p.username.as_str()).collect();
+                // By stable id too: a renamed person is known under their old name.
                 let entries: Vec<(Option<&str>, Option<&str>)> = gone
                     .iter()
                     .map(|g| (g.external_id.as_deref(), g.dn.as_deref()))
+                    .chain(
+                        people
+                            .iter()
+                            .filter_map(|p| Some((Some(p.external_id.as_deref()?), None))),
+                    )
                     .collect();
                 let known = crate::store::staff::known_for(pool, &usernames, &entries).await?;
                 let mut plan = reconcile(&source, people, skipped, Coverage::Changes(gone), &known);
@@ -72,6 +78,7 @@ impl Syncer {
                         plan_id: None,
                         applied: None,
                         dry_run,
+                        dropped_out: Vec::new(),
                     });
                 }
                 // The guard's share is of everyone the source has, not of those named here.

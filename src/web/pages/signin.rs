@@ -13,7 +13,7 @@ use secrecy::{ExposeSecret, SecretString};
 
 use super::layout::{message, page};
 use super::{Ctx, Signed, csrf_ok, failed, field, next_step, page_session, refusal};
-use crate::signin::FactorError;
+use crate::signin::{FactorError, SigninError};
 use crate::web::AppState;
 use crate::web::session;
 
@@ -137,10 +137,23 @@ pub async fn login(
             }
             response
         }
-        Err(e) => match refusal(&ctx, e) {
-            Ok((status, text)) => login_form(&ctx, &csrf, Some(text), status, secure),
-            Err(page) => *page,
-        },
+        Err(e) => {
+            // Where to change a password, when the deployment names the page.
+            let change_url = match &e {
+                SigninError::Account { change_url, .. } => change_url.clone(),
+                _ => None,
+            };
+            match refusal(&ctx, e) {
+                Ok((status, text)) => {
+                    let text = match change_url {
+                        Some(url) => format!("{text} {url}"),
+                        None => text.to_owned(),
+                    };
+                    login_form(&ctx, &csrf, Some(&text), status, secure)
+                }
+                Err(page) => *page,
+            }
+        }
     }
 }
 
