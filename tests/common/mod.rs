@@ -11,6 +11,7 @@ pub mod pki;
 pub mod process;
 pub mod reflector;
 pub mod replica_pair;
+pub mod samba;
 pub mod slapd;
 pub mod upstream;
 

@@ -17,6 +17,9 @@ use super::process::free_port;
 /// it and refuses new ones until restored.
 pub struct Proxy {
     pub port: u16,
+    /// Bytes carried both ways by connections that have ended, and how many ended.
+    pub bytes: Arc<std::sync::atomic::AtomicU64>,
+    pub closed: Arc<std::sync::atomic::AtomicU64>,
     open: Arc<AtomicBool>,
     generation: Arc<tokio::sync::watch::Sender<u64>>,
     task: tokio::task::JoinHandle<()>,
@@ -29,7 +32,10 @@ impl Proxy {
         let open = Arc::new(AtomicBool::new(true));
         let (tx, _) = tokio::sync::watch::channel(0u64);
         let generation = Arc::new(tx);
+        let bytes = Arc::new(std::sync::atomic::AtomicU64::new(0));
+        let closed = Arc::new(std::sync::atomic::AtomicU64::new(0));
         let (o, g) = (open.clone(), generation.clone());
+        let (b, c) = (bytes.clone(), closed.clone());
         let task = tokio::spawn(async move {
             loop {
                 let Ok((mut inbound, _)) = listener.accept().await else {
@@ -41,12 +47,18 @@ impl Proxy {
                 }
                 let target = target.clone();
                 let mut cut = g.subscribe();
+                let (b, c) = (b.clone(), c.clone());
                 tokio::spawn(async move {
                     let Ok(mut outbound) = TcpStream::connect(&target).await else {
                         return;
                     };
                     tokio::select! {
-                        _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound) => {}
+                        r = tokio::io::copy_bidirectional(&mut inbound, &mut outbound) => {
+                            if let Ok((up, down)) = r {
+                                b.fetch_add(up + down, Ordering::SeqCst);
+                            }
+                            c.fetch_add(1, Ordering::SeqCst);
+                        }
                         _ = cut.changed() => {}
                     }
                 });
@@ -54,6 +66,8 @@ impl Proxy {
         });
         Proxy {
             port,
+            bytes,
+            closed,
             open,
             generation,
             task,

@@ -369,6 +369,7 @@ pub fn user_attributes(source: &LdapSource) -> Vec<String> {
         map.id.clone(),
     ];
     list.extend(map.manager.clone());
+    list.extend(map.email_fallback.clone());
     list.extend(map.extra.iter().cloned());
     if source.groups == GroupSource::MemberOf {
         list.push("memberOf".into());

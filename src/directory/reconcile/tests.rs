@@ -14,6 +14,7 @@ fn person(name: &str, groups: &[&str]) -> DirectoryPerson {
         dn: format!("uid={name},ou=people,dc=example,dc=org"),
         external_id: Some(format!("uuid-{name}")),
         disabled: None,
+        expires_at: None,
     }
 }
 
@@ -22,7 +23,10 @@ fn known(p: &DirectoryPerson, status: StaffStatus, source: &str) -> (StaffMember
     groups.sort();
     (
         StaffMember {
-            id: 1,
+            id: {
+                static NEXT: std::sync::atomic::AtomicI64 = std::sync::atomic::AtomicI64::new(1);
+                NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+            },
             username: p.username.clone(),
             email: p.email.clone(),
             name: p.name.clone(),
@@ -35,6 +39,7 @@ fn known(p: &DirectoryPerson, status: StaffStatus, source: &str) -> (StaffMember
             source: source.into(),
             dn: Some(p.dn.clone()),
             external_id: p.external_id.clone(),
+            expires_at: None,
         },
     )
 }
@@ -153,4 +158,34 @@ fn people_of_other_sources_never_leave_through_this_one() {
     ];
     let plan = reconcile("corp", vec![], vec![], Coverage::Full, &staff);
     assert!(plan.leavers.is_empty());
+}
+
+#[test]
+fn a_rename_found_by_stable_id_is_a_mover_not_a_joiner_and_a_leaver() {
+    let before = person("erin", &["support"]);
+    let known = vec![known(&before, StaffStatus::Active, "ldap:corp")];
+    let mut renamed = person("erin.k", &["support"]);
+    renamed.external_id = before.external_id.clone();
+    renamed.dn = before.dn.clone();
+    let plan = reconcile("corp", vec![renamed], vec![], Coverage::Full, &known);
+    assert!(plan.joiners.is_empty(), "{plan:?}");
+    assert!(plan.leavers.is_empty(), "{plan:?}");
+    assert_eq!(plan.movers.len(), 1);
+    assert_eq!(plan.movers[0].renamed_from.as_deref(), Some("erin"));
+    assert_eq!(plan.movers[0].changed[0], "username");
+}
+
+#[test]
+fn a_rename_onto_a_taken_username_is_skipped_not_merged() {
+    let erin = person("erin", &[]);
+    let frank = person("frank", &[]);
+    let known = vec![
+        known(&erin, StaffStatus::Active, "ldap:corp"),
+        known(&frank, StaffStatus::Active, "manual"),
+    ];
+    let mut renamed = person("frank", &[]);
+    renamed.external_id = erin.external_id.clone();
+    let plan = reconcile("corp", vec![renamed], vec![], Coverage::Full, &known);
+    assert!(plan.movers.is_empty() && plan.leavers.is_empty(), "{plan:?}");
+    assert!(plan.skipped[0].reason.contains("already has"), "{plan:?}");
 }
