@@ -39,6 +39,15 @@ if [ ! -x /usr/sbin/slapd ] || ! command -v ldapmodify >/dev/null; then
   DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq --no-install-recommends slapd ldap-utils >/dev/null
 fi
 
+# 2b. Samba as an Active Directory domain controller for the AD tests (the test harness
+#     provisions a throw-away domain; the system's own samba services stay off).
+if ! command -v samba >/dev/null || ! command -v samba-tool >/dev/null || ! command -v ldapwhoami >/dev/null; then
+  echo "== installing samba (AD DC)"
+  [ -x /usr/sbin/policy-rc.d ] || { printf '#!/bin/sh\nexit 101\n' | as_root tee /usr/sbin/policy-rc.d >/dev/null; as_root chmod +x /usr/sbin/policy-rc.d; }
+  as_root apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq --no-install-recommends samba samba-ad-dc samba-ad-provision winbind ldap-utils >/dev/null
+fi
+
 # 3. A real browser for the end-to-end first-login test, driven over WebDriver.
 if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null; then
   echo "== installing chromium and chromium-driver"

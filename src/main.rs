@@ -75,12 +75,31 @@ async fn serve(config_file: Option<std::path::PathBuf>) -> ExitCode {
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
+/// `staffgate staff | head` closes the pipe early: end like any Unix tool killed by SIGPIPE
+/// (status 141), not with a panic message. (Resetting SIGPIPE itself would need `unsafe`.)
+fn quiet_on_closed_pipe() {
+    let default = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let payload = info.payload();
+        let text = payload
+            .downcast_ref::<String>()
+            .map(String::as_str)
+            .or_else(|| payload.downcast_ref::<&str>().copied())
+            .unwrap_or("");
+        if text.contains("Broken pipe") {
+            std::process::exit(141);
+        }
+        default(info)
+    }));
+}
+
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = Cli::parse();
     if let Command::Serve { config } = cli.command {
         return serve(config).await;
     }
+    quiet_on_closed_pipe();
     match staffgate::cli::run(cli).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {

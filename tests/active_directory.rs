@@ -204,7 +204,6 @@ async fn an_idle_poll_reads_a_few_hundred_bytes_not_the_directory() {
         return;
     }
     panic!("the DC was never quiet for 3 s");
-    app.stop().await;
 }
 
 #[tokio::test]
@@ -219,7 +218,11 @@ async fn a_renamed_account_keeps_the_person_their_state_and_tokens() {
     let token = ready(&app, "rn-frank").await;
     let before = until_staff(&app, "rn-frank").await;
     // objectGUID is kept in the form AD's tools show, worked out here from its raw bytes.
-    let ldif = dc.search(&ou.user_dn("rn-frank"), "(objectClass=user)", &["objectGUID"]);
+    let ldif = dc.search(
+        &ou.user_dn("rn-frank"),
+        "(objectClass=user)",
+        &["objectGUID"],
+    );
     let raw = ldif
         .lines()
         .find_map(|l| l.strip_prefix("objectGUID:: "))
@@ -230,8 +233,22 @@ async fn a_renamed_account_keeps_the_person_their_state_and_tokens() {
         .unwrap();
     let guid = format!(
         "{:02x}{:02x}{:02x}{:02x}-{:02x}{:02x}-{:02x}{:02x}-{:02x}{:02x}-{:02x}{:02x}{:02x}{:02x}{:02x}{:02x}",
-        b[3], b[2], b[1], b[0], b[5], b[4], b[7], b[6], b[8], b[9], b[10], b[11], b[12], b[13],
-        b[14], b[15]
+        b[3],
+        b[2],
+        b[1],
+        b[0],
+        b[5],
+        b[4],
+        b[7],
+        b[6],
+        b[8],
+        b[9],
+        b[10],
+        b[11],
+        b[12],
+        b[13],
+        b[14],
+        b[15]
     );
     let dump = app.database_dump().await;
     assert!(
@@ -252,7 +269,10 @@ async fn a_renamed_account_keeps_the_person_their_state_and_tokens() {
         .await;
     assert_eq!(status, 200, "the token survives the rename");
     let offboarded = events(&app, "staff.offboard").await;
-    assert!(offboarded.is_empty(), "nobody was offboarded: {offboarded:?}");
+    assert!(
+        offboarded.is_empty(),
+        "nobody was offboarded: {offboarded:?}"
+    );
     app.stop().await;
 }
 
@@ -277,7 +297,10 @@ async fn base_dn_at_the_domain_root_over_ldaps_with_the_company_ca() {
     let text = ou
         .source_toml(&extra)
         .replace("ldap://127.0.0.1:389", "ldaps://127.0.0.1:636")
-        .replace(&format!("base_dn = \"{}\"", ou.dn), &format!("base_dn = \"{}\"", samba::ROOT));
+        .replace(
+            &format!("base_dn = \"{}\"", ou.dn),
+            &format!("base_dn = \"{}\"", samba::ROOT),
+        );
     let value: toml::Value = toml::from_str(&text).unwrap();
     let sources = staffgate::directory::ldap::config::parse_sources(&value).unwrap();
     assert_eq!(sources[0].group_entries.base_dn, samba::ROOT);
@@ -318,9 +341,7 @@ async fn sign_in_takes_the_names_ad_users_type_and_explains_each_refusal() {
     for u in ["si-erin", "si-must", "si-lock", "si-dis", "si-exp"] {
         ou.user(u, "right-pw");
     }
-    let extra = format!(
-        "password_change_url = \"https://passwords.example.test/\"\n{POLL}"
-    );
+    let extra = format!("password_change_url = \"https://passwords.example.test/\"\n{POLL}");
     let app = app_for(&ou, &extra).await;
     for u in ["si-erin", "si-must", "si-lock", "si-dis", "si-exp"] {
         until_staff(&app, u).await;
@@ -433,7 +454,11 @@ async fn the_guard_holds_one_plan_and_confirms_on_todays_facts() {
     assert_eq!(s, 200, "{outcome}");
     let mut dropped: Vec<String> = serde_json::from_value(outcome["dropped_out"].clone()).unwrap();
     dropped.sort();
-    assert_eq!(dropped, vec![people[0].clone(), people[1].clone()], "{outcome}");
+    assert_eq!(
+        dropped,
+        vec![people[0].clone(), people[1].clone()],
+        "{outcome}"
+    );
     for (i, p) in people.iter().enumerate().take(4) {
         let want = if i < 2 { "pending" } else { "offboarded" };
         assert_eq!(until_staff(&app, p).await["status"], want, "{p}");

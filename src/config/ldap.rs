@@ -204,7 +204,7 @@ impl Flavour {
         match self {
             Flavour::Openldap => &["pwdAccountLockedTime", "pwdEndTime"],
             Flavour::Freeipa => &["nsAccountLock", "krbPrincipalExpiration"],
-            Flavour::ActiveDirectory => &["userAccountControl", "accountExpires", "primaryGroupID"],
+            Flavour::ActiveDirectory => &["userAccountControl", "accountExpires"],
         }
     }
 }

@@ -389,10 +389,11 @@ pub async fn lock_state(
 
 /// Where one staff member came from.
 pub async fn origin(conn: &mut AnyConnection, id: StaffId) -> Result<Origin, StoreError> {
-    let row = sqlx::query("SELECT source, external_dn, external_id, expires_at FROM staff WHERE id = $1")
-        .bind(id)
-        .fetch_one(&mut *conn)
-        .await?;
+    let row =
+        sqlx::query("SELECT source, external_dn, external_id, expires_at FROM staff WHERE id = $1")
+            .bind(id)
+            .fetch_one(&mut *conn)
+            .await?;
     origin_of(&row)
 }
 

@@ -46,15 +46,25 @@ fn run(cmd: &mut Command) -> String {
 }
 
 fn port_open(port: u16) -> bool {
-    std::net::TcpStream::connect_timeout(
-        &([127, 0, 0, 1], port).into(),
-        Duration::from_millis(200),
-    )
-    .is_ok()
+    std::net::TcpStream::connect_timeout(&([127, 0, 0, 1], port).into(), Duration::from_millis(200))
+        .is_ok()
 }
 
-/// Stops a DC an earlier, crashed run left listening.
+/// Stops a DC an earlier, crashed run left listening, and removes old runs' domains.
 fn stop_leftover() {
+    if let Ok(dirs) = std::fs::read_dir(std::env::temp_dir()) {
+        for d in dirs.flatten() {
+            if d.file_name()
+                .to_string_lossy()
+                .starts_with("staffgate-samba-")
+                && d.metadata()
+                    .and_then(|m| m.modified())
+                    .is_ok_and(|t| t.elapsed().unwrap_or_default() > Duration::from_secs(3600))
+            {
+                let _ = std::fs::remove_dir_all(d.path());
+            }
+        }
+    }
     if let Ok(pid) = std::fs::read_to_string(PIDFILE) {
         let _ = Command::new("kill").arg(pid.trim()).status();
     }
@@ -146,6 +156,8 @@ impl Samba {
             conf = conf.display(),
             parent = std::process::id()
         );
+        // The watchdog outlives this call on purpose; it reaps the DC itself.
+        #[allow(clippy::zombie_processes)]
         Command::new("sh")
             .args(["-c", &watchdog])
             .stdin(Stdio::null())
@@ -155,7 +167,10 @@ impl Samba {
             .expect("samba starts (packages samba, samba-ad-dc)");
         let dc = Samba { dir, ca_file };
         let deadline = Instant::now() + Duration::from_secs(60);
-        while dc.try_search(ROOT, "base", "(objectClass=*)", &["dn"]).is_none() {
+        while dc
+            .try_search(ROOT, "base", "(objectClass=*)", &["dn"])
+            .is_none()
+        {
             assert!(
                 Instant::now() < deadline,
                 "samba did not answer: {}",
@@ -181,7 +196,16 @@ impl Samba {
     fn try_search(&self, base: &str, scope: &str, filter: &str, attrs: &[&str]) -> Option<String> {
         let out = self
             .ldap_cmd("ldapsearch", false)
-            .args(["-LLL", "-o", "ldif-wrap=no", "-b", base, "-s", scope, filter])
+            .args([
+                "-LLL",
+                "-o",
+                "ldif-wrap=no",
+                "-b",
+                base,
+                "-s",
+                scope,
+                filter,
+            ])
             .args(attrs)
             .output()
             .ok()?;
@@ -309,7 +333,10 @@ impl Ou {
         let mut ldif = format!(
             "dn: {}\nchangetype: add\nobjectClass: group\nsAMAccountName:: {}\n",
             self.group_dn(name),
-            b64(&format!("{name}-{}", self.name).chars().take(60).collect::<String>())
+            b64(&format!("{name}-{}", self.name)
+                .chars()
+                .take(60)
+                .collect::<String>())
         );
         for m in members {
             ldif.push_str(&format!("member: {}\n", self.user_dn(m)));

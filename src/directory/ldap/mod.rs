@@ -198,7 +198,9 @@ mod tests {
     #[test]
     fn ad_sub_codes_are_read_from_the_diagnostic() {
         let text = |c: &str| {
-            format!("80090308: LdapErr: DSID-0C0903A9, comment: AcceptSecurityContext error, data {c}, v1db1")
+            format!(
+                "80090308: LdapErr: DSID-0C0903A9, comment: AcceptSecurityContext error, data {c}, v1db1"
+            )
         };
         assert_eq!(AccountState::from_diagnostic(&text("52e")), None);
         assert_eq!(AccountState::from_diagnostic(&text("525")), None);

@@ -189,8 +189,14 @@ pub async fn groups(
     )
     .await?;
     for (i, start) in unfinished {
-        let more = rest_of_range(ldap, source, &found[i].0.clone(), &g.member_attribute, start)
-            .await?;
+        let more = rest_of_range(
+            ldap,
+            source,
+            &found[i].0.clone(),
+            &g.member_attribute,
+            start,
+        )
+        .await?;
         found[i].2.extend(more);
     }
     Ok(Some(GroupIndex::build(found, *nested)))

@@ -186,6 +186,9 @@ fn a_rename_onto_a_taken_username_is_skipped_not_merged() {
     let mut renamed = person("frank", &[]);
     renamed.external_id = erin.external_id.clone();
     let plan = reconcile("corp", vec![renamed], vec![], Coverage::Full, &known);
-    assert!(plan.movers.is_empty() && plan.leavers.is_empty(), "{plan:?}");
+    assert!(
+        plan.movers.is_empty() && plan.leavers.is_empty(),
+        "{plan:?}"
+    );
     assert!(plan.skipped[0].reason.contains("already has"), "{plan:?}");
 }

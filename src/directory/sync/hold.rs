@@ -53,7 +53,8 @@ impl Syncer {
             }
         }
         let text = serde_json::to_string(&plan).map_err(|e| SyncError::Corrupt(e.to_string()))?;
-        let id = crate::store::sync::hold(tx.conn(), &plan.source, &text, reason, true, now).await?;
+        let id =
+            crate::store::sync::hold(tx.conn(), &plan.source, &text, reason, true, now).await?;
         let change = audit::Change::PlanHeld {
             source: plan.source.clone(),
             plan_id: id,

@@ -77,6 +77,15 @@ pub struct Outcome {
     pub dropped_out: Vec<String>,
 }
 
+/// A password bind in clear over the network (loopback is the same host).
+fn plain_password_bind(s: &LdapSource) -> bool {
+    let Some(rest) = s.url.strip_prefix("ldap://") else {
+        return false;
+    };
+    let host = rest.split(['/', ':']).next().unwrap_or("");
+    !s.starttls && !matches!(host, "127.0.0.1" | "localhost" | "[::1]" | "")
+}
+
 /// The sync service.
 pub struct Syncer {
     pub store: Store,
@@ -115,6 +124,13 @@ impl Syncer {
     ) -> Syncer {
         let board = Board::default();
         for s in &sources {
+            if plain_password_bind(s) {
+                tracing::warn!(
+                    source = %s.name,
+                    url = %s.url,
+                    "the bind password goes over plain ldap:// to another host: use ldaps:// or starttls = true"
+                );
+            }
             let mode = match s.mode {
                 Mode::Poll => "poll",
                 Mode::Persist | Mode::Auto => "persist",
