@@ -325,7 +325,7 @@ async fn bad_api_input_gets_a_precise_error_and_changes_nothing(db: Db) {
         resp.json::<serde_json::Value>().await.unwrap()["error"]["code"],
         "invalid_json"
     );
-    let resp = put("{\"email\":\"d@x\",\"name\":\"D\",\"groups\":[\"a)(b\"]}")
+    let resp = put("{\"email\":\"d@x\",\"name\":\"D\",\"groups\":[\"a\\u0007b\"]}")
         .await
         .unwrap();
     let v: serde_json::Value = resp.json().await.unwrap();
