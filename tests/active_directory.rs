@@ -1,8 +1,9 @@
 //! Active Directory against a real Samba 4 domain controller: uSNChanged polling (group
-//! removal, disable, deletion and natural expiry each refused within the poll interval plus
-//! a second), idle polls that read a few hundred bytes, renames that keep the person,
-//! `base_dn` at the domain root over LDAPS, AD sign-in names and bind sub-codes, one held
-//! plan per source confirmed on today's facts, Unicode group names, ranged member reads.
+//! removal, direct and through a nested group, disable, deletion and natural expiry each
+//! refused within the poll interval plus a second), idle polls that read a few hundred
+//! bytes, renames that keep the person, `base_dn` at the domain root over LDAPS, AD
+//! sign-in names and bind sub-codes, one held plan per source confirmed on today's facts,
+//! Unicode group names, ranged member reads.
 //!
 //! One DC serves the binary (Samba's ports are fixed); each test works in an OU of its own
 //! and uses usernames no other test uses (sAMAccountName is unique in the domain).
@@ -99,10 +100,15 @@ async fn refused_after(app: &TestApp, token: &str, since: Instant, what: &str) -
 async fn every_kind_of_change_is_refused_within_the_poll_interval() {
     let dc = samba::dc();
     let ou = dc.ou("changes");
-    for u in ["ch-alice", "ch-bob", "ch-carol", "ch-dave"] {
+    for u in ["ch-alice", "ch-bob", "ch-carol", "ch-dave", "ch-erin"] {
         ou.user(u, "pw-1");
     }
-    ou.group("support", &["ch-alice", "ch-bob", "ch-carol", "ch-dave"]);
+    // Erin reaches support only through a nested group.
+    ou.group("tier1", &["ch-erin"]);
+    ou.group(
+        "support",
+        &["ch-alice", "ch-bob", "ch-carol", "ch-dave", "tier1"],
+    );
     let upstream = Upstream::start("real-channel-secret").await;
     let app = app_for(&ou, POLL).await;
     support_channel(&app, &upstream).await;
@@ -110,7 +116,15 @@ async fn every_kind_of_change_is_refused_within_the_poll_interval() {
     let bob = ready(&app, "ch-bob").await;
     let carol = ready(&app, "ch-carol").await;
     let dave = ready(&app, "ch-dave").await;
+    let erin = ready(&app, "ch-erin").await;
     let limit = Duration::from_secs(3); // the 2 s poll interval plus 1 s
+
+    // Only the support group's entry changes: erin's own entry and tier1 stay as they were.
+    let t = Instant::now();
+    ou.remove_member("support", "tier1");
+    assert!(refused_after(&app, &erin, t, "nested group removal").await <= limit);
+    let erin_now = until_staff(&app, "ch-erin").await;
+    assert_eq!(erin_now["groups"], json!(["tier1"]), "{erin_now}");
 
     let t = Instant::now();
     ou.remove_member("support", "ch-alice");

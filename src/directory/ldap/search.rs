@@ -156,6 +156,81 @@ pub async fn members(
         .unwrap_or_default())
 }
 
+/// AD's LDAP_MATCHING_RULE_IN_CHAIN: matches through nested groups on the server.
+const IN_CHAIN_OID: &str = "1.2.840.113556.1.4.1941";
+
+/// `(attr=dn)`, or transitively through nesting with the in-chain rule.
+fn member_match(attr: &str, dn: &str, nested: bool) -> String {
+    let rule = if nested {
+        format!(":{IN_CHAIN_OID}:")
+    } else {
+        String::new()
+    };
+    format!("({attr}{rule}={})", ldap3::ldap_escape(dn))
+}
+
+/// The users under `base_dn` in one group, through nesting when the source nests: one
+/// search on the DC rather than the whole group index (Active Directory only).
+pub async fn members_in_chain(
+    ldap: &mut Ldap,
+    source: &LdapSource,
+    group_dn: &str,
+    nested: bool,
+) -> Result<Vec<String>, LdapSyncError> {
+    let filter = format!(
+        "(&{}{})",
+        source.user_filter,
+        member_match("memberOf", group_dn, nested)
+    );
+    let mut dns = Vec::new();
+    paged(
+        ldap,
+        source,
+        &source.base_dn,
+        &filter,
+        vec!["1.1".into()],
+        |e| dns.push(e.dn),
+    )
+    .await?;
+    Ok(dns)
+}
+
+/// The groups one user is in, as an index of that user alone (Active Directory only).
+async fn groups_of(
+    ldap: &mut Ldap,
+    source: &LdapSource,
+    user_dn: &str,
+    nested: bool,
+) -> Result<GroupIndex, LdapSyncError> {
+    let g = &source.group_entries;
+    let filter = format!(
+        "(&{}{})",
+        g.filter,
+        member_match(&g.member_attribute, user_dn, nested)
+    );
+    let mut found = Vec::new();
+    paged(
+        ldap,
+        source,
+        &g.base_dn,
+        &filter,
+        vec![g.name_attribute.clone()],
+        |e| {
+            let name = first_value(&e, &g.name_attribute).unwrap_or_default();
+            found.push((e.dn, name, vec![user_dn.to_owned()]));
+        },
+    )
+    .await?;
+    Ok(GroupIndex::build(found, false))
+}
+
+fn first_value(e: &SearchEntry, attr: &str) -> Option<String> {
+    e.attrs
+        .iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case(attr))
+        .and_then(|(_, v)| v.first().cloned())
+}
+
 /// Reads group entries into an index of memberships.
 pub async fn groups(
     ldap: &mut Ldap,
@@ -174,12 +249,7 @@ pub async fn groups(
         &g.filter,
         vec![g.name_attribute.clone(), member_request(source)],
         |e| {
-            let name = e
-                .attrs
-                .iter()
-                .find(|(k, _)| k.eq_ignore_ascii_case(&g.name_attribute))
-                .and_then(|(_, v)| v.first().cloned())
-                .unwrap_or_default();
+            let name = first_value(&e, &g.name_attribute).unwrap_or_default();
             let (members, next) = ranged_values(&e, &g.member_attribute);
             if let Some(start) = next {
                 unfinished.push((found.len(), start));
@@ -304,9 +374,24 @@ pub async fn fetch(
     dns: &[String],
 ) -> Result<Vec<Result<DirectoryPerson, Skipped>>, LdapSyncError> {
     let mut ldap = connect(source).await?;
-    let groups = groups(&mut ldap, source).await?;
+    // On AD, a few people's groups cost a search each instead of the whole group index.
+    let per_person = match source.groups {
+        GroupSource::Entries { nested } if source.flavour == Flavour::ActiveDirectory => {
+            Some(nested)
+        }
+        _ => None,
+    };
+    let index = match per_person {
+        Some(_) => None,
+        None => groups(&mut ldap, source).await?,
+    };
     let mut out = Vec::new();
     for dn in dns {
+        let own = match per_person {
+            Some(nested) => Some(groups_of(&mut ldap, source, dn, nested).await?),
+            None => None,
+        };
+        let groups = own.as_ref().or(index.as_ref());
         let found = ldap
             .with_timeout(source.timeout)
             .search(
@@ -342,7 +427,7 @@ pub async fn fetch(
             };
             let cx = MapContext {
                 source,
-                groups: groups.as_ref(),
+                groups,
                 disabled: &disabled,
                 now: chrono::Utc::now().timestamp(),
             };

@@ -10,8 +10,6 @@
 //! USNs belong to one domain controller: a mark carries the DC's `dsServiceName`, and a
 //! different DC behind the same name (fail-over, DNS round robin) means a full sync.
 
-use std::collections::HashSet;
-
 use ldap3::adapters::{Adapter, EntriesOnly, PagedResults};
 use ldap3::controls::RawControl;
 use ldap3::{Ldap, Scope, SearchEntry};
@@ -38,13 +36,19 @@ pub struct UsnMark {
 pub struct UsnChanges {
     /// DNs of user entries in scope whose own entry changed.
     pub users: Vec<String>,
-    /// DNs of users whose groups may have changed: the current members of a changed group
-    /// (the caller adds those staffgate knows in it, who may have been removed).
-    pub group_members: Vec<String>,
-    /// Names of the groups that changed.
-    pub groups: Vec<String>,
+    /// The groups that changed, with their current members: the caller reads those who
+    /// joined or left each, against the people it has in it.
+    pub groups: Vec<ChangedGroup>,
     /// Users deleted, or moved out of `base_dn`.
     pub gone: Vec<Gone>,
+}
+
+/// A group whose entry changed, and the DNs of the users in it now (through nesting when
+/// the source nests).
+#[derive(Debug)]
+pub struct ChangedGroup {
+    pub name: String,
+    pub members: Vec<String>,
 }
 
 /// The root DSE facts a poll needs.
@@ -236,30 +240,25 @@ async fn group_members(
     found: &mut UsnChanges,
 ) -> Result<(), LdapSyncError> {
     let g = &source.group_entries;
-    let changed_dns: HashSet<String> = changed.iter().map(|e| normalize_dn(&e.dn)).collect();
     for e in changed {
-        if let Some(name) = e
+        let Some(name) = e
             .attrs
             .iter()
             .find(|(k, _)| k.eq_ignore_ascii_case(&g.name_attribute))
             .and_then(|(_, v)| v.first())
-        {
-            found.groups.push(name.clone());
-        }
-    }
-    match &source.groups {
-        GroupSource::Entries { .. } => {
-            let index = search::groups(ldap, source).await?.unwrap_or_default();
-            found
-                .group_members
-                .extend(index.members_of_groups(&changed_dns));
-        }
-        GroupSource::MemberOf => {
-            for e in changed {
-                let members = search::members(ldap, source, &e.dn).await?;
-                found.group_members.extend(members);
+        else {
+            continue;
+        };
+        let members = match &source.groups {
+            GroupSource::Entries { nested } => {
+                search::members_in_chain(ldap, source, &e.dn, *nested).await?
             }
-        }
+            GroupSource::MemberOf => search::members(ldap, source, &e.dn).await?,
+        };
+        found.groups.push(ChangedGroup {
+            name: name.clone(),
+            members,
+        });
     }
     Ok(())
 }

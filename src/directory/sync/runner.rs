@@ -166,13 +166,17 @@ async fn usn_poll(
         return Ok(Some(next));
     };
     let mut dns: BTreeSet<String> = changes.users.iter().map(|d| normalize_dn(d)).collect();
-    dns.extend(changes.group_members.iter().map(|d| normalize_dn(d)));
-    // Those staffgate has in a changed group may have been taken out of it.
+    // Of a changed group, only those who joined or left it are read again.
     let origin = origin_name(&source.name);
     for group in &changes.groups {
-        for (_, dn) in crate::store::staff::members_of(syncer.store.pool(), &origin, group).await? {
-            dns.extend(dn.map(|d| normalize_dn(&d)));
-        }
+        let now: BTreeSet<String> = group.members.iter().map(|d| normalize_dn(d)).collect();
+        let had: BTreeSet<String> =
+            crate::store::staff::members_of(syncer.store.pool(), &origin, &group.name)
+                .await?
+                .into_iter()
+                .filter_map(|(_, dn)| dn.map(|d| normalize_dn(&d)))
+                .collect();
+        dns.extend(now.symmetric_difference(&had).cloned());
     }
     dns.retain(|dn| dn.contains('=') && usn::under(dn, &source.base_dn));
     if dns.len() > FETCH_LIMIT {

@@ -207,17 +207,21 @@ impl Verifier {
             .is_some_and(|m| m.status == StaffStatus::Active)
     }
 
-    /// Records a staff member's current facts. An epoch never moves backwards.
+    /// Records a staff member's current facts. A read from an older epoch than memory holds
+    /// was taken before a revocation this replica already applied (a follower's re-read
+    /// racing the log, an owed offboarding not yet written): it is ignored, so a late read
+    /// can never make a leaver active again. Every offboarding bumps the epoch.
     pub fn put_staff(&self, member: StaffMember) {
         {
             let mut inner = self.inner.write().expect("verifier lock");
-            let epoch = inner
+            if inner
                 .staff
                 .get(&member.id)
-                .map_or(member.epoch, |old| old.epoch.max(member.epoch));
-            inner
-                .staff
-                .insert(member.id, Arc::new(StaffMember { epoch, ..member }));
+                .is_some_and(|old| old.epoch > member.epoch)
+            {
+                return;
+            }
+            inner.staff.insert(member.id, Arc::new(member));
         }
         self.tick();
     }

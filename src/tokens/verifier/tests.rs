@@ -64,8 +64,19 @@ fn offboarding_kills_every_token_of_the_person_at_once() {
 fn a_token_from_an_older_epoch_stays_dead_after_reinstatement() {
     let (v, hash) = setup();
     v.offboard(7, 4, []);
-    v.put_staff(staff(7, StaffStatus::Active, 3));
+    // Reinstatement keeps the bumped epoch.
+    v.put_staff(staff(7, StaffStatus::Active, 4));
     assert_eq!(v.verify(&hash, 10).unwrap_err(), Denial::StaleEpoch);
+}
+
+#[test]
+fn a_late_read_from_before_an_offboarding_does_not_make_the_leaver_active() {
+    let (v, hash) = setup();
+    v.offboard(7, 4, []);
+    // A replica's re-read taken before the offboarding committed arrives after it.
+    v.put_staff(staff(7, StaffStatus::Active, 3));
+    assert_eq!(v.verify(&hash, 10).unwrap_err(), Denial::StaffNotActive);
+    assert!(!v.staff_active(7));
 }
 
 #[test]
