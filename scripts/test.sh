@@ -70,6 +70,16 @@ if [ ! -x "$VENV/bin/python" ] || ! "$VENV/bin/python" -c 'import telegram, aios
   python3 -m venv "$VENV"
   "$VENV/bin/pip" install -q 'python-telegram-bot>=22,<23' 'aiosmtpd>=1.4,<2' 'requests>=2.31,<3' 'schemathesis>=4,<5'
 fi
+# 4b. A real OpenID Connect provider (npm oidc-provider) for the OIDC tests.
+if ! command -v npm >/dev/null; then
+  echo "== installing nodejs and npm"
+  as_root apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq --no-install-recommends nodejs npm >/dev/null
+fi
+if [ ! -d tests/peers/oidc-provider/node_modules/oidc-provider ]; then
+  echo "== installing oidc-provider with npm"
+  (cd tests/peers/oidc-provider && npm ci --no-audit --no-fund --silent)
+fi
 export STAFFGATE_TEST_PYTHON="$PWD/$VENV/bin/python"
 export STAFFGATE_TEST_POSTGRES="$PG_URL"
 

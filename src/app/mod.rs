@@ -34,6 +34,8 @@ pub enum StartError {
     },
     #[error(transparent)]
     Secrets(#[from] crate::secrets::SecretsError),
+    #[error("OpenID Connect: {0}")]
+    Oidc(#[from] crate::directory::oidc::OidcError),
     #[error(transparent)]
     KeyCheck(#[from] master_key::KeyCheckError),
     #[error("database: {0}")]
@@ -216,7 +218,27 @@ impl Application {
         )?);
         announce_requirements(&config, &compliance, &store, &nda_dir).await?;
         compliance.refresh_gate().await?;
+        let oidc = Arc::new(crate::directory::oidc::Providers::new(
+            &config.oidc,
+            &config.mail.public_url,
+        )?);
+        for provider in oidc.all() {
+            let provider = provider.clone();
+            // Discovered in the background: a provider that is down must not stop the
+            // daemon; its sign-ins are refused with a clear code until it answers.
+            tokio::spawn(async move {
+                match provider.discover().await {
+                    Ok(_) => {
+                        tracing::info!(source = %provider.config.name, issuer = %provider.config.issuer, "identity provider discovered")
+                    }
+                    Err(e) => {
+                        tracing::warn!(source = %provider.config.name, error = %e, "identity provider not discovered yet; retried at the first sign-in")
+                    }
+                }
+            });
+        }
         let signin = Signin {
+            oidc,
             store: store.clone(),
             syncer: sync.clone(),
             config: config.signin.clone(),

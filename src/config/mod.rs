@@ -3,6 +3,7 @@
 
 mod keys;
 pub mod ldap;
+pub mod oidc;
 mod transport;
 
 use std::fmt;
@@ -40,6 +41,8 @@ pub struct Config {
     pub activity_flush: Duration,
     /// Directory sources, from `[ldap.<name>]` tables in the file.
     pub ldap: Vec<LdapSource>,
+    /// Identity providers, from `[oidc.<name>]` tables in the file.
+    pub oidc: Vec<oidc::OidcSource>,
     pub signin: SigninConfig,
     pub compliance: ComplianceConfig,
     /// How long a replica may go without showing it applied the change log before it
@@ -150,6 +153,7 @@ impl Default for Config {
             },
             activity_flush: Duration::from_secs(1),
             ldap: Vec::new(),
+            oidc: Vec::new(),
             signin: SigninConfig {
                 session_ttl: Duration::from_secs(12 * 60 * 60),
                 idle_timeout: Duration::from_secs(30 * 60),
@@ -291,6 +295,16 @@ fn apply_toml(config: &mut Config, text: &str, problems: &mut Vec<ConfigProblem>
     if let Some(ldap) = table.remove("ldap") {
         match ldap::parse_sources(&ldap) {
             Ok(sources) => config.ldap = sources,
+            Err(found) => problems.extend(
+                found
+                    .into_iter()
+                    .map(|(key, message)| ConfigProblem { key, message }),
+            ),
+        }
+    }
+    if let Some(oidc) = table.remove("oidc") {
+        match oidc::parse_sources(&oidc) {
+            Ok(sources) => config.oidc = sources,
             Err(found) => problems.extend(
                 found
                     .into_iter()

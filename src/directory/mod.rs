@@ -7,6 +7,7 @@ pub const SYNC_JOB: &str = "directory";
 
 pub mod guard;
 pub mod ldap;
+pub mod oidc;
 pub mod person;
 pub mod reconcile;
 pub mod sync;

@@ -42,6 +42,8 @@ pub struct Leaver {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Plan {
     pub source: String,
+    #[serde(default)]
+    pub kind: SourceKind,
     /// New people, created `pending`.
     pub joiners: Vec<DirectoryPerson>,
     pub movers: Vec<Mover>,
@@ -54,14 +56,46 @@ pub struct Plan {
 }
 
 impl Plan {
+    /// The source as stored on its people's rows.
+    pub fn origin(&self) -> String {
+        self.kind.origin(&self.source)
+    }
+
     pub fn is_empty(&self) -> bool {
         self.joiners.is_empty() && self.movers.is_empty() && self.leavers.is_empty()
     }
 }
 
+/// The kind of identity source an answer comes from: its people are `<kind>:<name>` in the
+/// staff table.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SourceKind {
+    #[default]
+    Ldap,
+    Oidc,
+}
+
+impl SourceKind {
+    pub fn origin(self, name: &str) -> String {
+        let kind = match self {
+            SourceKind::Ldap => "ldap",
+            SourceKind::Oidc => "oidc",
+        };
+        format!("{kind}:{name}")
+    }
+
+    /// A directory adopts a person an admin put by hand under the same username. An
+    /// identity provider never does: the username in a sign-in is the provider's claim,
+    /// not proof that it is the same person (the nOAuth class).
+    fn adopts_manual(self) -> bool {
+        self == SourceKind::Ldap
+    }
+}
+
 /// The source name stored on staff rows for an LDAP source.
 pub fn origin_name(source: &str) -> String {
-    format!("ldap:{source}")
+    SourceKind::Ldap.origin(source)
 }
 
 fn changes(member: &StaffMember, origin: &Origin, person: &DirectoryPerson) -> Vec<String> {
@@ -92,20 +126,33 @@ fn changes(member: &StaffMember, origin: &Origin, person: &DirectoryPerson) -> V
     changed
 }
 
+/// Builds the plan for one LDAP source; see [`reconcile_as`].
+pub fn reconcile(
+    source: &str,
+    people: Vec<DirectoryPerson>,
+    skipped: Vec<Skipped>,
+    coverage: Coverage,
+    known: &[(StaffMember, Origin)],
+) -> Plan {
+    reconcile_as(SourceKind::Ldap, source, people, skipped, coverage, known)
+}
+
 /// Builds the plan for one source. `known` is every staff member staffgate has, from every
 /// source, so that a username held by another source is refused rather than taken over.
-pub fn reconcile(
+pub fn reconcile_as(
+    kind: SourceKind,
     source: &str,
     people: Vec<DirectoryPerson>,
     mut skipped: Vec<Skipped>,
     coverage: Coverage,
     known: &[(StaffMember, Origin)],
 ) -> Plan {
-    let mine = origin_name(source);
+    let mine = kind.origin(source);
     let by_name: HashMap<&str, &(StaffMember, Origin)> =
         known.iter().map(|k| (k.0.username.as_str(), k)).collect();
     let mut plan = Plan {
         source: source.to_owned(),
+        kind,
         entries: people.len() + skipped.len(),
         active_before: known
             .iter()
@@ -163,7 +210,7 @@ pub fn reconcile(
             continue;
         }
         matched.insert(member.username.to_string());
-        if origin.source != mine && origin.source != MANUAL {
+        if origin.source != mine && !(origin.source == MANUAL && kind.adopts_manual()) {
             skipped.push(Skipped {
                 dn: person.dn,
                 reason: format!("username {name} belongs to {}", origin.source),

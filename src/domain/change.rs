@@ -248,6 +248,16 @@ pub enum Change {
         username: String,
         sessions_ended: u64,
     },
+    /// An identity provider's back-channel logout ended this person's sessions from it
+    /// (and the tokens issued from them).
+    #[serde(rename = "signout.provider")]
+    IdpLoggedOut {
+        #[serde(rename = "subject")]
+        username: String,
+        source: String,
+        sessions_ended: usize,
+        tokens_revoked: usize,
+    },
     #[serde(rename = "totp.enrolled")]
     TotpEnrolled {
         #[serde(rename = "subject")]
@@ -387,6 +397,7 @@ impl Change {
             | Change::PoliciesReloaded { .. }
             | Change::DirectorySynced { .. }
             | Change::TotpReset { .. }
+            | Change::IdpLoggedOut { .. }
             | Change::ChannelPut { .. }
             | Change::ChannelSecretSet { .. } => true,
             Change::StaffPut { .. }

@@ -174,6 +174,7 @@ impl Follower {
             | Change::TotpReset { username, .. }
             | Change::TokenRevoked { username, .. }
             | Change::StaffTokensRevoked { username, .. }
+            | Change::IdpLoggedOut { username, .. }
             | Change::NdaAcknowledged { username, .. } => self.reload_named(username).await?,
             Change::ChannelTokensRevoked { .. }
             | Change::ChannelPut { .. }

@@ -2,6 +2,7 @@
 //! and server-side sessions (a cookie for browsers, a bearer `sgs_…` for API clients).
 
 mod factor;
+pub mod oidc;
 pub mod totp;
 
 pub use factor::{Enrolment, FactorError};
@@ -54,6 +55,25 @@ pub enum SigninError {
     #[error("could not create a session id")]
     Random,
     #[error(transparent)]
+    Oidc(#[from] crate::directory::oidc::OidcError),
+    /// The provider's answer matches no sign-in this browser started (missing, used,
+    /// expired, or started in another browser).
+    #[error("this sign-in link is not valid here any more; start again")]
+    OidcState,
+    /// The answer names another issuer than the provider asked (a mix-up attack).
+    #[error("the answer came from another identity provider than the one asked")]
+    OidcIssuer,
+    #[error("the identity provider refused the sign-in ({0})")]
+    OidcProviderRefused(String),
+    #[error("the username {username} belongs to another person ({holder}); ask IT")]
+    OidcUsernameTaken { username: Username, holder: String },
+    #[error("this identity provider does not create people in staffgate; ask IT to add you")]
+    OidcNotProvisioned,
+    #[error("the person could not be recorded: {0}")]
+    OidcApply(String),
+    #[error("logout token refused: {0}")]
+    LogoutToken(#[from] crate::directory::oidc::logout::LogoutTokenError),
+    #[error(transparent)]
     Store(#[from] StoreError),
 }
 
@@ -87,6 +107,8 @@ pub struct Opened {
     pub expires_at: chrono::DateTime<chrono::Utc>,
     #[serde(skip)]
     pub ttl_secs: u64,
+    #[serde(skip)]
+    pub id: i64,
 }
 
 /// A checked session and the person behind it.
@@ -108,6 +130,8 @@ pub struct Signin {
     pub key: Arc<MasterKey>,
     pub compliance: Arc<Compliance>,
     pub verifier: Arc<Verifier>,
+    /// The OpenID Connect providers people may sign in with.
+    pub oidc: Arc<crate::directory::oidc::Providers>,
 }
 
 /// The account key failed attempts are counted under, even for unparsable usernames.
@@ -348,6 +372,7 @@ impl Signin {
             status,
             expires_at: to_datetime(expires_at),
             ttl_secs: self.config.session_ttl.as_secs(),
+            id,
         })
     }
 

@@ -13,6 +13,7 @@ pub mod key_check;
 pub mod leases;
 pub mod nda;
 pub mod offboardings;
+pub mod oidc;
 pub mod outbox;
 pub mod replicas;
 pub mod schedule;

@@ -62,12 +62,14 @@ pub struct NewToken<'a> {
     pub issued_at: Millis,
     pub expires_at: Millis,
     pub issued_by: &'a str,
+    /// The sign-in session it was issued from (a provider's logout of it revokes it).
+    pub session_id: Option<i64>,
 }
 
 pub async fn insert(conn: &mut AnyConnection, t: &NewToken<'_>) -> Result<i64, StoreError> {
     let row = sqlx::query(
-        "INSERT INTO tokens (hash, staff_id, channel_id, actions, epoch, issued_at, expires_at, issued_by) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
+        "INSERT INTO tokens (hash, staff_id, channel_id, actions, epoch, issued_at, expires_at, issued_by, session_id) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id",
     )
     .bind(t.hash.to_vec())
     .bind(t.staff_id)
@@ -77,6 +79,7 @@ pub async fn insert(conn: &mut AnyConnection, t: &NewToken<'_>) -> Result<i64, S
     .bind(t.issued_at)
     .bind(t.expires_at)
     .bind(t.issued_by)
+    .bind(t.session_id)
     .fetch_one(&mut *conn)
     .await?;
     Ok(row.try_get("id")?)
@@ -140,6 +143,29 @@ pub async fn revoke_for_staff(
     .fetch_all(&mut *conn)
     .await?;
     revoked(rows)
+}
+
+/// Revokes the live tokens issued from these sessions.
+pub async fn revoke_for_sessions(
+    conn: &mut AnyConnection,
+    sessions: &[i64],
+    now: Millis,
+    why: &str,
+) -> Result<Vec<Revoked>, StoreError> {
+    let mut all = Vec::new();
+    for id in sessions {
+        let rows = sqlx::query(
+            "UPDATE tokens SET revoked_at = $2, revoked_why = $3 WHERE session_id = $1 \
+             AND revoked_at IS NULL AND expires_at > $2 RETURNING id, hash, channel_id",
+        )
+        .bind(id)
+        .bind(now)
+        .bind(why)
+        .fetch_all(&mut *conn)
+        .await?;
+        all.extend(revoked(rows)?);
+    }
+    Ok(all)
 }
 
 pub async fn revoke_for_channel(

@@ -32,6 +32,7 @@ pub struct Pending {
     pub issued_at: Millis,
     pub expires_at: Millis,
     pub actor: Actor,
+    pub session_id: Option<i64>,
 }
 
 /// What the write gave a token: its id and the owner's epoch it carries.
@@ -105,6 +106,7 @@ async fn write_batch(store: &Store, batch: Vec<Job>) {
                 issued_at: p.issued_at,
                 expires_at: p.expires_at,
                 issued_by: &p.actor.0,
+                session_id: p.session_id,
             };
             let id = crate::store::tokens::insert(tx.conn(), &new).await?;
             done.push((reply, Ok((id, epoch))));

@@ -52,6 +52,8 @@ pub enum TokenError {
 pub struct IssueRequest {
     pub actions: Option<ActionSet>,
     pub ttl: Option<Duration>,
+    /// The sign-in session asking, when a person asks for themselves.
+    pub session: Option<i64>,
 }
 
 /// A freshly issued token: the only time its text exists outside the caller.
@@ -166,6 +168,7 @@ impl Tokens {
                 issued_at: now,
                 expires_at,
                 actor: actor.clone(),
+                session_id: req.session,
             })
             .await?;
         self.verifier.add_token(

@@ -304,6 +304,40 @@ impl From<crate::signin::SigninError> for ApiError {
                 )
             }
             NoSession => Self::new(StatusCode::UNAUTHORIZED, ErrorCode::SessionInvalid, msg),
+            Oidc(ref cause) => {
+                use crate::directory::oidc::OidcError as O;
+                let (status, code) = match cause {
+                    O::UnknownSource(_) => (StatusCode::NOT_FOUND, ErrorCode::OidcSourceNotFound),
+                    O::Discovery(_) | O::Provider(_) | O::Userinfo(_) => (
+                        StatusCode::SERVICE_UNAVAILABLE,
+                        ErrorCode::OidcProviderUnavailable,
+                    ),
+                    O::Exchange(_) => (StatusCode::BAD_GATEWAY, ErrorCode::OidcProviderRefused),
+                    O::NoIdToken | O::UnknownKey | O::IdToken(_) => {
+                        (StatusCode::UNAUTHORIZED, ErrorCode::OidcIdTokenInvalid)
+                    }
+                    O::MissingClaim(_) | O::BadUsername(_) | O::TooManyGroups(_) => {
+                        (StatusCode::FORBIDDEN, ErrorCode::OidcClaimsUnusable)
+                    }
+                };
+                tracing::warn!(error = %cause, "OpenID Connect sign-in refused");
+                Self::new(status, code, msg)
+            }
+            OidcState => Self::new(StatusCode::BAD_REQUEST, ErrorCode::OidcStateInvalid, msg),
+            OidcIssuer => Self::new(StatusCode::BAD_REQUEST, ErrorCode::OidcIssuerMismatch, msg),
+            OidcProviderRefused(_) => {
+                Self::new(StatusCode::FORBIDDEN, ErrorCode::OidcProviderRefused, msg)
+            }
+            OidcUsernameTaken { .. } => {
+                Self::new(StatusCode::CONFLICT, ErrorCode::OidcUsernameTaken, msg)
+            }
+            OidcNotProvisioned => {
+                Self::new(StatusCode::FORBIDDEN, ErrorCode::OidcNotProvisioned, msg)
+            }
+            OidcApply(_) => ApiError::internal(&e),
+            LogoutToken(_) => {
+                Self::new(StatusCode::BAD_REQUEST, ErrorCode::LogoutTokenInvalid, msg)
+            }
             Random => ApiError::internal(&e),
             Store(s) => s.into(),
         }

@@ -6,6 +6,7 @@
 pub mod clients;
 pub mod faults;
 pub mod first_login;
+pub mod oidc;
 pub mod peers;
 pub mod pki;
 pub mod process;

@@ -6,7 +6,7 @@ use serde_json::json;
 use super::{SyncError, Syncer};
 use crate::audit::{self, Actor};
 use crate::directory::person::DirectoryPerson;
-use crate::directory::reconcile::{Plan, origin_name};
+use crate::directory::reconcile::Plan;
 use crate::domain::change::{Change, Listed, Mover};
 use crate::domain::credential::CredentialHash;
 use crate::domain::staff::{StaffMember, StaffStatus};
@@ -115,15 +115,14 @@ impl Syncer {
         for joiner in plan.joiners.iter().filter(|p| p.expires_at.is_some()) {
             // Joiners of every slice: an expiry set once is idempotent to set again.
             if let Some(m) = crate::store::staff::find(tx.conn(), &joiner.username).await?
-                && crate::store::staff::origin(tx.conn(), m.id).await?.source
-                    == origin_name(&plan.source)
+                && crate::store::staff::origin(tx.conn(), m.id).await?.source == plan.origin()
             {
                 self.keep_expiry(tx.conn(), actor, &m, joiner.expires_at, &plan.source)
                     .await?;
             }
         }
         let now = now_millis();
-        let origin_source = origin_name(&plan.source);
+        let origin_source = plan.origin();
         let mut members: Vec<StaffMember> = Vec::new();
         let mut revoked: Vec<CredentialHash> = Vec::new();
         for mover in &plan.movers {
@@ -287,7 +286,7 @@ impl Syncer {
         if slice.is_empty() {
             return Ok(Vec::new());
         }
-        let origin_source = origin_name(&plan.source);
+        let origin_source = plan.origin();
         let origins: Vec<Origin> = slice.iter().map(|p| origin_of(&origin_source, p)).collect();
         let fields: Vec<StaffFields<'_>> = slice
             .iter()

@@ -114,6 +114,7 @@ impl Syncer {
             })
         })?;
         let answer = Answer {
+            kind: crate::directory::reconcile::SourceKind::Ldap,
             source: held.source.clone(),
             people: snapshot.people,
             skipped: snapshot.skipped,

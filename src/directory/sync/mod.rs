@@ -197,7 +197,11 @@ impl Syncer {
         actor: &Actor,
     ) -> Result<Outcome, SyncError> {
         let now = now_millis();
-        let source = self.source(&plan.source)?;
+        // An identity provider's sign-ins hold the directory's default limits.
+        let limits = match plan.kind {
+            crate::directory::reconcile::SourceKind::Ldap => self.source(&plan.source)?.guard,
+            crate::directory::reconcile::SourceKind::Oidc => Default::default(),
+        };
         let cx = Context {
             full,
             recent_leavers: if full {
@@ -206,7 +210,7 @@ impl Syncer {
                 self.recent_leavers(&plan.source, now)
             },
         };
-        let verdict = guard::judge(&plan, source.guard, &cx);
+        let verdict = guard::judge(&plan, limits, &cx);
         if dry_run {
             return Ok(Outcome {
                 plan,
@@ -281,6 +285,7 @@ impl Syncer {
         };
         let searched = started.elapsed();
         let answer = Answer {
+            kind: crate::directory::reconcile::SourceKind::Ldap,
             source: name.to_owned(),
             people: snapshot.people,
             skipped: snapshot.skipped,

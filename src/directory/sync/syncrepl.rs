@@ -286,6 +286,7 @@ async fn finish_refresh(
         Coverage::Changes(r.gone)
     };
     let answer = Answer {
+        kind: crate::directory::reconcile::SourceKind::Ldap,
         source: name.to_owned(),
         people: r.people,
         skipped: r.skipped,

@@ -7,10 +7,11 @@ use super::{Outcome, SyncError, Syncer};
 use crate::audit::Actor;
 use crate::directory::guard::Verdict;
 use crate::directory::person::{DirectoryPerson, Gone, Skipped};
-use crate::directory::reconcile::{Coverage, origin_name, reconcile};
+use crate::directory::reconcile::{Coverage, SourceKind, reconcile_as};
 
 /// What a source says about its people.
 pub struct Answer {
+    pub kind: SourceKind,
     /// The source's configured name (its people are `<kind>:<name>` in the staff table).
     pub source: String,
     pub people: Vec<DirectoryPerson>,
@@ -23,7 +24,18 @@ pub struct Answer {
 impl Answer {
     /// A handful of changes: these people as they are now, and those reported gone.
     pub fn changes(source: &str, people: Vec<DirectoryPerson>, gone: Vec<Gone>) -> Answer {
+        Answer::changes_from(SourceKind::Ldap, source, people, gone)
+    }
+
+    /// The same, from a source of another kind.
+    pub fn changes_from(
+        kind: SourceKind,
+        source: &str,
+        people: Vec<DirectoryPerson>,
+        gone: Vec<Gone>,
+    ) -> Answer {
         Answer {
+            kind,
             source: source.to_owned(),
             people,
             skipped: Vec::new(),
@@ -44,6 +56,7 @@ impl Syncer {
     ) -> Result<Outcome, SyncError> {
         let pool = self.store.pool();
         let Answer {
+            kind,
             source,
             people,
             skipped,
@@ -53,7 +66,7 @@ impl Syncer {
         let plan = match coverage {
             Coverage::Full => {
                 let known = crate::store::staff::list_with_origin(pool).await?;
-                reconcile(&source, people, skipped, Coverage::Full, &known)
+                reconcile_as(kind, &source, people, skipped, Coverage::Full, &known)
             }
             Coverage::Changes(gone) => {
                 // Only the people the changes are about: a live change costs a few reads,
@@ -70,7 +83,14 @@ impl Syncer {
                     )
                     .collect();
                 let known = crate::store::staff::known_for(pool, &usernames, &entries).await?;
-                let mut plan = reconcile(&source, people, skipped, Coverage::Changes(gone), &known);
+                let mut plan = reconcile_as(
+                    kind,
+                    &source,
+                    people,
+                    skipped,
+                    Coverage::Changes(gone),
+                    &known,
+                );
                 if plan.is_empty() {
                     return Ok(Outcome {
                         plan,
@@ -83,7 +103,7 @@ impl Syncer {
                 }
                 // The guard's share is of everyone the source has, not of those named here.
                 plan.active_before =
-                    crate::store::staff::count_not_offboarded(pool, &origin_name(&source)).await?;
+                    crate::store::staff::count_not_offboarded(pool, &kind.origin(&source)).await?;
                 plan
             }
         };

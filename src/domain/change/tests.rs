@@ -134,6 +134,12 @@ fn samples() -> Vec<Change> {
             username: u(),
             sessions_ended: 2,
         },
+        Change::IdpLoggedOut {
+            username: u(),
+            source: "okta".into(),
+            sessions_ended: 1,
+            tokens_revoked: 2,
+        },
         Change::TotpEnrolled {
             username: u(),
             session_id: 5,
@@ -223,6 +229,7 @@ fn index(c: &Change) -> usize {
         Change::BootstrapKeyCreated { .. } => 33,
         Change::BrokerDenials { .. } => 34,
         Change::DatabaseBackedUp { .. } => 35,
+        Change::IdpLoggedOut { .. } => 36,
     }
 }
 
@@ -234,7 +241,7 @@ fn every_change_round_trips_through_its_stored_columns() {
     seen.dedup();
     assert_eq!(
         seen,
-        (0..36).collect::<Vec<_>>(),
+        (0..37).collect::<Vec<_>>(),
         "a change without a sample"
     );
     for change in all {
@@ -298,6 +305,7 @@ fn only_changes_that_can_take_access_away_are_acknowledged() {
             "channel.secret_set",
             "policy.reload",
             "directory.sync",
+            "signout.provider",
             "totp.reset",
         ]
     );

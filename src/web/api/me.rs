@@ -16,6 +16,7 @@ use crate::audit::Actor;
 use crate::channels::ChannelError;
 use crate::compliance::{self, Requester};
 use crate::domain::ChannelId;
+use crate::tokens::IssueRequest;
 use crate::tokens::{Issued, TokenView};
 use crate::web::AppState;
 use crate::web::answers::{
@@ -141,7 +142,10 @@ pub async fn issue(
     ApiJson(b): ApiJson<MyIssueBody>,
 ) -> Result<(StatusCode, Json<Issued>), ApiError> {
     let channel_id = parse("channel", ChannelId::parse(&b.channel))?;
-    let req = parse_request(b.actions, b.ttl)?;
+    let req = IssueRequest {
+        session: Some(me.id),
+        ..parse_request(b.actions, b.ttl)?
+    };
     let channel = s
         .registry
         .get(&channel_id)

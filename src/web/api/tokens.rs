@@ -79,7 +79,11 @@ pub fn parse_request(
     if ttl.is_some_and(|t| t.is_zero()) {
         return Err(ApiError::bad_request("ttl", "must be greater than zero"));
     }
-    Ok(IssueRequest { actions, ttl })
+    Ok(IssueRequest {
+        actions,
+        ttl,
+        session: None,
+    })
 }
 
 #[derive(Deserialize, utoipa::IntoParams)]

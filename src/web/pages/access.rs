@@ -176,7 +176,11 @@ pub async fn issue(
         Err(e) => return render(&s, &ctx, &p, refused(&e), StatusCode::FORBIDDEN).await,
     };
     let actor = Actor(format!("staff:{}", p.session.staff.username));
-    let req = IssueRequest { actions: None, ttl };
+    let req = IssueRequest {
+        actions: None,
+        ttl,
+        session: Some(p.session.id),
+    };
     match compliance::issue_token(&s.tokens, &actor, cleared, &live, req).await {
         Ok(issued) => {
             let token = secrecy::ExposeSecret::expose_secret(&issued.token).to_owned();

@@ -40,6 +40,12 @@ impl Texts {
             TotpInvalid => self.wrong_code,
             TotpReplayed => self.replayed_code,
             TotpLocked => self.locked_out,
+            OidcStateInvalid | OidcIssuerMismatch | OidcIdTokenInvalid | OidcProviderRefused => {
+                self.sso_failed
+            }
+            OidcProviderUnavailable | OidcSourceNotFound => self.sso_down,
+            OidcUsernameTaken => self.sso_username_taken,
+            OidcNotProvisioned | OidcClaimsUnusable => self.sso_not_provisioned,
             _ => return None,
         })
     }
@@ -114,6 +120,11 @@ pub struct Texts {
     pub account_disabled: &'static str,
     pub account_expired: &'static str,
     pub signin_not_allowed: &'static str,
+    pub sso_with: &'static str,
+    pub sso_failed: &'static str,
+    pub sso_down: &'static str,
+    pub sso_username_taken: &'static str,
+    pub sso_not_provisioned: &'static str,
     pub form_expired: &'static str,
     pub title_enrol: &'static str,
     pub enrol_intro: &'static str,
@@ -178,6 +189,11 @@ pub static EN: Texts = Texts {
     account_disabled: "Your directory account is disabled. Ask IT.",
     account_expired: "Your directory account has expired. Ask IT or HR.",
     signin_not_allowed: "Your directory account may not sign in at this time or from this place.",
+    sso_with: "Sign in with",
+    sso_failed: "The sign-in at your identity provider could not be completed safely. Start again from this page.",
+    sso_down: "Your identity provider does not answer. Try again in a minute.",
+    sso_username_taken: "Your username at the identity provider belongs to another person in staffgate. Ask IT to sort it out.",
+    sso_not_provisioned: "Your identity provider account is not set up for staffgate. Ask IT.",
     form_expired: "This form expired. Please try again.",
     title_enrol: "Set up two-factor authentication",
     enrol_intro: "Scan the code with an authenticator app (Google Authenticator, Microsoft Authenticator, FreeOTP, 1Password…), or type the key into it. Then enter the 6-digit code the app shows.",
@@ -247,6 +263,11 @@ pub static RU: Texts = Texts {
     account_disabled: "Учётная запись в каталоге отключена. Обратитесь в ИТ.",
     account_expired: "Срок действия учётной записи в каталоге истёк. Обратитесь в ИТ или отдел кадров.",
     signin_not_allowed: "Вашей учётной записи сейчас или отсюда вход запрещён.",
+    sso_with: "Войти через",
+    sso_failed: "Вход через поставщика удостоверений не удалось завершить безопасно. Начните заново с этой страницы.",
+    sso_down: "Поставщик удостоверений не отвечает. Попробуйте через минуту.",
+    sso_username_taken: "Ваше имя пользователя у поставщика удостоверений принадлежит другому человеку в staffgate. Обратитесь в ИТ.",
+    sso_not_provisioned: "Ваша учётная запись у поставщика удостоверений не подключена к staffgate. Обратитесь в ИТ.",
     form_expired: "Форма устарела. Попробуйте ещё раз.",
     title_enrol: "Настройка двухфакторной аутентификации",
     enrol_intro: "Отсканируйте код приложением-аутентификатором (Google Authenticator, Microsoft Authenticator, FreeOTP, 1Password…) или введите ключ вручную. Затем введите 6-значный код из приложения.",

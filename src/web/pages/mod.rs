@@ -6,6 +6,7 @@ mod access;
 mod enrol;
 mod i18n;
 mod layout;
+mod oidc;
 mod signin;
 
 use std::collections::HashMap;
@@ -34,6 +35,12 @@ pub fn routes() -> Router<Arc<AppState>> {
         .route("/assets/staffgate.css", get(layout::stylesheet))
         .route("/login", get(signin::login_page).post(signin::login))
         .route("/logout", post(signin::logout))
+        .route("/oidc/{source}/start", get(oidc::start))
+        .route("/oidc/{source}/callback", get(oidc::callback))
+        .route(
+            "/oidc/{source}/backchannel-logout",
+            post(oidc::backchannel_logout),
+        )
         .route("/totp", get(signin::totp_page).post(signin::totp))
         .route("/enrol", get(enrol::enrol_page).post(enrol::enrol))
         .route("/nda", get(enrol::nda_page).post(enrol::nda))

@@ -33,6 +33,7 @@ fn login_csrf(headers: &HeaderMap) -> Option<String> {
 
 fn login_form(
     ctx: &Ctx,
+    providers: &[(String, String)],
     csrf: &str,
     error: Option<&str>,
     status: StatusCode,
@@ -49,6 +50,9 @@ fn login_form(
             input #password type="password" name="password" autocomplete="current-password" required maxlength="256";
             button #sign-in type="submit" { (t.sign_in) }
         }
+        @for (name, display) in providers {
+            p { a.button.secondary id={ "sso-" (name) } href={ "/oidc/" (name) "/start" } { (t.sso_with) " " (display) } }
+        }
     };
     let mut response = ctx.render(
         status,
@@ -61,6 +65,16 @@ fn login_form(
         response.headers_mut().append(header::SET_COOKIE, v);
     }
     response
+}
+
+/// The identity providers offered next to the password form: (name, display name).
+fn providers(s: &AppState) -> Vec<(String, String)> {
+    s.signin
+        .oidc
+        .all()
+        .iter()
+        .map(|p| (p.config.name.clone(), p.config.display_name.clone()))
+        .collect()
 }
 
 /// A fresh form token. Without the system's random source no form is offered at all.
@@ -77,6 +91,7 @@ pub async fn login_page(State(s): State<Arc<AppState>>, ctx: Ctx, headers: Heade
     match fresh_csrf() {
         Some(csrf) => login_form(
             &ctx,
+            &providers(&s),
             &csrf,
             None,
             StatusCode::OK,
@@ -102,6 +117,7 @@ pub async fn login(
     if cookie.is_none() || field(&form, "csrf") != cookie.as_deref() {
         return login_form(
             &ctx,
+            &providers(&s),
             &csrf,
             Some(t.form_expired),
             StatusCode::FORBIDDEN,
@@ -112,6 +128,7 @@ pub async fn login(
     else {
         return login_form(
             &ctx,
+            &providers(&s),
             &csrf,
             Some(t.wrong_credentials),
             StatusCode::BAD_REQUEST,
@@ -149,7 +166,7 @@ pub async fn login(
                         Some(url) => format!("{text} {url}"),
                         None => text.to_owned(),
                     };
-                    login_form(&ctx, &csrf, Some(&text), status, secure)
+                    login_form(&ctx, &providers(&s), &csrf, Some(&text), status, secure)
                 }
                 Err(page) => *page,
             }

@@ -1,0 +1,284 @@
+//! `[oidc.<name>]`: an OpenID Connect identity provider staff sign in with.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use secrecy::SecretString;
+use serde::Deserialize;
+
+/// ID token signature algorithms a source may allow. `none` and the HS* family are not
+/// among them: an HMAC "signed" with a key anyone can read is no signature.
+pub const SIGNING_ALGORITHMS: &[&str] = &[
+    "RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "EdDSA",
+];
+
+/// One identity provider.
+#[derive(Debug, Clone)]
+pub struct OidcSource {
+    /// The configured name: its people are `oidc:<name>`, its routes `/oidc/<name>/…`.
+    pub name: String,
+    /// What the sign-in button says ("Sign in with <display_name>").
+    pub display_name: String,
+    pub issuer: String,
+    pub client_id: String,
+    pub client_secret: SecretString,
+    pub scopes: Vec<String>,
+    /// Where the provider sends the browser back; `<public_url>/oidc/<name>/callback` unless
+    /// set.
+    pub redirect_uri: Option<String>,
+    pub username_claim: String,
+    pub email_claim: String,
+    pub name_claim: String,
+    pub groups_claim: String,
+    /// Attribute (as policies see it) → the claim it comes from.
+    pub tags: BTreeMap<String, String>,
+    pub algorithms: Vec<String>,
+    /// Whether a first sign-in creates the person (`pending`).
+    pub provision: bool,
+    /// `amr` values that stand in for staffgate's TOTP.
+    pub accept_idp_mfa: Vec<String>,
+    /// `acr` values that stand in for staffgate's TOTP.
+    pub accept_acr: Vec<String>,
+    /// A provider's back-channel logout also revokes the tokens issued from that session.
+    pub revoke_tokens_on_idp_logout: bool,
+    /// Network timeout for every call to the provider.
+    pub timeout: Duration,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawSource {
+    issuer: String,
+    client_id: String,
+    client_secret: Option<String>,
+    client_secret_file: Option<PathBuf>,
+    display_name: Option<String>,
+    scopes: Option<Vec<String>>,
+    redirect_uri: Option<String>,
+    username_claim: Option<String>,
+    email_claim: Option<String>,
+    name_claim: Option<String>,
+    groups_claim: Option<String>,
+    #[serde(default)]
+    tags: BTreeMap<String, String>,
+    algorithms: Option<Vec<String>>,
+    provision: Option<bool>,
+    #[serde(default)]
+    accept_idp_mfa: Vec<String>,
+    #[serde(default)]
+    accept_acr: Vec<String>,
+    revoke_tokens_on_idp_logout: Option<bool>,
+    timeout: Option<String>,
+}
+
+fn valid_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 32
+        && name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+}
+
+/// Reads every `[oidc.<name>]` table; all problems at once, keyed `oidc.<name>.<field>`.
+pub fn parse_sources(table: &toml::Value) -> Result<Vec<OidcSource>, Vec<(String, String)>> {
+    let Some(table) = table.as_table() else {
+        return Err(vec![(
+            "oidc".into(),
+            "must be a table of sources: [oidc.okta]".into(),
+        )]);
+    };
+    let mut sources = Vec::new();
+    let mut problems = Vec::new();
+    for (name, value) in table {
+        if !valid_name(name) {
+            problems.push((
+                format!("oidc.{name}"),
+                "source names are 1–32 of a-z, 0-9 and '-'".into(),
+            ));
+            continue;
+        }
+        match value.clone().try_into::<RawSource>() {
+            Ok(raw) => match source(name, raw) {
+                Ok(s) => sources.push(s),
+                Err(p) => problems.extend(p),
+            },
+            // serde's message names the field and never echoes values.
+            Err(e) => problems.push((format!("oidc.{name}"), e.message().to_owned())),
+        }
+    }
+    if problems.is_empty() {
+        Ok(sources)
+    } else {
+        Err(problems)
+    }
+}
+
+fn source(name: &str, raw: RawSource) -> Result<OidcSource, Vec<(String, String)>> {
+    let mut problems = Vec::new();
+    let mut problem =
+        |field: &str, why: String| problems.push((format!("oidc.{name}.{field}"), why));
+    let issuer = raw.issuer.trim().trim_end_matches('/').to_owned();
+    match url_scheme(&issuer) {
+        Some("https") => {}
+        Some("http") if is_loopback(&issuer) => {}
+        _ => problem(
+            "issuer",
+            "must be an https:// URL (http:// only on loopback)".into(),
+        ),
+    }
+    if raw.client_id.trim().is_empty() {
+        problem("client_id", "must not be empty".into());
+    }
+    let client_secret = match (raw.client_secret, raw.client_secret_file) {
+        (Some(s), None) if !s.is_empty() => Some(s),
+        (None, Some(path)) => match std::fs::read_to_string(&path) {
+            Ok(s) if !s.trim().is_empty() => Some(s.trim().to_owned()),
+            _ => {
+                problem("client_secret_file", "cannot be read, or is empty".into());
+                None
+            }
+        },
+        _ => {
+            problem(
+                "client_secret",
+                "set exactly one of client_secret and client_secret_file".into(),
+            );
+            None
+        }
+    };
+    let algorithms = raw
+        .algorithms
+        .unwrap_or_else(|| vec!["RS256".into(), "ES256".into(), "EdDSA".into()]);
+    for alg in &algorithms {
+        if !SIGNING_ALGORITHMS.contains(&alg.as_str()) {
+            problem(
+                "algorithms",
+                format!(
+                    "{alg:?} is not allowed; choose from {}",
+                    SIGNING_ALGORITHMS.join(", ")
+                ),
+            );
+        }
+    }
+    if algorithms.is_empty() {
+        problem("algorithms", "must name at least one algorithm".into());
+    }
+    let mut scopes = raw
+        .scopes
+        .unwrap_or_else(|| vec!["openid".into(), "email".into(), "profile".into()]);
+    if !scopes.iter().any(|s| s == "openid") {
+        scopes.insert(0, "openid".into());
+    }
+    let timeout = match raw.timeout.as_deref() {
+        None => Duration::from_secs(10),
+        Some(t) => humantime::parse_duration(t).unwrap_or_else(|_| {
+            problem("timeout", "must be a duration such as \"10s\"".into());
+            Duration::from_secs(10)
+        }),
+    };
+    if let Some(uri) = &raw.redirect_uri
+        && !matches!(url_scheme(uri), Some("https" | "http"))
+    {
+        problem("redirect_uri", "must be an http(s) URL".into());
+    }
+    if !problems.is_empty() {
+        return Err(problems);
+    }
+    Ok(OidcSource {
+        name: name.to_owned(),
+        display_name: raw.display_name.unwrap_or_else(|| name.to_owned()),
+        issuer,
+        client_id: raw.client_id.trim().to_owned(),
+        client_secret: SecretString::from(client_secret.unwrap_or_default()),
+        scopes,
+        redirect_uri: raw.redirect_uri,
+        username_claim: raw
+            .username_claim
+            .unwrap_or_else(|| "preferred_username".into()),
+        email_claim: raw.email_claim.unwrap_or_else(|| "email".into()),
+        name_claim: raw.name_claim.unwrap_or_else(|| "name".into()),
+        groups_claim: raw.groups_claim.unwrap_or_else(|| "groups".into()),
+        tags: raw.tags,
+        algorithms,
+        provision: raw.provision.unwrap_or(true),
+        accept_idp_mfa: raw.accept_idp_mfa,
+        accept_acr: raw.accept_acr,
+        revoke_tokens_on_idp_logout: raw.revoke_tokens_on_idp_logout.unwrap_or(true),
+        timeout,
+    })
+}
+
+fn url_scheme(url: &str) -> Option<&str> {
+    url.split_once("://").map(|(s, _)| s)
+}
+
+fn is_loopback(url: &str) -> bool {
+    let host = url.split_once("://").map_or("", |(_, rest)| {
+        rest.split(['/', '?', '#']).next().unwrap_or("")
+    });
+    let host = host.rsplit_once(':').map_or(host, |(h, _)| h);
+    host == "localhost"
+        || host == "[::1]"
+        || host
+            .parse::<std::net::Ipv4Addr>()
+            .is_ok_and(|ip| ip.is_loopback())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> Result<Vec<OidcSource>, Vec<(String, String)>> {
+        parse_sources(&toml::from_str::<toml::Value>(text).unwrap())
+    }
+
+    #[test]
+    fn a_minimal_source_gets_safe_defaults() {
+        let s = parse(
+            "[idp]\nissuer = \"https://id.example.com/\"\nclient_id = \"sg\"\nclient_secret = \"s3cret\"\n",
+        )
+        .unwrap()
+        .remove(0);
+        assert_eq!(s.issuer, "https://id.example.com");
+        assert_eq!(s.algorithms, ["RS256", "ES256", "EdDSA"]);
+        assert!(s.provision && s.revoke_tokens_on_idp_logout);
+        assert!(s.accept_idp_mfa.is_empty(), "staffgate's TOTP by default");
+        assert_eq!(s.scopes[0], "openid");
+    }
+
+    #[test]
+    fn none_hmac_plain_http_and_a_missing_secret_are_refused_without_echoing_it() {
+        let err = parse(
+            "[idp]\nissuer = \"http://id.example.com\"\nclient_id = \"sg\"\nalgorithms = [\"none\", \"HS256\"]\n",
+        )
+        .unwrap_err();
+        let keys: Vec<&str> = err.iter().map(|(k, _)| k.as_str()).collect();
+        assert!(keys.contains(&"oidc.idp.issuer"), "{err:?}");
+        assert!(keys.contains(&"oidc.idp.client_secret"), "{err:?}");
+        assert_eq!(
+            keys.iter().filter(|k| **k == "oidc.idp.algorithms").count(),
+            2
+        );
+        let err = parse(
+            "[idp]\nissuer = \"https://x\"\nclient_id = \"sg\"\nclient_secret = \"hunter2\"\nbogus = 1\n",
+        )
+        .unwrap_err();
+        assert!(!format!("{err:?}").contains("hunter2"), "{err:?}");
+    }
+
+    #[test]
+    fn http_is_allowed_on_loopback_only() {
+        for (issuer, ok) in [
+            ("http://127.0.0.1:9000", true),
+            ("http://localhost:9000/realms/x", true),
+            ("http://127.0.0.1.evil.example", false),
+            ("http://10.0.0.1", false),
+        ] {
+            let r = parse(&format!(
+                "[idp]\nissuer = \"{issuer}\"\nclient_id = \"sg\"\nclient_secret = \"s\"\n"
+            ));
+            assert_eq!(r.is_ok(), ok, "{issuer}");
+        }
+    }
+}

@@ -1,0 +1,302 @@
+//! Sign-in with an OpenID Connect provider, and the provider's back-channel logout.
+//!
+//! A person is the provider's `sub` within its source, never an e-mail or a username: a
+//! sign-in whose username another source (or another `sub`) holds is refused, so nobody
+//! becomes an LDAP person by choosing their name at a provider. The person is created or
+//! updated through the same reconcile-and-apply path a directory sync takes.
+
+use sha2::{Digest, Sha256};
+
+use super::{Opened, Signin, SigninError};
+use crate::audit::{self, Actor};
+use crate::directory::oidc::logout::{self, Expect, LogoutTokenError};
+use crate::directory::oidc::{Pending, Provider, claims};
+use crate::directory::reconcile::SourceKind;
+use crate::directory::sync::Answer;
+use crate::domain::staff::{StaffMember, StaffStatus};
+use crate::domain::time::{Millis, now_millis};
+
+/// How long a browser may take at the provider.
+const LOGIN_TTL_MS: Millis = 10 * 60 * 1000;
+/// The sealing context of a started sign-in's secrets.
+const SEAL_CONTEXT: &str = "oidc-login";
+
+fn hash(text: &str) -> Vec<u8> {
+    Sha256::digest(text.as_bytes()).to_vec()
+}
+
+fn random_text() -> Result<String, SigninError> {
+    let mut b = [0u8; 32];
+    getrandom::fill(&mut b).map_err(|_| SigninError::Random)?;
+    Ok(hex::encode(b))
+}
+
+/// A started sign-in: where to send the browser, and the value of the cookie that binds
+/// the answer to this browser.
+pub struct Started {
+    pub url: String,
+    pub browser: String,
+}
+
+/// What the provider's redirect brought back.
+pub struct Callback<'a> {
+    pub state: Option<&'a str>,
+    pub code: Option<&'a str>,
+    pub iss: Option<&'a str>,
+    pub error: Option<&'a str>,
+    /// The binding cookie, as the browser sent it.
+    pub browser: Option<&'a str>,
+}
+
+/// What a back-channel logout did.
+#[derive(Debug, serde::Serialize)]
+pub struct LoggedOut {
+    pub sessions_ended: usize,
+    pub tokens_revoked: usize,
+}
+
+impl Signin {
+    fn provider(&self, source: &str) -> Result<std::sync::Arc<Provider>, SigninError> {
+        Ok(self.oidc.get(source)?)
+    }
+
+    /// Starts a sign-in at the provider.
+    pub async fn oidc_start(&self, source: &str) -> Result<Started, SigninError> {
+        let provider = self.provider(source)?;
+        let (url, state, pending) = provider.start().await?;
+        let browser = random_text()?;
+        let plain = serde_json::to_vec(&pending).map_err(|_| SigninError::Random)?;
+        let sealed = self
+            .key
+            .seal(SEAL_CONTEXT, &plain)
+            .map_err(|_| SigninError::Random)?;
+        let now = now_millis();
+        crate::store::oidc::save_login(
+            self.store.pool(),
+            &crate::store::oidc::Started {
+                state_hash: &hash(&state),
+                source,
+                browser_hash: &hash(&browser),
+                sealed: &sealed,
+                now,
+                expires_at: now + LOGIN_TTL_MS,
+            },
+        )
+        .await?;
+        Ok(Started { url, browser })
+    }
+
+    /// Finishes a sign-in: the state taken once and bound to this browser, the issuer the
+    /// provider names (RFC 9207), the code exchanged with its PKCE verifier, the ID token
+    /// verified with the nonce; then the person, then a session.
+    pub async fn oidc_finish(
+        &self,
+        source: &str,
+        back: Callback<'_>,
+        address: &str,
+        user_agent: &str,
+    ) -> Result<Opened, SigninError> {
+        let provider = self.provider(source)?;
+        let result = self
+            .finish_inner(&provider, back, address, user_agent)
+            .await;
+        if let Err(e) = &result
+            && let Err(audit) = self.oidc_failed(source, address, &e.to_string()).await
+        {
+            tracing::error!(error = %audit, "an OpenID Connect refusal could not be audited");
+        }
+        result
+    }
+
+    async fn finish_inner(
+        &self,
+        provider: &Provider,
+        back: Callback<'_>,
+        address: &str,
+        user_agent: &str,
+    ) -> Result<Opened, SigninError> {
+        let source = provider.config.name.as_str();
+        let state = back.state.ok_or(SigninError::OidcState)?;
+        let kept = crate::store::oidc::take_login(self.store.pool(), &hash(state), now_millis())
+            .await?
+            .ok_or(SigninError::OidcState)?;
+        let bound = back.browser.is_some_and(|b| hash(b) == kept.browser_hash);
+        if kept.source != source || !bound {
+            return Err(SigninError::OidcState);
+        }
+        if let Some(error) = back.error {
+            let error: String = error
+                .chars()
+                .filter(char::is_ascii_graphic)
+                .take(64)
+                .collect();
+            return Err(SigninError::OidcProviderRefused(error));
+        }
+        match back.iss {
+            Some(iss) if iss.trim_end_matches('/') != provider.config.issuer => {
+                return Err(SigninError::OidcIssuer);
+            }
+            None if provider.sends_iss().await? => return Err(SigninError::OidcIssuer),
+            _ => {}
+        }
+        let code = back.code.ok_or(SigninError::OidcState)?;
+        let plain = self
+            .key
+            .open(SEAL_CONTEXT, &kept.sealed)
+            .map_err(|_| SigninError::OidcState)?;
+        let pending: Pending = serde_json::from_slice(secrecy::ExposeSecret::expose_secret(&plain))
+            .map_err(|_| SigninError::OidcState)?;
+        let verified = provider.finish(code, pending).await?;
+        let person = claims::person(&provider.config, &verified.subject, &verified.claims)?;
+        let member = self.oidc_person(provider, person).await?;
+        let factor = claims::idp_factor(&provider.config, &verified.amr, verified.acr.as_deref());
+        let opened = self.open(&member, address, user_agent).await?;
+        let mut tx = self.store.begin().await?;
+        crate::store::oidc::mark_session(
+            tx.conn(),
+            opened.id,
+            source,
+            &verified.subject,
+            verified.sid.as_deref(),
+            factor.as_deref(),
+            now_millis(),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(opened)
+    }
+
+    /// The staff member a verified sign-in is: found by `sub`, created (pending) when the
+    /// source provisions, updated through the directory path either way.
+    async fn oidc_person(
+        &self,
+        provider: &Provider,
+        person: crate::directory::person::DirectoryPerson,
+    ) -> Result<StaffMember, SigninError> {
+        let config = &provider.config;
+        let origin = SourceKind::Oidc.origin(&config.name);
+        let sub = person.external_id.clone().unwrap_or_default();
+        let username = person.username.clone();
+        let mut conn = self.store.conn().await?;
+        let known = crate::store::oidc::staff_by_subject(&mut conn, &origin, &sub).await?;
+        if known.is_none() {
+            if let Some(holder) = crate::store::staff::find(&mut conn, &username).await? {
+                let (_, holder_origin) = crate::store::staff::find_by_id(&mut conn, holder.id)
+                    .await?
+                    .ok_or(SigninError::Refused)?;
+                return Err(SigninError::OidcUsernameTaken {
+                    username,
+                    holder: holder_origin.source,
+                });
+            }
+            if !config.provision {
+                return Err(SigninError::OidcNotProvisioned);
+            }
+        }
+        drop(conn);
+        let actor = Actor(format!("idp:{}", config.name));
+        let answer = Answer::changes_from(SourceKind::Oidc, &config.name, vec![person], vec![]);
+        {
+            let _serial = self.syncer.serialize(&origin).await;
+            self.syncer
+                .take(answer, false, &actor)
+                .await
+                .map_err(|e| SigninError::OidcApply(e.to_string()))?;
+        }
+        let mut conn = self.store.conn().await?;
+        let id = crate::store::oidc::staff_by_subject(&mut conn, &origin, &sub)
+            .await?
+            .ok_or_else(|| SigninError::OidcApply("the person was not recorded".into()))?;
+        let (member, _) = crate::store::staff::find_by_id(&mut conn, id)
+            .await?
+            .ok_or(SigninError::Refused)?;
+        if member.status == StaffStatus::Offboarded {
+            return Err(SigninError::Offboarded(member.username));
+        }
+        Ok(member)
+    }
+
+    async fn oidc_failed(&self, source: &str, address: &str, why: &str) -> Result<(), SigninError> {
+        let mut tx = self.store.begin().await?;
+        let change = audit::Change::SigninFailed {
+            account: format!("oidc:{source}"),
+            why: why.chars().take(300).collect(),
+        };
+        audit::record(tx.conn(), &Actor(format!("address:{address}")), &change).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// A provider's back-channel logout: the token checked, its `jti` remembered, the
+    /// sessions it names ended and, unless the source says otherwise, the tokens issued from
+    /// them revoked — in one transaction, then in this replica's verifier.
+    pub async fn oidc_logout(&self, source: &str, token: &str) -> Result<LoggedOut, SigninError> {
+        let provider = self.provider(source)?;
+        let config = &provider.config;
+        let now = now_millis();
+        let check = |keys: &serde_json::Value| {
+            logout::check(
+                token,
+                &Expect {
+                    issuer: &config.issuer,
+                    client_id: &config.client_id,
+                    algorithms: &config.algorithms,
+                    keys,
+                    now: now / 1000,
+                },
+            )
+        };
+        let found = match check(&provider.key_set(false).await?) {
+            Err(LogoutTokenError::UnknownKey) => check(&provider.key_set(true).await?),
+            other => other,
+        }?;
+        let mut tx = self.store.begin().await?;
+        let keep = (found.iat + logout::MAX_AGE_SECS + 120) * 1000;
+        if !crate::store::oidc::remember_jti(tx.conn(), source, &found.jti, now, keep).await? {
+            return Err(LogoutTokenError::Replayed.into());
+        }
+        let ended = crate::store::oidc::end_sessions(
+            tx.conn(),
+            source,
+            found.sub.as_deref(),
+            found.sid.as_deref(),
+            now,
+        )
+        .await?;
+        let ids: Vec<i64> = ended.iter().map(|(s, _)| *s).collect();
+        let revoked = if config.revoke_tokens_on_idp_logout {
+            crate::store::tokens::revoke_for_sessions(tx.conn(), &ids, now, "provider logout")
+                .await?
+        } else {
+            Vec::new()
+        };
+        let mut people: Vec<_> = ended.iter().map(|(_, staff)| *staff).collect();
+        people.sort_unstable();
+        people.dedup();
+        let actor = Actor(format!("idp:{source}"));
+        for staff in people {
+            let Some((member, _)) = crate::store::staff::find_by_id(tx.conn(), staff).await? else {
+                continue;
+            };
+            let change = audit::Change::IdpLoggedOut {
+                username: member.username.to_string(),
+                source: source.to_owned(),
+                sessions_ended: ended.iter().filter(|(_, s)| *s == staff).count(),
+                tokens_revoked: revoked.len(),
+            };
+            audit::record(tx.conn(), &actor, &change).await?;
+        }
+        tx.commit().await?;
+        self.verifier.revoke(revoked.iter().map(|r| r.hash));
+        tracing::info!(
+            source,
+            sessions = ids.len(),
+            tokens = revoked.len(),
+            "provider logout"
+        );
+        Ok(LoggedOut {
+            sessions_ended: ids.len(),
+            tokens_revoked: revoked.len(),
+        })
+    }
+}

@@ -1,0 +1,159 @@
+//! OpenID Connect rows: sign-ins in flight, provider sessions, logout tokens seen.
+
+use sqlx::{AnyConnection, AnyPool, Row};
+
+use super::StoreError;
+use crate::domain::staff::StaffId;
+use crate::domain::time::Millis;
+
+/// A sign-in waiting for the browser to come back from the provider.
+pub struct Started<'a> {
+    pub state_hash: &'a [u8],
+    pub source: &'a str,
+    pub browser_hash: &'a [u8],
+    pub sealed: &'a [u8],
+    pub now: Millis,
+    pub expires_at: Millis,
+}
+
+pub async fn save_login(pool: &AnyPool, s: &Started<'_>) -> Result<(), StoreError> {
+    // Abandoned sign-ins go as new ones arrive.
+    sqlx::query("DELETE FROM oidc_logins WHERE expires_at <= $1")
+        .bind(s.now)
+        .execute(pool)
+        .await?;
+    sqlx::query(
+        "INSERT INTO oidc_logins (state_hash, source, browser_hash, sealed, created_at, expires_at) \
+         VALUES ($1, $2, $3, $4, $5, $6)",
+    )
+    .bind(s.state_hash.to_vec())
+    .bind(s.source)
+    .bind(s.browser_hash.to_vec())
+    .bind(s.sealed.to_vec())
+    .bind(s.now)
+    .bind(s.expires_at)
+    .execute(pool)
+    .await?;
+    Ok(())
+}
+
+/// A started sign-in as it was kept: its source, browser binding and sealed secrets.
+pub struct Kept {
+    pub source: String,
+    pub browser_hash: Vec<u8>,
+    pub sealed: Vec<u8>,
+}
+
+/// Takes a started sign-in by its state, once: a second callback with the same state finds
+/// nothing. Expired ones are not answered.
+pub async fn take_login(
+    pool: &AnyPool,
+    state_hash: &[u8],
+    now: Millis,
+) -> Result<Option<Kept>, StoreError> {
+    let row = sqlx::query(
+        "DELETE FROM oidc_logins WHERE state_hash = $1 \
+         RETURNING source, browser_hash, sealed, expires_at",
+    )
+    .bind(state_hash.to_vec())
+    .fetch_optional(pool)
+    .await?;
+    let Some(row) = row else { return Ok(None) };
+    let expires_at: i64 = row.try_get("expires_at")?;
+    if expires_at <= now {
+        return Ok(None);
+    }
+    Ok(Some(Kept {
+        source: row.try_get("source")?,
+        browser_hash: row.try_get("browser_hash")?,
+        sealed: row.try_get("sealed")?,
+    }))
+}
+
+/// Records where a new session came from and which factor met the second-factor rule.
+pub async fn mark_session(
+    conn: &mut AnyConnection,
+    session: i64,
+    source: &str,
+    sub: &str,
+    sid: Option<&str>,
+    factor: Option<&str>,
+    now: Millis,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "UPDATE sessions SET idp_source = $2, idp_sub = $3, idp_sid = $4, factor = $5, \
+         totp_at = CASE WHEN $5 IS NULL THEN totp_at ELSE $6 END WHERE id = $1",
+    )
+    .bind(session)
+    .bind(source)
+    .bind(sub)
+    .bind(sid)
+    .bind(factor)
+    .bind(now)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+/// Ends the live sessions a provider logout names (by `sid` when it has one, else every
+/// session of `sub`); answers (session, staff) of each ended.
+pub async fn end_sessions(
+    conn: &mut AnyConnection,
+    source: &str,
+    sub: Option<&str>,
+    sid: Option<&str>,
+    now: Millis,
+) -> Result<Vec<(i64, StaffId)>, StoreError> {
+    let rows = sqlx::query(
+        "UPDATE sessions SET revoked_at = $4 WHERE idp_source = $1 AND revoked_at IS NULL \
+         AND ($2 IS NULL OR idp_sub = $2) AND ($3 IS NULL OR idp_sid = $3) \
+         RETURNING id, staff_id",
+    )
+    .bind(source)
+    .bind(sub)
+    .bind(sid)
+    .bind(now)
+    .fetch_all(&mut *conn)
+    .await?;
+    rows.iter()
+        .map(|r| Ok((r.try_get("id")?, r.try_get("staff_id")?)))
+        .collect()
+}
+
+/// Remembers a logout token's `jti`; `false` when it was seen before.
+pub async fn remember_jti(
+    conn: &mut AnyConnection,
+    source: &str,
+    jti: &str,
+    now: Millis,
+    keep_until: Millis,
+) -> Result<bool, StoreError> {
+    sqlx::query("DELETE FROM oidc_logout_jtis WHERE expires_at <= $1")
+        .bind(now)
+        .execute(&mut *conn)
+        .await?;
+    let done = sqlx::query(
+        "INSERT INTO oidc_logout_jtis (source, jti, expires_at) VALUES ($1, $2, $3) \
+         ON CONFLICT (source, jti) DO NOTHING",
+    )
+    .bind(source)
+    .bind(jti)
+    .bind(keep_until)
+    .execute(&mut *conn)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// The staff member a provider knows as `sub`, if staffgate has them.
+pub async fn staff_by_subject(
+    conn: &mut AnyConnection,
+    origin: &str,
+    sub: &str,
+) -> Result<Option<StaffId>, StoreError> {
+    let row = sqlx::query("SELECT id FROM staff WHERE source = $1 AND external_id = $2")
+        .bind(origin)
+        .bind(sub)
+        .fetch_optional(&mut *conn)
+        .await?;
+    row.map(|r| Ok(r.try_get("id")?)).transpose()
+}

@@ -1,0 +1,344 @@
+//! Sign-in with a real OpenID Connect provider (npm `oidc-provider`): the code flow with
+//! PKCE, state, nonce and RFC 9207's `iss`, a just-in-time joiner through the directory
+//! path, a username another source holds refused, replayed and foreign state refused, and
+//! the provider's back-channel logout ending the session and its brokered tokens at once;
+//! hostile logout tokens refused.
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::oidc::{browser, idp, sign_in};
+use common::process::free_port;
+use common::upstream::Upstream;
+use common::{Db, TestApp};
+use reqwest::Method;
+use serde_json::{Value, json};
+
+const SECRET: &str = "oidc-client-secret-never-logged";
+
+/// A daemon with the `idp` source, listening where the provider's client expects it.
+async fn app_with(client: &str, provision: bool) -> TestApp {
+    let port = free_port();
+    let base = format!("http://127.0.0.1:{port}");
+    let toml = format!(
+        "[idp]\nissuer = \"{}\"\nclient_id = \"{client}\"\nclient_secret = \"{SECRET}\"\n\
+         display_name = \"Test IdP\"\nprovision = {provision}\n[idp.tags]\ndepartment = \"department\"\n",
+        idp().issuer
+    );
+    let sources = staffgate::config::oidc::parse_sources(&toml::from_str(&toml).unwrap()).unwrap();
+    idp().client(client, SECRET, &base, "idp").await;
+    TestApp::spawn_with(Db::Sqlite, move |c| {
+        c.listen = format!("127.0.0.1:{port}").parse().unwrap();
+        c.mail.public_url = base;
+        c.signin.plain_http = true;
+        c.oidc = sources;
+    })
+    .await
+}
+
+async fn staff(app: &TestApp, name: &str) -> (u16, Value) {
+    app.api(Method::GET, &format!("/staff/{name}"), None).await
+}
+
+async fn events(app: &TestApp, event: &str) -> Vec<Value> {
+    let (_, v) = app.api(Method::GET, "/audit?limit=1000", None).await;
+    v.as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["event"] == event)
+        .cloned()
+        .collect()
+}
+
+#[tokio::test]
+async fn a_code_flow_sign_in_makes_a_pending_joiner_and_a_logout_from_the_provider_ends_it() {
+    let app = app_with("sg-flow", true).await;
+    idp()
+        .account(
+            "acct-olga",
+            json!({ "preferred_username": "olga", "email": "olga@example.com", "name": "Olga",
+                    "groups": ["support"], "department": "care" }),
+        )
+        .await;
+    let login = browser();
+    let page = login
+        .get(format!("{}/login", app.base))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        page.contains("/oidc/idp/start") && page.contains("Test IdP"),
+        "{page}"
+    );
+
+    let (status, body) = sign_in(&login, &app.base, "idp", "acct-olga").await;
+    assert_eq!(
+        status,
+        200,
+        "{body} {:?}",
+        events(&app, "signin.failed").await
+    );
+    let (s, olga) = staff(&app, "olga").await;
+    assert_eq!(s, 200, "{olga}");
+    assert_eq!(
+        olga["status"], "pending",
+        "a first sign-in is a joiner: {olga}"
+    );
+    assert_eq!(olga["groups"], json!(["support"]));
+    let me = login
+        .get(format!("{}/api/v1/me", app.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(me.status(), 200, "the session works");
+
+    // Through first login (requirements are off here), a token from this very session.
+    let (s, v) = app
+        .api(
+            Method::POST,
+            "/staff/olga/activate",
+            Some(json!({ "reason": "test" })),
+        )
+        .await;
+    assert_eq!(s, 200, "{v}");
+    let up = Upstream::start("real-secret").await;
+    app.add_channel(
+        "desk",
+        json!({ "kind": "bearer", "upstream": up.base, "tags": ["support"], "rules": ["GET /** read"] }),
+        "real-secret",
+    )
+    .await;
+    let issued: Value = login
+        .post(format!("{}/api/v1/me/tokens", app.base))
+        .json(&json!({ "channel": "desk" }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let token = issued["token"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{issued}"))
+        .to_owned();
+    assert_eq!(app.call(Method::GET, "desk", "x", &token).await.0, 200);
+
+    // The provider ends the session: staffgate's session and its token end with it.
+    let sent_at = Instant::now();
+    assert_eq!(idp().logout("sg-flow", "acct-olga").await, 1);
+    let took = sent_at.elapsed();
+    let (status, code) = app.call(Method::GET, "desk", "x", &token).await;
+    println!("provider back-channel logout -> brokered token refused: {took:?}");
+    assert_eq!((status, code.as_deref()), (401, Some("token_revoked")));
+    assert!(took < Duration::from_secs(2), "{took:?}");
+    let me = login
+        .get(format!("{}/api/v1/me", app.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(me.status(), 401, "the session ended");
+    let out = events(&app, "signout.provider").await;
+    assert_eq!(out.len(), 1, "{out:?}");
+    let details: Value = serde_json::from_str(out[0]["details"].as_str().unwrap()).unwrap();
+    assert_eq!(details["tokens_revoked"], 1, "{out:?}");
+
+    // The client secret is nowhere in the audit log.
+    let (_, audit) = app.api(Method::GET, "/audit?limit=1000", None).await;
+    assert!(!audit.to_string().contains(SECRET));
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_username_another_source_holds_is_refused_and_nothing_is_created() {
+    let app = app_with("sg-taken", true).await;
+    app.add_staff("mallory", &["admins"]).await;
+    idp()
+        .account(
+            "acct-impostor",
+            json!({ "preferred_username": "mallory", "email": "mallory@example.com" }),
+        )
+        .await;
+    let b = browser();
+    let (status, body) = sign_in(&b, &app.base, "idp", "acct-impostor").await;
+    assert_eq!(status, 409, "{body}");
+    assert!(body.contains("belongs to another person"), "{body}");
+    let (_, m) = staff(&app, "mallory").await;
+    assert_eq!(
+        m["groups"],
+        json!(["admins"]),
+        "the hand-made person is untouched: {m}"
+    );
+    let refused = events(&app, "signin.failed").await;
+    assert!(
+        refused
+            .iter()
+            .any(|e| e["details"].as_str().unwrap_or("").contains("mallory")),
+        "{refused:?}"
+    );
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_callback_without_its_browser_or_with_a_used_state_or_another_issuer_is_refused() {
+    let app = app_with("sg-state", true).await;
+    idp()
+        .account("acct-sam", json!({ "preferred_username": "sam" }))
+        .await;
+    let plain = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    // No state at all, and a state nobody started.
+    for q in ["code=x", "code=x&state=forged"] {
+        let r = plain
+            .get(format!("{}/oidc/idp/callback?{q}", app.base))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 400, "{q}");
+    }
+    // A real state, brought back by another browser (login CSRF).
+    let start = plain
+        .get(format!("{}/oidc/idp/start", app.base))
+        .send()
+        .await
+        .unwrap();
+    let location = start.headers()["location"].to_str().unwrap().to_owned();
+    let state = url_param(&location, "state");
+    let r = plain
+        .get(format!(
+            "{}/oidc/idp/callback?code=x&state={state}",
+            app.base
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400);
+    // The right browser, but the answer claims another issuer (mix-up).
+    let b2 = reqwest::Client::builder()
+        .cookie_store(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let start = b2
+        .get(format!("{}/oidc/idp/start", app.base))
+        .send()
+        .await
+        .unwrap();
+    let state = url_param(start.headers()["location"].to_str().unwrap(), "state");
+    let r = b2
+        .get(format!(
+            "{}/oidc/idp/callback?code=x&state={state}&iss=https%3A%2F%2Fevil.example",
+            app.base
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400);
+    assert!(
+        r.text()
+            .await
+            .unwrap()
+            .contains("could not be completed safely")
+    );
+    // The same state again: taken once only.
+    let r = b2
+        .get(format!(
+            "{}/oidc/idp/callback?code=x&state={state}",
+            app.base
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400);
+    let (s, _) = staff(&app, "sam").await;
+    assert_eq!(s, 404, "nothing was created");
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn hostile_logout_tokens_are_refused_with_a_reason() {
+    let app = app_with("sg-logout", true).await;
+    let now = chrono::Utc::now().timestamp();
+    let good = json!({
+        "iss": idp().issuer, "aud": "sg-logout", "iat": now, "jti": "j-1", "sub": "acct-x",
+        "events": { "http://schemas.openid.net/event/backchannel-logout": {} }
+    });
+    let with = |k: &str, v: Value| {
+        let mut c = good.clone();
+        c[k] = v;
+        c
+    };
+    let typ = json!({ "typ": "logout+jwt" });
+    let cases = [
+        ("a nonce", typ.clone(), with("nonce", json!("n"))),
+        ("no typ", json!({}), good.clone()),
+        (
+            "another audience",
+            typ.clone(),
+            with("aud", json!("someone-else")),
+        ),
+        (
+            "another issuer",
+            typ.clone(),
+            with("iss", json!("https://evil.example")),
+        ),
+        ("no event", typ.clone(), with("events", json!({}))),
+        ("stale", typ.clone(), with("iat", json!(now - 3600))),
+        (
+            "unknown key",
+            json!({ "typ": "logout+jwt", "kid": "nope" }),
+            good.clone(),
+        ),
+    ];
+    let post = |token: String| {
+        let url = format!("{}/oidc/idp/backchannel-logout", app.base);
+        async move {
+            let r = reqwest::Client::new()
+                .post(url)
+                .form(&[("logout_token", token)])
+                .send()
+                .await
+                .unwrap();
+            let status = r.status().as_u16();
+            let v: Value = r.json().await.unwrap_or(Value::Null);
+            (status, v)
+        }
+    };
+    for (what, header, claims) in cases {
+        let token = idp().sign(header, claims).await;
+        let (status, v) = post(token).await;
+        assert_eq!(status, 400, "{what}: {v}");
+        assert_eq!(v["error"]["code"], "logout_token_invalid", "{what}: {v}");
+    }
+    // alg none: no signature at all.
+    let b64 = |v: &Value| {
+        use base64::Engine;
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(v.to_string())
+    };
+    let none = format!(
+        "{}.{}.",
+        b64(&json!({"alg": "none", "typ": "logout+jwt"})),
+        b64(&good)
+    );
+    assert_eq!(post(none).await.0, 400);
+    // A good one is applied once; the same jti again is a replay.
+    let token = idp().sign(typ.clone(), good.clone()).await;
+    assert_eq!(post(token.clone()).await.0, 200);
+    let (status, v) = post(token).await;
+    assert_eq!(status, 400);
+    assert!(v.to_string().contains("seen before"), "{v}");
+    app.stop().await;
+}
+
+fn url_param(url: &str, name: &str) -> String {
+    let query = url.split_once('?').map_or("", |(_, q)| q);
+    form_urlencoded::parse(query.as_bytes())
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.into_owned())
+        .unwrap_or_else(|| panic!("no {name} in {url}"))
+}
