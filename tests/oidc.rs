@@ -19,6 +19,15 @@ const SECRET: &str = "oidc-client-secret-never-logged";
 
 /// A daemon with the `idp` source, listening where the provider's client expects it.
 async fn app_with(client: &str, provision: bool) -> TestApp {
+    app_on(Db::Sqlite, client, provision, |_| {}).await
+}
+
+async fn app_on(
+    db: Db,
+    client: &str,
+    provision: bool,
+    tweak: impl FnOnce(&mut staffgate::config::Config) + Send + 'static,
+) -> TestApp {
     let port = free_port();
     let base = format!("http://127.0.0.1:{port}");
     let toml = format!(
@@ -28,11 +37,12 @@ async fn app_with(client: &str, provision: bool) -> TestApp {
     );
     let sources = staffgate::config::oidc::parse_sources(&toml::from_str(&toml).unwrap()).unwrap();
     idp().client(client, SECRET, &base, "idp").await;
-    TestApp::spawn_with(Db::Sqlite, move |c| {
+    TestApp::spawn_with(db, move |c| {
         c.listen = format!("127.0.0.1:{port}").parse().unwrap();
         c.mail.public_url = base;
         c.signin.plain_http = true;
         c.oidc = sources;
+        tweak(c);
     })
     .await
 }
@@ -51,12 +61,14 @@ async fn events(app: &TestApp, event: &str) -> Vec<Value> {
         .collect()
 }
 
-#[tokio::test]
-async fn a_code_flow_sign_in_makes_a_pending_joiner_and_a_logout_from_the_provider_ends_it() {
-    let app = app_with("sg-flow", true).await;
+async fn a_code_flow_sign_in_makes_a_pending_joiner_and_a_logout_from_the_provider_ends_it(db: Db) {
+    // One client and account per backend: both run at once against one provider.
+    let client = format!("sg-flow-{db:?}");
+    let account = format!("acct-olga-{db:?}");
+    let app = app_on(db, &client, true, |_| {}).await;
     idp()
         .account(
-            "acct-olga",
+            &account,
             json!({ "preferred_username": "olga", "email": "olga@example.com", "name": "Olga",
                     "groups": ["support"], "department": "care" }),
         )
@@ -75,7 +87,7 @@ async fn a_code_flow_sign_in_makes_a_pending_joiner_and_a_logout_from_the_provid
         "{page}"
     );
 
-    let (status, body) = sign_in(&login, &app.base, "idp", "acct-olga").await;
+    let (status, body) = sign_in(&login, &app.base, "idp", &account).await;
     assert_eq!(
         status,
         200,
@@ -129,7 +141,7 @@ async fn a_code_flow_sign_in_makes_a_pending_joiner_and_a_logout_from_the_provid
 
     // The provider ends the session: staffgate's session and its token end with it.
     let sent_at = Instant::now();
-    assert_eq!(idp().logout("sg-flow", "acct-olga").await, 1);
+    assert_eq!(idp().logout(&client, &account).await, 1);
     let took = sent_at.elapsed();
     let (status, code) = app.call(Method::GET, "desk", "x", &token).await;
     println!("provider back-channel logout -> brokered token refused: {took:?}");
@@ -194,12 +206,8 @@ async fn a_callback_without_its_browser_or_with_a_used_state_or_another_issuer_i
         .unwrap();
     // No state at all, and a state nobody started.
     for q in ["code=x", "code=x&state=forged"] {
-        let r = plain
-            .get(format!("{}/oidc/idp/callback?{q}", app.base))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(r.status(), 400, "{q}");
+        let url = format!("{}/oidc/idp/callback?{q}", app.base);
+        assert_eq!(status_of(&plain, url).await, 400, "{q}");
     }
     // A real state, brought back by another browser (login CSRF).
     let start = plain
@@ -209,15 +217,8 @@ async fn a_callback_without_its_browser_or_with_a_used_state_or_another_issuer_i
         .unwrap();
     let location = start.headers()["location"].to_str().unwrap().to_owned();
     let state = url_param(&location, "state");
-    let r = plain
-        .get(format!(
-            "{}/oidc/idp/callback?code=x&state={state}",
-            app.base
-        ))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 400);
+    let url = format!("{}/oidc/idp/callback?code=x&state={state}", app.base);
+    assert_eq!(status_of(&plain, url).await, 400);
     // The right browser, but the answer claims another issuer (mix-up).
     let b2 = reqwest::Client::builder()
         .cookie_store(true)
@@ -246,26 +247,19 @@ async fn a_callback_without_its_browser_or_with_a_used_state_or_another_issuer_i
             .contains("could not be completed safely")
     );
     // The same state again: taken once only.
-    let r = b2
-        .get(format!(
-            "{}/oidc/idp/callback?code=x&state={state}",
-            app.base
-        ))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 400);
+    let url = format!("{}/oidc/idp/callback?code=x&state={state}", app.base);
+    assert_eq!(status_of(&b2, url).await, 400);
     let (s, _) = staff(&app, "sam").await;
     assert_eq!(s, 404, "nothing was created");
     app.stop().await;
 }
 
-#[tokio::test]
-async fn hostile_logout_tokens_are_refused_with_a_reason() {
-    let app = app_with("sg-logout", true).await;
+async fn hostile_logout_tokens_are_refused_with_a_reason(db: Db) {
+    let client = format!("sg-logout-{db:?}");
+    let app = app_on(db, &client, true, |_| {}).await;
     let now = chrono::Utc::now().timestamp();
     let good = json!({
-        "iss": idp().issuer, "aud": "sg-logout", "iat": now, "jti": "j-1", "sub": "acct-x",
+        "iss": idp().issuer, "aud": client, "iat": now, "jti": "j-1", "sub": "acct-x",
         "events": { "http://schemas.openid.net/event/backchannel-logout": {} }
     });
     let with = |k: &str, v: Value| {
@@ -335,6 +329,34 @@ async fn hostile_logout_tokens_are_refused_with_a_reason() {
     app.stop().await;
 }
 
+/// The status of one GET with `client` (its cookies, its redirect policy).
+async fn status_of(client: &reqwest::Client, url: String) -> u16 {
+    client.get(url).send().await.unwrap().status().as_u16()
+}
+
+#[tokio::test]
+async fn sign_ins_waiting_at_the_provider_are_bounded() {
+    let app = app_on(Db::Sqlite, "sg-bound", true, |c| {
+        c.signin.oidc_pending_limit = 3
+    })
+    .await;
+    let plain = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let start = format!("{}/oidc/idp/start", app.base);
+    for _ in 0..3 {
+        assert_eq!(status_of(&plain, start.clone()).await, 303);
+    }
+    // Anyone may start a sign-in: the rows that makes stop at the limit.
+    assert_eq!(status_of(&plain, start.clone()).await, 429);
+    assert_eq!(
+        status_of(&plain, format!("{}/oidc/nope/start", app.base)).await,
+        404
+    );
+    app.stop().await;
+}
+
 fn url_param(url: &str, name: &str) -> String {
     let query = url.split_once('?').map_or("", |(_, q)| q);
     form_urlencoded::parse(query.as_bytes())
@@ -342,3 +364,8 @@ fn url_param(url: &str, name: &str) -> String {
         .map(|(_, v)| v.into_owned())
         .unwrap_or_else(|| panic!("no {name} in {url}"))
 }
+
+both_backends!(
+    a_code_flow_sign_in_makes_a_pending_joiner_and_a_logout_from_the_provider_ends_it,
+    hostile_logout_tokens_are_refused_with_a_reason,
+);

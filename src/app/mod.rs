@@ -4,6 +4,7 @@ pub(crate) mod jobs;
 mod listener;
 mod master_key;
 mod serve;
+mod tls;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -23,6 +24,7 @@ use crate::signin::Signin;
 use crate::store::Store;
 use crate::tokens::{Tokens, Verifier};
 use crate::web::{self, AppState};
+use tls::Tls;
 
 /// Why the daemon could not start. Each names what to fix.
 #[derive(Debug, thiserror::Error)]
@@ -65,45 +67,6 @@ pub enum StartError {
         addr: SocketAddr,
         source: std::io::Error,
     },
-}
-
-/// The listener's certificate, reloadable from its files.
-#[derive(Clone)]
-struct Tls {
-    config: axum_server::tls_rustls::RustlsConfig,
-    cert: std::path::PathBuf,
-    key: std::path::PathBuf,
-}
-
-impl Tls {
-    async fn load(cert: &std::path::Path, key: &std::path::Path) -> Result<Tls, StartError> {
-        let config = axum_server::tls_rustls::RustlsConfig::from_pem_file(cert, key)
-            .await
-            .map_err(|source| StartError::Tls {
-                cert: cert.display().to_string(),
-                key: key.display().to_string(),
-                source,
-            })?;
-        Ok(Tls {
-            config,
-            cert: cert.to_owned(),
-            key: key.to_owned(),
-        })
-    }
-
-    /// Re-reads the files; a bad pair keeps the certificate in use.
-    async fn reload(&self) {
-        match self
-            .config
-            .reload_from_pem_file(&self.cert, &self.key)
-            .await
-        {
-            Ok(()) => tracing::info!(cert = %self.cert.display(), "TLS certificate reloaded"),
-            Err(e) => {
-                tracing::error!(error = %e, cert = %self.cert.display(), "TLS certificate not reloaded; keeping the one in use")
-            }
-        }
-    }
 }
 
 /// A built, bound daemon, not yet serving.
@@ -222,21 +185,7 @@ impl Application {
             &config.oidc,
             &config.mail.public_url,
         )?);
-        for provider in oidc.all() {
-            let provider = provider.clone();
-            // Discovered in the background: a provider that is down must not stop the
-            // daemon; its sign-ins are refused with a clear code until it answers.
-            tokio::spawn(async move {
-                match provider.discover().await {
-                    Ok(_) => {
-                        tracing::info!(source = %provider.config.name, issuer = %provider.config.issuer, "identity provider discovered")
-                    }
-                    Err(e) => {
-                        tracing::warn!(source = %provider.config.name, error = %e, "identity provider not discovered yet; retried at the first sign-in")
-                    }
-                }
-            });
-        }
+        oidc.discover_in_background();
         let signin = Signin {
             oidc,
             store: store.clone(),

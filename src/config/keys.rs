@@ -308,6 +308,15 @@ static KEYS: &[Key] = &[
         },
     },
     Key {
+        file: "signin.oidc_pending_limit",
+        env: "STAFFGATE_SIGNIN_OIDC_PENDING_LIMIT",
+        help: "provider sign-ins started and not yet back, per source, within 10 minutes (default 10000)",
+        set: |c, v| {
+            c.signin.oidc_pending_limit = count(v)?;
+            Ok(())
+        },
+    },
+    Key {
         file: "signin.window",
         env: "STAFFGATE_SIGNIN_WINDOW",
         help: "the window failed sign-ins are counted in (default 15m)",

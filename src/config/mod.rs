@@ -112,6 +112,8 @@ pub struct SigninConfig {
     pub max_failures_per_account: u32,
     pub max_failures_per_address: u32,
     pub window: Duration,
+    /// Provider sign-ins started and not yet back, per source: past it, new ones wait.
+    pub oidc_pending_limit: u32,
 }
 
 #[derive(Debug, Clone)]
@@ -160,6 +162,7 @@ impl Default for Config {
                 plain_http: false,
                 max_failures_per_account: 5,
                 max_failures_per_address: 20,
+                oidc_pending_limit: 10_000,
                 window: Duration::from_secs(15 * 60),
             },
             max_staleness: Duration::from_secs(2),

@@ -71,7 +71,7 @@ impl Signin {
             .seal(SEAL_CONTEXT, &plain)
             .map_err(|_| SigninError::Random)?;
         let now = now_millis();
-        crate::store::oidc::save_login(
+        let kept = crate::store::oidc::save_login(
             self.store.pool(),
             &crate::store::oidc::Started {
                 state_hash: &hash(&state),
@@ -81,8 +81,18 @@ impl Signin {
                 now,
                 expires_at: now + LOGIN_TTL_MS,
             },
+            self.config.oidc_pending_limit,
         )
         .await?;
+        if !kept {
+            tracing::warn!(
+                source,
+                "too many provider sign-ins waiting; new ones refused for now"
+            );
+            return Err(SigninError::RateLimited {
+                retry_after_secs: 60,
+            });
+        }
         Ok(Started { url, browser })
     }
 
@@ -263,40 +273,41 @@ impl Signin {
             now,
         )
         .await?;
-        let ids: Vec<i64> = ended.iter().map(|(s, _)| *s).collect();
-        let revoked = if config.revoke_tokens_on_idp_logout {
-            crate::store::tokens::revoke_for_sessions(tx.conn(), &ids, now, "provider logout")
-                .await?
-        } else {
-            Vec::new()
-        };
         let mut people: Vec<_> = ended.iter().map(|(_, staff)| *staff).collect();
         people.sort_unstable();
         people.dedup();
         let actor = Actor(format!("idp:{source}"));
+        let mut revoked = Vec::new();
         for staff in people {
-            let Some((member, _)) = crate::store::staff::find_by_id(tx.conn(), staff).await? else {
-                continue;
+            let sessions: Vec<i64> = ended
+                .iter()
+                .filter(|(_, s)| *s == staff)
+                .map(|(id, _)| *id)
+                .collect();
+            let theirs = if config.revoke_tokens_on_idp_logout {
+                let why = "provider logout";
+                crate::store::tokens::revoke_for_sessions(tx.conn(), &sessions, now, why).await?
+            } else {
+                Vec::new()
             };
-            let change = audit::Change::IdpLoggedOut {
-                username: member.username.to_string(),
-                source: source.to_owned(),
-                sessions_ended: ended.iter().filter(|(_, s)| *s == staff).count(),
-                tokens_revoked: revoked.len(),
-            };
-            audit::record(tx.conn(), &actor, &change).await?;
+            if let Some((member, _)) = crate::store::staff::find_by_id(tx.conn(), staff).await? {
+                let change = audit::Change::IdpLoggedOut {
+                    username: member.username.to_string(),
+                    source: source.to_owned(),
+                    sessions_ended: sessions.len(),
+                    tokens_revoked: theirs.len(),
+                };
+                audit::record(tx.conn(), &actor, &change).await?;
+            }
+            revoked.extend(theirs);
         }
         tx.commit().await?;
         self.verifier.revoke(revoked.iter().map(|r| r.hash));
-        tracing::info!(
-            source,
-            sessions = ids.len(),
-            tokens = revoked.len(),
-            "provider logout"
-        );
+        let (sessions, tokens) = (ended.len(), revoked.len());
+        tracing::info!(source, sessions, tokens, "provider logout");
         Ok(LoggedOut {
-            sessions_ended: ids.len(),
-            tokens_revoked: revoked.len(),
+            sessions_ended: sessions,
+            tokens_revoked: tokens,
         })
     }
 }

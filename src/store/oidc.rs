@@ -16,12 +16,22 @@ pub struct Started<'a> {
     pub expires_at: Millis,
 }
 
-pub async fn save_login(pool: &AnyPool, s: &Started<'_>) -> Result<(), StoreError> {
+/// Keeps a started sign-in unless `limit` are already waiting for this source; `false`
+/// then. Anyone may start a sign-in, so the rows they make are bounded.
+pub async fn save_login(pool: &AnyPool, s: &Started<'_>, limit: u32) -> Result<bool, StoreError> {
     // Abandoned sign-ins go as new ones arrive.
     sqlx::query("DELETE FROM oidc_logins WHERE expires_at <= $1")
         .bind(s.now)
         .execute(pool)
         .await?;
+    let waiting: i64 = sqlx::query("SELECT COUNT(*) AS n FROM oidc_logins WHERE source = $1")
+        .bind(s.source)
+        .fetch_one(pool)
+        .await?
+        .try_get("n")?;
+    if waiting >= i64::from(limit) {
+        return Ok(false);
+    }
     sqlx::query(
         "INSERT INTO oidc_logins (state_hash, source, browser_hash, sealed, created_at, expires_at) \
          VALUES ($1, $2, $3, $4, $5, $6)",
@@ -34,7 +44,7 @@ pub async fn save_login(pool: &AnyPool, s: &Started<'_>) -> Result<(), StoreErro
     .bind(s.expires_at)
     .execute(pool)
     .await?;
-    Ok(())
+    Ok(true)
 }
 
 /// A started sign-in as it was kept: its source, browser binding and sealed secrets.

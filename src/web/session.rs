@@ -22,13 +22,18 @@ pub fn presented(headers: &HeaderMap) -> Option<String> {
     {
         return Some(bearer.trim().to_owned());
     }
+    cookie(headers, COOKIE)
+}
+
+/// The value of the cookie `name` a request carries.
+pub fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
     headers
         .get_all(header::COOKIE)
         .iter()
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(';'))
         .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(name, _)| *name == COOKIE)
+        .find(|(k, _)| *k == name)
         .map(|(_, value)| value.to_owned())
 }
 

@@ -64,4 +64,23 @@ impl Providers {
     pub fn all(&self) -> &[Arc<Provider>] {
         &self.list
     }
+
+    /// Discovers every provider without holding up start: a provider that is down must not
+    /// stop the daemon; its sign-ins are refused with a clear code until it answers.
+    pub fn discover_in_background(&self) {
+        for provider in &self.list {
+            let provider = provider.clone();
+            tokio::spawn(async move {
+                let name = &provider.config.name;
+                match provider.discover().await {
+                    Ok(_) => {
+                        tracing::info!(source = %name, issuer = %provider.config.issuer, "identity provider discovered")
+                    }
+                    Err(e) => {
+                        tracing::warn!(source = %name, error = %e, "identity provider not discovered yet; retried at the first sign-in")
+                    }
+                }
+            });
+        }
+    }
 }

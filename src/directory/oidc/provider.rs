@@ -149,14 +149,20 @@ impl Provider {
     }
 
     /// The discovered metadata, discovering now when it never was or is over an hour old.
+    /// An hour-old document still serves while the provider's discovery does not answer.
     pub async fn metadata(&self) -> Result<Metadata, OidcError> {
         let cached = self.found.lock().expect("oidc lock").clone();
-        if let Some(f) = cached
-            && f.at.elapsed() < Duration::from_secs(3600)
-        {
-            return Ok(f.metadata);
+        match cached {
+            Some(f) if f.at.elapsed() < Duration::from_secs(3600) => Ok(f.metadata),
+            Some(f) => match self.discover().await {
+                Ok(fresh) => Ok(fresh),
+                Err(e) => {
+                    tracing::warn!(source = %self.config.name, error = %e, "rediscovery failed; using the last document");
+                    Ok(f.metadata)
+                }
+            },
+            None => self.discover().await,
         }
-        self.discover().await
     }
 
     /// Reads the provider's discovery document and key set.
@@ -287,6 +293,8 @@ impl Provider {
             Ok(Value::Object(m)) => m,
             _ => Map::new(),
         };
+        // The session id is taken from the signed token only, never from userinfo.
+        let sid = all.get("sid").and_then(Value::as_str).map(str::to_owned);
         if let Ok(request) = client.user_info(
             tokens.access_token().clone(),
             Some(claims.subject().clone()),
@@ -301,7 +309,6 @@ impl Provider {
                 }
             }
         }
-        let sid = all.get("sid").and_then(Value::as_str).map(str::to_owned);
         Ok(Verified {
             subject,
             sid,

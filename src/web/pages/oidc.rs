@@ -22,17 +22,6 @@ use crate::web::{AppState, session};
 /// the provider's redirect back is a cross-site navigation that must carry it.
 const BROWSER_COOKIE: &str = "staffgate_oidc";
 
-fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
-    headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|p| p.trim().split_once('='))
-        .find(|(k, _)| *k == name)
-        .map(|(_, v)| v.to_owned())
-}
-
 fn refused_page(ctx: &Ctx, e: crate::signin::SigninError) -> Response {
     match refusal(ctx, e) {
         Ok((status, text)) => ctx.render(
@@ -84,7 +73,7 @@ pub async fn callback(
     ctx: Ctx,
     headers: HeaderMap,
 ) -> Response {
-    let browser = cookie(&headers, BROWSER_COOKIE);
+    let browser = session::cookie(&headers, BROWSER_COOKIE);
     let back = Callback {
         state: q.get("state").map(String::as_str),
         code: q.get("code").map(String::as_str),

@@ -21,14 +21,7 @@ use crate::web::session;
 const LOGIN_CSRF: &str = "staffgate_login_csrf";
 
 fn login_csrf(headers: &HeaderMap) -> Option<String> {
-    headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|p| p.trim().split_once('='))
-        .find(|(k, _)| *k == LOGIN_CSRF)
-        .map(|(_, v)| v.to_owned())
+    session::cookie(headers, LOGIN_CSRF)
 }
 
 fn login_form(
