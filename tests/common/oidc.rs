@@ -161,3 +161,46 @@ pub async fn sign_in(
     let status = done.status().as_u16();
     (status, done.text().await.unwrap())
 }
+
+/// The same sign-in, following each redirect by hand with `b` (cookies kept, redirects not
+/// followed), so that staffgate's callback alone can be timed: (its status, its duration).
+pub async fn sign_in_timed(
+    b: &reqwest::Client,
+    base: &str,
+    source: &str,
+    account: &str,
+) -> (u16, std::time::Duration) {
+    let mut url = reqwest::Url::parse(&format!("{base}/oidc/{source}/start")).unwrap();
+    let mut form: Option<Vec<(&str, &str)>> = None;
+    for _ in 0..12 {
+        let request = match form.take() {
+            Some(fields) => b.post(url.clone()).form(&fields),
+            None => b.get(url.clone()),
+        };
+        let callback = url.as_str().starts_with(base) && url.path().ends_with("/callback");
+        let started = std::time::Instant::now();
+        let r = request.send().await.unwrap();
+        if callback {
+            return (r.status().as_u16(), started.elapsed());
+        }
+        if let Some(to) = r.headers().get("location") {
+            url = url.join(to.to_str().unwrap()).unwrap();
+            continue;
+        }
+        // The provider's login form.
+        let html = r.text().await.unwrap();
+        let action = html
+            .split("action=\"")
+            .nth(1)
+            .and_then(|r| r.split('"').next())
+            .unwrap_or_else(|| panic!("no login form at {url}: {html}"))
+            .to_owned();
+        url = url.join(&action).unwrap();
+        form = Some(vec![
+            ("prompt", "login"),
+            ("login", account),
+            ("password", "any"),
+        ]);
+    }
+    panic!("the sign-in did not reach staffgate's callback");
+}

@@ -42,6 +42,10 @@ const provider = new Provider(issuer, {
   jwks: { keys: [jwk] },
   cookies: { keys: ['staffgate-test-cookie-key'] },
   pkce: { required: () => true },
+  ttl: {
+    AccessToken: 3600, AuthorizationCode: 60, Grant: 3600, IdToken: 3600,
+    Interaction: 600, RefreshToken: 86400, Session: 86400, ClientCredentials: 600,
+  },
   findAccount: async (_ctx, id) => {
     const claims = accounts.get(id);
     if (!claims) return undefined;
