@@ -8,7 +8,6 @@
 //! Needs the provider installed (`bash scripts/test.sh` does it).
 
 #[path = "../tests/common/mod.rs"]
-#[allow(dead_code, unused_macros)]
 mod common;
 
 use std::time::{Duration, Instant};
