@@ -329,6 +329,112 @@ async fn hostile_logout_tokens_are_refused_with_a_reason(db: Db) {
     app.stop().await;
 }
 
+/// Polls until `check` holds, for at most `secs` seconds; how long it took.
+async fn within<F, Fut>(secs: u64, what: &str, mut check: F) -> Duration
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let t = Instant::now();
+    while !check().await {
+        assert!(
+            t.elapsed() < Duration::from_secs(secs),
+            "{what}: not within {secs} s"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    t.elapsed()
+}
+
+#[tokio::test]
+async fn a_refresh_moves_a_person_whose_groups_changed_and_ends_one_the_provider_lost() {
+    let app = app_on(Db::Sqlite, "sg-refresh", true, |c| {
+        c.oidc[0].refresh_interval = Duration::from_secs(1);
+    })
+    .await;
+    idp()
+        .account(
+            "acct-rita",
+            json!({ "preferred_username": "rita", "groups": ["support"] }),
+        )
+        .await;
+    let b = browser();
+    let (status, body) = sign_in(&b, &app.base, "idp", "acct-rita").await;
+    assert_eq!(status, 200, "{body}");
+    let (s, v) = app
+        .api(
+            Method::POST,
+            "/staff/rita/activate",
+            Some(json!({ "reason": "test" })),
+        )
+        .await;
+    assert_eq!(s, 200, "{v}");
+    let up = Upstream::start("real-secret").await;
+    app.add_channel(
+        "desk",
+        json!({ "kind": "bearer", "upstream": up.base, "tags": ["support"], "rules": ["GET /** read"] }),
+        "real-secret",
+    )
+    .await;
+    let issued: Value = b
+        .post(format!("{}/api/v1/me/tokens", app.base))
+        .json(&json!({ "channel": "desk" }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let token = issued["token"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{issued}"))
+        .to_owned();
+    assert_eq!(app.call(Method::GET, "desk", "x", &token).await.0, 200);
+
+    // The provider moves her out of support: the next refresh revokes what policy no longer
+    // permits; she stays signed in.
+    idp()
+        .account(
+            "acct-rita",
+            json!({ "preferred_username": "rita", "groups": ["sales"] }),
+        )
+        .await;
+    let took = within(10, "the moved person's token refused", || async {
+        app.call(Method::GET, "desk", "x", &token).await.0 != 200
+    })
+    .await;
+    println!("group removed at the provider -> token refused at the next refresh: {took:?}");
+    let (_, rita) = staff(&app, "rita").await;
+    assert_eq!(rita["groups"], json!(["sales"]), "{rita}");
+    let me = |b: reqwest::Client, url: String| async move {
+        b.get(url).send().await.unwrap().status().as_u16()
+    };
+    let me_url = format!("{}/api/v1/me", app.base);
+    assert_eq!(me(b.clone(), me_url.clone()).await, 200, "still signed in");
+
+    // The provider no longer knows her: the next refresh ends the session.
+    idp().account("acct-rita", Value::Null).await;
+    within(
+        10,
+        "the session of an account the provider lost ended",
+        || {
+            let (b, url) = (b.clone(), me_url.clone());
+            async move { me(b, url).await == 401 }
+        },
+    )
+    .await;
+    let ended = events(&app, "signout.provider").await;
+    assert_eq!(ended.len(), 1, "{ended:?}");
+    assert!(
+        ended[0]["details"]
+            .as_str()
+            .unwrap()
+            .contains("invalid_grant"),
+        "{ended:?}"
+    );
+    app.stop().await;
+}
+
 /// The status of one GET with `client` (its cookies, its redirect policy).
 async fn status_of(client: &reqwest::Client, url: String) -> u16 {
     client.get(url).send().await.unwrap().status().as_u16()

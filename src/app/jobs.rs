@@ -1,5 +1,5 @@
 //! Background jobs. Those that must run on one replica at a time hold a lease each
-//! (directory syncs, the mail outbox, cleanup).
+//! (directory syncs, provider refreshes, the mail outbox, cleanup).
 //!
 //! Scheduled offboardings are the exception: every replica looks for due ones, because each
 //! is claimed and carried out in one transaction (exactly once whoever looks), and a lease
@@ -56,7 +56,34 @@ pub fn spawn(state: &Arc<AppState>) -> Vec<Job> {
             tokio::spawn(lease(state, DIRECTORY).run(move || directory(s.clone()))),
         ));
     }
+    if !state.signin.oidc.all().is_empty() {
+        let s = state.clone();
+        jobs.push((
+            Some("oidc_refresh"),
+            tokio::spawn(lease(state, "oidc_refresh").run(move || oidc_refresh(s.clone()))),
+        ));
+    }
     jobs
+}
+
+/// Refreshes provider sessions as each source's interval comes round (checked every second).
+async fn oidc_refresh(state: Arc<AppState>) {
+    let mut tick = tokio::time::interval(Duration::from_secs(1));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        for provider in state.signin.oidc.all() {
+            match state.signin.oidc_refresh_due(provider).await {
+                Ok(round) if round != Default::default() => {
+                    tracing::info!(source = %provider.config.name, ?round, "provider sessions refreshed")
+                }
+                Ok(_) => {}
+                Err(e) => {
+                    tracing::warn!(source = %provider.config.name, error = %e, "provider refresh round failed")
+                }
+            }
+        }
+    }
 }
 
 /// Stops the jobs and gives their leases up, so another replica takes over at once.

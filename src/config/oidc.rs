@@ -44,6 +44,9 @@ pub struct OidcSource {
     pub revoke_tokens_on_idp_logout: bool,
     /// Network timeout for every call to the provider.
     pub timeout: Duration,
+    /// How often each session's provider tokens are refreshed: a person the provider no
+    /// longer knows, or a refusal, ends the session; changed groups are a move.
+    pub refresh_interval: Duration,
 }
 
 #[derive(Deserialize)]
@@ -70,6 +73,7 @@ struct RawSource {
     accept_acr: Vec<String>,
     revoke_tokens_on_idp_logout: Option<bool>,
     timeout: Option<String>,
+    refresh_interval: Option<String>,
 }
 
 fn valid_name(name: &str) -> bool {
@@ -177,6 +181,19 @@ fn source(name: &str, raw: RawSource) -> Result<OidcSource, Vec<(String, String)
             Duration::from_secs(10)
         }),
     };
+    let refresh_interval = match raw.refresh_interval.as_deref() {
+        None => Duration::from_secs(300),
+        Some(t) => match humantime::parse_duration(t) {
+            Ok(d) if d >= Duration::from_secs(1) => d,
+            _ => {
+                problem(
+                    "refresh_interval",
+                    "must be a duration of 1s or more".into(),
+                );
+                Duration::from_secs(300)
+            }
+        },
+    };
     if let Some(uri) = &raw.redirect_uri
         && !matches!(url_scheme(uri), Some("https" | "http"))
     {
@@ -206,6 +223,7 @@ fn source(name: &str, raw: RawSource) -> Result<OidcSource, Vec<(String, String)
         accept_acr: raw.accept_acr,
         revoke_tokens_on_idp_logout: raw.revoke_tokens_on_idp_logout.unwrap_or(true),
         timeout,
+        refresh_interval,
     })
 }
 

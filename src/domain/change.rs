@@ -248,13 +248,15 @@ pub enum Change {
         username: String,
         sessions_ended: u64,
     },
-    /// An identity provider's back-channel logout ended this person's sessions from it
-    /// (and the tokens issued from them).
+    /// An identity provider ended this person's sessions from it (a back-channel logout, or
+    /// a refresh it refused), and the tokens issued from them.
     #[serde(rename = "signout.provider")]
     IdpLoggedOut {
         #[serde(rename = "subject")]
         username: String,
         source: String,
+        /// `provider logout`, or the refresh refusal that ended them.
+        reason: String,
         sessions_ended: usize,
         tokens_revoked: usize,
     },

@@ -167,3 +167,79 @@ pub async fn staff_by_subject(
         .await?;
     row.map(|r| Ok(r.try_get("id")?)).transpose()
 }
+
+/// Keeps a session's provider refresh token (sealed) and when it was last used.
+pub async fn save_refresh(
+    conn: &mut AnyConnection,
+    session: i64,
+    sealed: &[u8],
+    now: Millis,
+) -> Result<(), StoreError> {
+    sqlx::query("UPDATE sessions SET idp_refresh = $2, idp_refreshed_at = $3 WHERE id = $1")
+        .bind(session)
+        .bind(sealed.to_vec())
+        .bind(now)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
+/// A live provider session due for a refresh.
+pub struct Due {
+    pub session: i64,
+    pub staff: StaffId,
+    pub sub: String,
+    pub sealed: Vec<u8>,
+}
+
+/// The live sessions of `source` with a refresh token last refreshed before `before`.
+pub async fn due_refreshes(
+    pool: &AnyPool,
+    source: &str,
+    before: Millis,
+    now: Millis,
+) -> Result<Vec<Due>, StoreError> {
+    let rows = sqlx::query(
+        "SELECT id, staff_id, idp_sub, idp_refresh FROM sessions WHERE idp_source = $1 \
+         AND revoked_at IS NULL AND expires_at > $3 AND idp_refresh IS NOT NULL \
+         AND idp_refreshed_at < $2 ORDER BY idp_refreshed_at LIMIT 500",
+    )
+    .bind(source)
+    .bind(before)
+    .bind(now)
+    .fetch_all(pool)
+    .await?;
+    rows.iter()
+        .map(|r| {
+            Ok(Due {
+                session: r.try_get("id")?,
+                staff: r.try_get("staff_id")?,
+                sub: r.try_get("idp_sub")?,
+                sealed: r.try_get("idp_refresh")?,
+            })
+        })
+        .collect()
+}
+
+/// Ends these sessions of `source`; answers (session, staff) of those that were live.
+pub async fn end_these(
+    conn: &mut AnyConnection,
+    sessions: &[i64],
+    now: Millis,
+) -> Result<Vec<(i64, StaffId)>, StoreError> {
+    let mut ended = Vec::new();
+    for id in sessions {
+        let row = sqlx::query(
+            "UPDATE sessions SET revoked_at = $2 WHERE id = $1 AND revoked_at IS NULL \
+             RETURNING id, staff_id",
+        )
+        .bind(id)
+        .bind(now)
+        .fetch_optional(&mut *conn)
+        .await?;
+        if let Some(r) = row {
+            ended.push((r.try_get("id")?, r.try_get("staff_id")?));
+        }
+    }
+    Ok(ended)
+}

@@ -7,7 +7,7 @@ pub mod provider;
 
 use std::sync::Arc;
 
-pub use provider::{Pending, Provider, Verified};
+pub use provider::{Pending, Provider, Refreshed, Verified};
 
 use crate::config::oidc::OidcSource;
 

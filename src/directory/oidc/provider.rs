@@ -12,10 +12,10 @@ use openidconnect::core::{
     CoreSubjectIdentifierType, CoreTokenIntrospectionResponse, CoreTokenType,
 };
 use openidconnect::{
-    AdditionalClaims, AdditionalProviderMetadata, AuthorizationCode, Client, ClientId,
+    AccessToken, AdditionalClaims, AdditionalProviderMetadata, AuthorizationCode, Client, ClientId,
     ClientSecret, CsrfToken, EmptyExtraTokenFields, EndpointMaybeSet, EndpointNotSet, EndpointSet,
     IdTokenFields, IssuerUrl, JsonWebKeySet, Nonce, OAuth2TokenResponse, PkceCodeChallenge,
-    PkceCodeVerifier, ProviderMetadata, RedirectUrl, Scope, StandardErrorResponse,
+    PkceCodeVerifier, ProviderMetadata, RedirectUrl, RefreshToken, Scope, StandardErrorResponse,
     StandardTokenResponse, TokenResponse, UserInfoClaims,
 };
 use secrecy::ExposeSecret;
@@ -108,6 +108,20 @@ pub struct Verified {
     pub acr: Option<String>,
     /// ID token claims, with userinfo's filling what the ID token left out.
     pub claims: Map<String, Value>,
+    /// The provider's refresh token, when it gave one.
+    pub refresh_token: Option<secrecy::SecretString>,
+}
+
+/// What a refresh found.
+pub enum Refreshed {
+    /// The person's claims now, and the refresh token to use next (rotated or the same).
+    Claims {
+        claims: Map<String, Value>,
+        refresh_token: secrecy::SecretString,
+    },
+    /// The provider refused the grant (`invalid_grant`: revoked, or the account is gone or
+    /// disabled): the session ends.
+    Refused(String),
 }
 
 /// One configured provider and what discovery found.
@@ -295,19 +309,11 @@ impl Provider {
         };
         // The session id is taken from the signed token only, never from userinfo.
         let sid = all.get("sid").and_then(Value::as_str).map(str::to_owned);
-        if let Ok(request) = client.user_info(
-            tokens.access_token().clone(),
-            Some(claims.subject().clone()),
-        ) {
-            let info: UserInfoClaims<OtherClaims, CoreGenderClaim> = request
-                .request_async(&self.http)
-                .await
-                .map_err(|e| OidcError::Userinfo(error_chain(&e)))?;
-            if let Ok(Value::Object(more)) = serde_json::to_value(&info) {
-                for (k, v) in more {
-                    all.entry(k).or_insert(v);
-                }
-            }
+        let more = self
+            .userinfo(&client, tokens.access_token(), &subject)
+            .await?;
+        for (k, v) in more {
+            all.entry(k).or_insert(v);
         }
         Ok(Verified {
             subject,
@@ -315,6 +321,66 @@ impl Provider {
             amr,
             acr,
             claims: all,
+            refresh_token: tokens
+                .refresh_token()
+                .map(|t| secrecy::SecretString::from(t.secret().clone())),
+        })
+    }
+
+    /// The userinfo claims for `subject` (none when the provider has no userinfo endpoint);
+    /// the provider's answer must name the same subject.
+    async fn userinfo(
+        &self,
+        client: &OidcClient,
+        access: &AccessToken,
+        subject: &str,
+    ) -> Result<Map<String, Value>, OidcError> {
+        let expected = openidconnect::SubjectIdentifier::new(subject.to_owned());
+        let Ok(request) = client.user_info(access.clone(), Some(expected)) else {
+            return Ok(Map::new());
+        };
+        let info: UserInfoClaims<OtherClaims, CoreGenderClaim> = request
+            .request_async(&self.http)
+            .await
+            .map_err(|e| OidcError::Userinfo(error_chain(&e)))?;
+        match serde_json::to_value(&info) {
+            Ok(Value::Object(m)) => Ok(m),
+            _ => Ok(Map::new()),
+        }
+    }
+
+    /// Refreshes one session's grant and reads who the person is now (userinfo, checked
+    /// against `subject`). An answer other than a refusal of the grant is an error: the
+    /// session is kept and tried again.
+    pub async fn refresh(
+        &self,
+        refresh_token: &str,
+        subject: &str,
+    ) -> Result<Refreshed, OidcError> {
+        use openidconnect::RequestTokenError as R;
+        let client = self.client(self.metadata().await?)?;
+        let old = RefreshToken::new(refresh_token.to_owned());
+        let answer = client
+            .exchange_refresh_token(&old)
+            .map_err(|e| OidcError::Provider(e.to_string()))?
+            .request_async(&self.http)
+            .await;
+        let tokens = match answer {
+            Ok(t) => t,
+            Err(R::ServerResponse(r)) if *r.error() == CoreErrorResponseType::InvalidGrant => {
+                return Ok(Refreshed::Refused(r.error().to_string()));
+            }
+            Err(e) => return Err(OidcError::Exchange(token_error(&e))),
+        };
+        let claims = self
+            .userinfo(&client, tokens.access_token(), subject)
+            .await?;
+        let next = tokens
+            .refresh_token()
+            .map_or_else(|| refresh_token.to_owned(), |t| t.secret().clone());
+        Ok(Refreshed::Claims {
+            claims,
+            refresh_token: secrecy::SecretString::from(next),
         })
     }
 

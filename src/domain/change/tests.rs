@@ -137,6 +137,7 @@ fn samples() -> Vec<Change> {
         Change::IdpLoggedOut {
             username: u(),
             source: "okta".into(),
+            reason: "provider logout".into(),
             sessions_ended: 1,
             tokens_revoked: 2,
         },

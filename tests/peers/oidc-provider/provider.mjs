@@ -42,6 +42,10 @@ const provider = new Provider(issuer, {
   jwks: { keys: [jwk] },
   cookies: { keys: ['staffgate-test-cookie-key'] },
   pkce: { required: () => true },
+  // A refresh token for every code flow (offline_access is not asked for): staffgate asks
+  // the provider on an interval whether the person is still there.
+  issueRefreshToken: async (_ctx, client) => client.grantTypeAllowed('refresh_token'),
+  rotateRefreshToken: true,
   ttl: {
     AccessToken: 3600, AuthorizationCode: 60, Grant: 3600, IdToken: 3600,
     Interaction: 600, RefreshToken: 86400, Session: 86400, ClientCredentials: 600,

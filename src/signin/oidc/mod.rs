@@ -5,11 +5,14 @@
 //! becomes an LDAP person by choosing their name at a provider. The person is created or
 //! updated through the same reconcile-and-apply path a directory sync takes.
 
+use secrecy::ExposeSecret;
 use sha2::{Digest, Sha256};
+
+mod logout;
+mod refresh;
 
 use super::{Opened, Signin, SigninError};
 use crate::audit::{self, Actor};
-use crate::directory::oidc::logout::{self, Expect, LogoutTokenError};
 use crate::directory::oidc::{Pending, Provider, claims};
 use crate::directory::reconcile::SourceKind;
 use crate::directory::sync::Answer;
@@ -46,13 +49,6 @@ pub struct Callback<'a> {
     pub error: Option<&'a str>,
     /// The binding cookie, as the browser sent it.
     pub browser: Option<&'a str>,
-}
-
-/// What a back-channel logout did.
-#[derive(Debug, serde::Serialize)]
-pub struct LoggedOut {
-    pub sessions_ended: usize,
-    pub tokens_revoked: usize,
 }
 
 impl Signin {
@@ -172,6 +168,13 @@ impl Signin {
             now_millis(),
         )
         .await?;
+        if let Some(refresh) = &verified.refresh_token {
+            let sealed = self
+                .key
+                .seal(refresh::SEAL_CONTEXT, refresh.expose_secret().as_bytes())
+                .map_err(|_| SigninError::Random)?;
+            crate::store::oidc::save_refresh(tx.conn(), opened.id, &sealed, now_millis()).await?;
+        }
         tx.commit().await?;
         Ok(opened)
     }
@@ -204,15 +207,7 @@ impl Signin {
             }
         }
         drop(conn);
-        let actor = Actor(format!("idp:{}", config.name));
-        let answer = Answer::changes_from(SourceKind::Oidc, &config.name, vec![person], vec![]);
-        {
-            let _serial = self.syncer.serialize(&origin).await;
-            self.syncer
-                .take(answer, false, &actor)
-                .await
-                .map_err(|e| SigninError::OidcApply(e.to_string()))?;
-        }
+        self.apply_person(config, person).await?;
         let mut conn = self.store.conn().await?;
         let id = crate::store::oidc::staff_by_subject(&mut conn, &origin, &sub)
             .await?
@@ -226,6 +221,24 @@ impl Signin {
         Ok(member)
     }
 
+    /// Hands what the provider says of one person to the directory's reconcile and apply:
+    /// a joiner, a mover (tokens policy no longer permits revoked), or nothing.
+    async fn apply_person(
+        &self,
+        config: &crate::config::oidc::OidcSource,
+        person: crate::directory::person::DirectoryPerson,
+    ) -> Result<(), SigninError> {
+        let origin = SourceKind::Oidc.origin(&config.name);
+        let actor = Actor(format!("idp:{}", config.name));
+        let answer = Answer::changes_from(SourceKind::Oidc, &config.name, vec![person], vec![]);
+        let _serial = self.syncer.serialize(&origin).await;
+        self.syncer
+            .take(answer, false, &actor)
+            .await
+            .map_err(|e| SigninError::OidcApply(e.to_string()))?;
+        Ok(())
+    }
+
     async fn oidc_failed(&self, source: &str, address: &str, why: &str) -> Result<(), SigninError> {
         let mut tx = self.store.begin().await?;
         let change = audit::Change::SigninFailed {
@@ -235,79 +248,5 @@ impl Signin {
         audit::record(tx.conn(), &Actor(format!("address:{address}")), &change).await?;
         tx.commit().await?;
         Ok(())
-    }
-
-    /// A provider's back-channel logout: the token checked, its `jti` remembered, the
-    /// sessions it names ended and, unless the source says otherwise, the tokens issued from
-    /// them revoked — in one transaction, then in this replica's verifier.
-    pub async fn oidc_logout(&self, source: &str, token: &str) -> Result<LoggedOut, SigninError> {
-        let provider = self.provider(source)?;
-        let config = &provider.config;
-        let now = now_millis();
-        let check = |keys: &serde_json::Value| {
-            logout::check(
-                token,
-                &Expect {
-                    issuer: &config.issuer,
-                    client_id: &config.client_id,
-                    algorithms: &config.algorithms,
-                    keys,
-                    now: now / 1000,
-                },
-            )
-        };
-        let found = match check(&provider.key_set(false).await?) {
-            Err(LogoutTokenError::UnknownKey) => check(&provider.key_set(true).await?),
-            other => other,
-        }?;
-        let mut tx = self.store.begin().await?;
-        let keep = (found.iat + logout::MAX_AGE_SECS + 120) * 1000;
-        if !crate::store::oidc::remember_jti(tx.conn(), source, &found.jti, now, keep).await? {
-            return Err(LogoutTokenError::Replayed.into());
-        }
-        let ended = crate::store::oidc::end_sessions(
-            tx.conn(),
-            source,
-            found.sub.as_deref(),
-            found.sid.as_deref(),
-            now,
-        )
-        .await?;
-        let mut people: Vec<_> = ended.iter().map(|(_, staff)| *staff).collect();
-        people.sort_unstable();
-        people.dedup();
-        let actor = Actor(format!("idp:{source}"));
-        let mut revoked = Vec::new();
-        for staff in people {
-            let sessions: Vec<i64> = ended
-                .iter()
-                .filter(|(_, s)| *s == staff)
-                .map(|(id, _)| *id)
-                .collect();
-            let theirs = if config.revoke_tokens_on_idp_logout {
-                let why = "provider logout";
-                crate::store::tokens::revoke_for_sessions(tx.conn(), &sessions, now, why).await?
-            } else {
-                Vec::new()
-            };
-            if let Some((member, _)) = crate::store::staff::find_by_id(tx.conn(), staff).await? {
-                let change = audit::Change::IdpLoggedOut {
-                    username: member.username.to_string(),
-                    source: source.to_owned(),
-                    sessions_ended: sessions.len(),
-                    tokens_revoked: theirs.len(),
-                };
-                audit::record(tx.conn(), &actor, &change).await?;
-            }
-            revoked.extend(theirs);
-        }
-        tx.commit().await?;
-        self.verifier.revoke(revoked.iter().map(|r| r.hash));
-        let (sessions, tokens) = (ended.len(), revoked.len());
-        tracing::info!(source, sessions, tokens, "provider logout");
-        Ok(LoggedOut {
-            sessions_ended: sessions,
-            tokens_revoked: tokens,
-        })
     }
 }
