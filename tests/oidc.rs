@@ -329,6 +329,63 @@ async fn hostile_logout_tokens_are_refused_with_a_reason(db: Db) {
     app.stop().await;
 }
 
+/// The value of `attr="…"` after `marker` in `html`.
+fn attr_after(html: &str, marker: &str, attr: &str) -> String {
+    let rest = html
+        .split(marker)
+        .nth(1)
+        .unwrap_or_else(|| panic!("no {marker} in {html}"));
+    rest.split(&format!("{attr}=\""))
+        .nth(1)
+        .and_then(|r| r.split('"').next())
+        .unwrap()
+        .to_owned()
+}
+
+#[tokio::test]
+async fn signing_out_ends_the_provider_session_too() {
+    let app = app_with("sg-rp-logout", true).await;
+    idp()
+        .account("acct-tom", json!({ "preferred_username": "tom" }))
+        .await;
+    let b = browser();
+    let (status, body) = sign_in(&b, &app.base, "idp", "acct-tom").await;
+    assert_eq!(status, 200, "{body}");
+    // Signing out lands on the provider's own sign-out page for this client.
+    let out = b.post(format!("{}/logout", app.base)).send().await.unwrap();
+    let at = out.url().clone();
+    assert!(at.as_str().starts_with(&idp().issuer), "{at}");
+    let page = out.text().await.unwrap();
+    let action = attr_after(&page, "id=\"op.logoutForm\"", "action");
+    let xsrf = attr_after(&page, "name=\"xsrf\"", "value");
+    let back = b
+        .post(at.join(&action).unwrap())
+        .form(&[("xsrf", xsrf.as_str()), ("logout", "yes")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        back.url().path(),
+        "/login",
+        "the provider sends the browser back"
+    );
+    assert!(back.url().as_str().starts_with(&app.base));
+    assert_eq!(status_of(&b, format!("{}/api/v1/me", app.base)).await, 401);
+    // The provider's session ended too: signing in again asks for the password.
+    let again = b
+        .get(format!("{}/oidc/idp/start", app.base))
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        again.url().as_str().starts_with(&idp().issuer),
+        "{}",
+        again.url()
+    );
+    assert!(again.text().await.unwrap().contains("/interaction/"));
+    app.stop().await;
+}
+
 /// Polls until `check` holds, for at most `secs` seconds; how long it took.
 async fn within<F, Fut>(secs: u64, what: &str, mut check: F) -> Duration
 where

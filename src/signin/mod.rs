@@ -410,7 +410,9 @@ impl Signin {
     }
 
     /// Ends one session.
-    pub async fn logout(&self, session: &StaffSession) -> Result<(), SigninError> {
+    /// Ends one session. For a session from an identity provider, answers the provider's
+    /// end-session URL, where a browser goes next so its provider session ends too.
+    pub async fn logout(&self, session: &StaffSession) -> Result<Option<String>, SigninError> {
         let mut tx = self.store.begin().await?;
         crate::store::sessions::revoke(tx.conn(), session.id, now_millis()).await?;
         let change = audit::Change::SignedOut {
@@ -420,7 +422,11 @@ impl Signin {
         let actor = Actor(format!("staff:{}", session.staff.username));
         audit::record(tx.conn(), &actor, &change).await?;
         tx.commit().await?;
-        Ok(())
+        let source = crate::store::oidc::session_source(self.store.pool(), session.id).await?;
+        Ok(match source.and_then(|s| self.oidc.get(&s).ok()) {
+            Some(provider) => provider.end_session_url().await,
+            None => None,
+        })
     }
 
     /// Ends every session of the person, this one included.

@@ -243,3 +243,12 @@ pub async fn end_these(
     }
     Ok(ended)
 }
+
+/// The provider a session came from, if any.
+pub async fn session_source(pool: &AnyPool, session: i64) -> Result<Option<String>, StoreError> {
+    let row = sqlx::query("SELECT idp_source FROM sessions WHERE id = $1")
+        .bind(session)
+        .fetch_optional(pool)
+        .await?;
+    Ok(row.and_then(|r| r.try_get::<Option<String>, _>("idp_source").ok().flatten()))
+}

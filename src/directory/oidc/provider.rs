@@ -268,6 +268,25 @@ impl Provider {
         ))
     }
 
+    /// Where to send a browser whose staffgate session just ended, so the provider's ends
+    /// too (RP-Initiated Logout 1.0); `None` when the provider has no end-session endpoint.
+    pub async fn end_session_url(&self) -> Option<String> {
+        let metadata = self.metadata().await.ok()?;
+        let end = metadata
+            .additional_metadata()
+            .end_session_endpoint
+            .clone()?;
+        let mut url = reqwest::Url::parse(&end).ok()?;
+        let back = reqwest::Url::parse(&self.redirect_uri)
+            .ok()?
+            .join("/login")
+            .ok()?;
+        url.query_pairs_mut()
+            .append_pair("client_id", &self.config.client_id)
+            .append_pair("post_logout_redirect_uri", back.as_str());
+        Some(url.to_string())
+    }
+
     /// Whether the provider promises RFC 9207's `iss` on its answers.
     pub async fn sends_iss(&self) -> Result<bool, OidcError> {
         Ok(self

@@ -168,10 +168,12 @@ pub async fn login(
 }
 
 pub async fn logout(State(s): State<Arc<AppState>>, headers: HeaderMap) -> Response {
+    let mut next = None;
     if let Ok(p) = page_session(&s, &headers).await {
-        let _ = s.signin.logout(&p.session).await;
+        // A session from a provider goes on to end the provider's session as well.
+        next = s.signin.logout(&p.session).await.ok().flatten();
     }
-    let mut response = Redirect::to("/login").into_response();
+    let mut response = Redirect::to(next.as_deref().unwrap_or("/login")).into_response();
     if let Ok(v) = HeaderValue::from_str(&session::clear_cookie(!s.signin.config.plain_http)) {
         response.headers_mut().append(header::SET_COOKIE, v);
     }
