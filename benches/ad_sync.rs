@@ -326,7 +326,15 @@ async fn main() {
                     latencies[j] = Some(at.elapsed());
                 }
             }
-            assert!(Instant::now() < deadline, "{kind}: tokens still accepted");
+            if Instant::now() >= deadline {
+                let log =
+                    std::fs::read_to_string(dir.path().join("daemon.log")).unwrap_or_default();
+                let tail: Vec<&str> = log.lines().rev().take(40).collect();
+                panic!(
+                    "{kind}: tokens still accepted after 60 s; the daemon's log ends:\n{}",
+                    tail.into_iter().rev().collect::<Vec<_>>().join("\n")
+                );
+            }
             tokio::time::sleep(Duration::from_millis(150)).await;
         }
         let l: Vec<Duration> = latencies.into_iter().flatten().collect();

@@ -489,6 +489,18 @@ async fn a_refresh_moves_a_person_whose_groups_changed_and_ends_one_the_provider
             .contains("invalid_grant"),
         "{ended:?}"
     );
+    // The source in the status and the metrics.
+    let (_, status) = app.api(Method::GET, "/sync/status", None).await;
+    let p = &status["identity_providers"][0];
+    assert_eq!(p["source"], "idp", "{status}");
+    assert!(p["refreshed"].as_u64().unwrap() >= 1, "{status}");
+    assert_eq!(p["ended_at_refresh"], 1, "{status}");
+    assert!(p["key_set_secs_ago"].is_u64(), "{status}");
+    let metrics = app.metrics().await;
+    assert!(
+        metrics.contains("staffgate_oidc_sessions_ended_at_refresh{source=\"idp\"} 1"),
+        "{metrics}"
+    );
     app.stop().await;
 }
 

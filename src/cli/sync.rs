@@ -244,6 +244,21 @@ fn print_status(v: &Value, format: Format) -> anyhow::Result<()> {
         );
     }
     section(
+        "IDENTITY PROVIDERS",
+        &v["identity_providers"],
+        &[
+            ("source", "SOURCE"),
+            ("issuer", "ISSUER"),
+            ("discovered_secs_ago", "DISCOVERED S AGO"),
+            ("key_set_secs_ago", "KEYS S AGO"),
+            ("refreshed", "REFRESHED"),
+            ("ended_at_refresh", "ENDED AT REFRESH"),
+            ("refresh_failed", "REFRESH FAILED"),
+            ("logouts", "LOGOUTS"),
+            ("last_error", "LAST ERROR"),
+        ],
+    );
+    section(
         "HELD PLANS",
         &v["held_plans"],
         &[

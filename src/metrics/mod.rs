@@ -63,6 +63,8 @@ pub struct Metrics {
     sync_running: Family<Source, Gauge>,
     sync_read: Family<Source, Gauge>,
     sync_applied: Family<Source, Gauge>,
+    /// Identity providers: seconds since discovery and since the key set, and counts.
+    oidc: [Family<Source, Gauge>; 6],
     replica_lag: Gauge,
     replica_caught_up_age: Gauge,
     outbox_waiting: Gauge,
@@ -145,6 +147,35 @@ impl Default for Metrics {
             "People of the running sync's plan written so far (0 when none runs)",
             sync_applied.clone(),
         );
+        let oidc: [Family<Source, Gauge>; 6] = Default::default();
+        for (family, (name, help)) in oidc.iter().zip([
+            (
+                "staffgate_oidc_discovered_age_seconds",
+                "Since an identity provider's discovery last succeeded (-1: never)",
+            ),
+            (
+                "staffgate_oidc_key_set_age_seconds",
+                "Since an identity provider's key set was fetched (-1: never)",
+            ),
+            (
+                "staffgate_oidc_sessions_refreshed",
+                "Provider sessions refreshed since start (on the replica running refreshes)",
+            ),
+            (
+                "staffgate_oidc_sessions_ended_at_refresh",
+                "Provider sessions ended because the provider refused the refresh",
+            ),
+            (
+                "staffgate_oidc_refresh_failures",
+                "Refreshes that could not be asked (the provider down or unreadable)",
+            ),
+            (
+                "staffgate_oidc_backchannel_logouts",
+                "Back-channel logouts applied since start",
+            ),
+        ]) {
+            registry.register(name, help, family.clone());
+        }
         let replica_lag = Gauge::default();
         registry.register(
             "staffgate_replica_log_lag_entries",
@@ -194,6 +225,7 @@ impl Default for Metrics {
             sync_running,
             sync_read,
             sync_applied,
+            oidc,
         }
     }
 }
@@ -255,6 +287,25 @@ impl Metrics {
             .get_or_create(&key)
             .set(lag_ms.unwrap_or(-1));
         self.source_changes.get_or_create(&key).set(changes as i64);
+    }
+
+    /// One identity provider's ages and counts.
+    pub fn set_provider(&self, p: &crate::directory::oidc::ProviderStatus) {
+        let key = Source {
+            source: p.source.clone(),
+        };
+        let age = |a: Option<u64>| a.map_or(-1, |s| s as i64);
+        let values = [
+            age(p.discovered_secs_ago),
+            age(p.key_set_secs_ago),
+            p.refreshed as i64,
+            p.ended_at_refresh as i64,
+            p.refresh_failed as i64,
+            p.logouts as i64,
+        ];
+        for (family, value) in self.oidc.iter().zip(values) {
+            family.get_or_create(&key).set(value);
+        }
     }
 
     /// A running sync's progress, or `None` when none runs.

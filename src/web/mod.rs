@@ -170,6 +170,9 @@ async fn metrics(
             s.running.as_ref().map(|r| (r.entries_read, r.applied)),
         );
     }
+    for p in state.signin.oidc.status() {
+        state.metrics.set_provider(&p);
+    }
     state.metrics.set_storage(
         state.store.write_health().failing().is_none(),
         state.offboarding.owed.len(),

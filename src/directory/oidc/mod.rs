@@ -4,10 +4,12 @@
 pub mod claims;
 pub mod logout;
 pub mod provider;
+mod stats;
 
 use std::sync::Arc;
 
 pub use provider::{Pending, Provider, Refreshed, Verified};
+pub use stats::{ProviderStatus, Stats};
 
 use crate::config::oidc::OidcSource;
 
@@ -63,6 +65,11 @@ impl Providers {
 
     pub fn all(&self) -> &[Arc<Provider>] {
         &self.list
+    }
+
+    /// Every provider's status, for `sync --status` and `/metrics`.
+    pub fn status(&self) -> Vec<ProviderStatus> {
+        self.list.iter().map(|p| p.status()).collect()
     }
 
     /// Discovers every provider without holding up start: a provider that is down must not

@@ -130,6 +130,7 @@ pub struct Provider {
     pub redirect_uri: String,
     http: openidconnect::reqwest::Client,
     found: Mutex<Option<Found>>,
+    pub stats: super::Stats,
 }
 
 #[derive(Clone)]
@@ -159,6 +160,7 @@ impl Provider {
             redirect_uri,
             http,
             found: Mutex::new(None),
+            stats: super::Stats::default(),
         })
     }
 
@@ -183,9 +185,15 @@ impl Provider {
     pub async fn discover(&self) -> Result<Metadata, OidcError> {
         let issuer = IssuerUrl::new(self.config.issuer.clone())
             .map_err(|e| OidcError::Provider(format!("issuer URL: {e}")))?;
-        let metadata = Metadata::discover_async(issuer, &self.http)
-            .await
-            .map_err(|e| OidcError::Discovery(error_chain(&e)))?;
+        let metadata = match Metadata::discover_async(issuer, &self.http).await {
+            Ok(m) => m,
+            Err(e) => {
+                let e = OidcError::Discovery(error_chain(&e));
+                self.stats.error(Some(e.to_string()));
+                return Err(e);
+            }
+        };
+        self.stats.error(None);
         let now = Instant::now();
         *self.found.lock().expect("oidc lock") = Some(Found {
             metadata: metadata.clone(),
@@ -195,12 +203,27 @@ impl Provider {
         Ok(metadata)
     }
 
-    /// When discovery last succeeded and the key set was fetched.
-    pub fn ages(&self) -> Option<(Duration, Duration)> {
-        let found = self.found.lock().expect("oidc lock");
-        found
-            .as_ref()
-            .map(|f| (f.at.elapsed(), f.jwks_at.elapsed()))
+    /// This provider as an admin sees it.
+    pub fn status(&self) -> super::ProviderStatus {
+        use std::sync::atomic::Ordering::Relaxed;
+        let ages = {
+            let found = self.found.lock().expect("oidc lock");
+            found
+                .as_ref()
+                .map(|f| (f.at.elapsed(), f.jwks_at.elapsed()))
+        };
+        let s = &self.stats;
+        super::ProviderStatus {
+            source: self.config.name.clone(),
+            issuer: self.config.issuer.clone(),
+            discovered_secs_ago: ages.map(|a| a.0.as_secs()),
+            key_set_secs_ago: ages.map(|a| a.1.as_secs()),
+            refreshed: s.refreshed.load(Relaxed),
+            ended_at_refresh: s.ended_at_refresh.load(Relaxed),
+            refresh_failed: s.refresh_failed.load(Relaxed),
+            logouts: s.logouts.load(Relaxed),
+            last_error: s.last_error(),
+        }
     }
 
     /// Fetches the key set again after an unknown `kid`; `false` when it was fetched too

@@ -56,6 +56,7 @@ impl Signin {
             .await?;
         tx.commit().await?;
         self.verifier.revoke(revoked.iter().map(|r| r.hash));
+        crate::directory::oidc::Stats::add(&provider.stats.logouts, 1);
         let (sessions, tokens) = (ended.len(), revoked.len());
         tracing::info!(source, sessions, tokens, "provider logout");
         Ok(LoggedOut {

@@ -36,6 +36,7 @@ impl Signin {
                 Ok(false) => round.ended += 1,
                 Err(e) => {
                     round.failed += 1;
+                    provider.stats.error(Some(format!("refresh: {e}")));
                     tracing::warn!(source = %config.name, session = session.session, error = %e, "provider refresh failed; the session is kept and asked again");
                     let mut tx = self.store.begin().await?;
                     crate::store::oidc::save_refresh(
@@ -49,6 +50,10 @@ impl Signin {
                 }
             }
         }
+        let stats = &provider.stats;
+        crate::directory::oidc::Stats::add(&stats.refreshed, round.refreshed);
+        crate::directory::oidc::Stats::add(&stats.ended_at_refresh, round.ended);
+        crate::directory::oidc::Stats::add(&stats.refresh_failed, round.failed);
         Ok(round)
     }
 

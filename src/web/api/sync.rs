@@ -22,6 +22,8 @@ pub struct SyncStatus {
     /// The replica holding the directory lease (live state is kept there).
     pub runs_on: Option<String>,
     pub runs_here: bool,
+    /// OpenID Connect sources.
+    pub identity_providers: Vec<crate::directory::oidc::ProviderStatus>,
 }
 
 #[utoipa::path(
@@ -48,6 +50,7 @@ pub async fn status(
             .as_ref()
             .is_some_and(|j| j.holder_id == s.presence.id),
         runs_on: runner.map(|j| j.holder),
+        identity_providers: s.signin.oidc.status(),
     }))
 }
 
