@@ -10,6 +10,7 @@ pub mod entry;
 pub mod search;
 pub mod syncrepl;
 pub mod usn;
+mod walk;
 
 use ldap3::Scope;
 use secrecy::{ExposeSecret, SecretString};

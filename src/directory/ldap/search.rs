@@ -156,75 +156,7 @@ pub async fn members(
         .unwrap_or_default())
 }
 
-/// AD's LDAP_MATCHING_RULE_IN_CHAIN: matches through nested groups on the server.
-const IN_CHAIN_OID: &str = "1.2.840.113556.1.4.1941";
-
-/// `(attr=dn)`, or transitively through nesting with the in-chain rule.
-fn member_match(attr: &str, dn: &str, nested: bool) -> String {
-    let rule = if nested {
-        format!(":{IN_CHAIN_OID}:")
-    } else {
-        String::new()
-    };
-    format!("({attr}{rule}={})", ldap3::ldap_escape(dn))
-}
-
-/// The users under `base_dn` in one group, through nesting when the source nests: one
-/// search on the DC rather than the whole group index (Active Directory only).
-pub async fn members_in_chain(
-    ldap: &mut Ldap,
-    source: &LdapSource,
-    group_dn: &str,
-    nested: bool,
-) -> Result<Vec<String>, LdapSyncError> {
-    let filter = format!(
-        "(&{}{})",
-        source.user_filter,
-        member_match("memberOf", group_dn, nested)
-    );
-    let mut dns = Vec::new();
-    paged(
-        ldap,
-        source,
-        &source.base_dn,
-        &filter,
-        vec!["1.1".into()],
-        |e| dns.push(e.dn),
-    )
-    .await?;
-    Ok(dns)
-}
-
-/// The groups one user is in, as an index of that user alone (Active Directory only).
-async fn groups_of(
-    ldap: &mut Ldap,
-    source: &LdapSource,
-    user_dn: &str,
-    nested: bool,
-) -> Result<GroupIndex, LdapSyncError> {
-    let g = &source.group_entries;
-    let filter = format!(
-        "(&{}{})",
-        g.filter,
-        member_match(&g.member_attribute, user_dn, nested)
-    );
-    let mut found = Vec::new();
-    paged(
-        ldap,
-        source,
-        &g.base_dn,
-        &filter,
-        vec![g.name_attribute.clone()],
-        |e| {
-            let name = first_value(&e, &g.name_attribute).unwrap_or_default();
-            found.push((e.dn, name, vec![user_dn.to_owned()]));
-        },
-    )
-    .await?;
-    Ok(GroupIndex::build(found, false))
-}
-
-fn first_value(e: &SearchEntry, attr: &str) -> Option<String> {
+pub(super) fn first_value(e: &SearchEntry, attr: &str) -> Option<String> {
     e.attrs
         .iter()
         .find(|(k, _)| k.eq_ignore_ascii_case(attr))
@@ -388,7 +320,7 @@ pub async fn fetch(
     let mut out = Vec::new();
     for dn in dns {
         let own = match per_person {
-            Some(nested) => Some(groups_of(&mut ldap, source, dn, nested).await?),
+            Some(nested) => Some(super::walk::groups_of(&mut ldap, source, dn, nested).await?),
             None => None,
         };
         let groups = own.as_ref().or(index.as_ref());

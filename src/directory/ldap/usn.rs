@@ -251,7 +251,7 @@ async fn group_members(
         };
         let members = match &source.groups {
             GroupSource::Entries { nested } => {
-                search::members_in_chain(ldap, source, &e.dn, *nested).await?
+                super::walk::members(ldap, source, &e.dn, *nested).await?
             }
             GroupSource::MemberOf => search::members(ldap, source, &e.dn).await?,
         };
