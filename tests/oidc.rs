@@ -329,6 +329,30 @@ async fn hostile_logout_tokens_are_refused_with_a_reason(db: Db) {
     app.stop().await;
 }
 
+#[tokio::test]
+async fn forged_id_tokens_are_refused_and_nothing_is_created() {
+    let app = app_with("sg-forged", true).await;
+    idp()
+        .account("acct-fay", json!({ "preferred_username": "fay" }))
+        .await;
+    for mode in ["none", "hs256", "rogue", "expired"] {
+        idp().tamper("sg-forged", Some(mode)).await;
+        let (status, body) = sign_in(&browser(), &app.base, "idp", "acct-fay").await;
+        idp().tamper("sg-forged", None).await;
+        assert_eq!(status, 401, "{mode}: {body}");
+        assert!(
+            body.contains("could not be completed safely"),
+            "{mode}: {body}"
+        );
+        assert_eq!(staff(&app, "fay").await.0, 404, "{mode}: nothing created");
+    }
+    let refused = events(&app, "signin.failed").await;
+    assert_eq!(refused.len(), 4, "{refused:?}");
+    let (status, body) = sign_in(&browser(), &app.base, "idp", "acct-fay").await;
+    assert_eq!(status, 200, "the real token still works: {body}");
+    app.stop().await;
+}
+
 /// The value of `attr="…"` after `marker` in `html`.
 fn attr_after(html: &str, marker: &str, attr: &str) -> String {
     let rest = html

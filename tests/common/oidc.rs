@@ -108,6 +108,16 @@ impl Idp {
             .unwrap()
     }
 
+    /// Makes the token endpoint hand `client` a forged ID token (`none`, `hs256`, `rogue`,
+    /// `expired`), or the real one again (`None`).
+    pub async fn tamper(&self, client: &str, mode: Option<&str>) {
+        self.post(
+            "/__test/tamper",
+            json!({ "clientId": client, "mode": mode }),
+        )
+        .await;
+    }
+
     /// A JWT signed with the provider's own key.
     pub async fn sign(&self, header: Value, claims: Value) -> String {
         self.post(

@@ -6,7 +6,8 @@
 
 import http from 'node:http';
 import Provider from 'oidc-provider';
-import { exportJWK, generateKeyPair, SignJWT } from 'jose';
+import { decodeJwt, exportJWK, generateKeyPair, SignJWT } from 'jose';
+import { createHmac } from 'node:crypto';
 
 const stores = new Map();
 const clients = new Map();
@@ -111,6 +112,41 @@ async function logout({ clientId, accountId }) {
   return sent;
 }
 
+// A test may have the token endpoint hand out, to one client, a forged ID token instead:
+// `none` (unsigned), `hs256` (an HMAC keyed with the provider's public key), `rogue` (signed
+// with a key the provider does not publish), `expired` (the real key, an exp in the past).
+const tamper = new Map(); // client id -> mode
+const { privateKey: rogueKey } = await generateKeyPair('RS256');
+const b64 = (v) => Buffer.from(JSON.stringify(v)).toString('base64url');
+async function forge(mode, real) {
+  const claims = decodeJwt(real);
+  switch (mode) {
+    case 'none':
+      return `${b64({ alg: 'none', typ: 'JWT' })}.${b64(claims)}.`;
+    case 'hs256': {
+      const input = `${b64({ alg: 'HS256', kid: jwk.kid })}.${b64(claims)}`;
+      const publicJwk = JSON.stringify({ kty: jwk.kty, n: jwk.n, e: jwk.e });
+      const sig = createHmac('sha256', publicJwk).update(input).digest('base64url');
+      return `${input}.${sig}`;
+    }
+    case 'rogue':
+      return new SignJWT(claims).setProtectedHeader({ alg: 'RS256', kid: 'rogue' }).sign(rogueKey);
+    case 'expired':
+      return new SignJWT({ ...claims, exp: Math.floor(Date.now() / 1000) - 3600 })
+        .setProtectedHeader({ alg: 'RS256', kid: jwk.kid })
+        .sign(privateKey);
+    default:
+      return real;
+  }
+}
+provider.use(async (ctx, next) => {
+  await next();
+  const mode = tamper.get(ctx.oidc?.client?.clientId);
+  if (mode && ctx.path === '/token' && ctx.body && ctx.body.id_token) {
+    ctx.body = { ...ctx.body, id_token: await forge(mode, ctx.body.id_token) };
+  }
+});
+
 const callback = provider.callback();
 server.on('request', async (req, res) => {
   if (!req.url.startsWith('/__test/')) return callback(req, res);
@@ -127,6 +163,9 @@ server.on('request', async (req, res) => {
         return answer(res, 200, { ok: true });
       case '/__test/logout':
         return answer(res, 200, { sent: await logout(input) });
+      case '/__test/tamper':
+        if (input.mode) tamper.set(input.clientId, input.mode); else tamper.delete(input.clientId);
+        return answer(res, 200, { ok: true });
       case '/__test/sign': {
         // A JWT signed with the provider's own key: for logout tokens the provider would
         // never send (a nonce, a replayed jti, a wrong typ).
