@@ -289,20 +289,13 @@ impl Metrics {
         self.source_changes.get_or_create(&key).set(changes as i64);
     }
 
-    /// One identity provider's ages and counts.
-    pub fn set_provider(&self, p: &crate::directory::oidc::ProviderStatus) {
+    /// One identity provider's figures, in the order the `staffgate_oidc_*` families are
+    /// registered: discovery age, key set age (seconds, -1 for never), refreshed, ended at
+    /// refresh, refresh failures, back-channel logouts.
+    pub fn set_provider(&self, source: &str, values: [i64; 6]) {
         let key = Source {
-            source: p.source.clone(),
+            source: source.to_owned(),
         };
-        let age = |a: Option<u64>| a.map_or(-1, |s| s as i64);
-        let values = [
-            age(p.discovered_secs_ago),
-            age(p.key_set_secs_ago),
-            p.refreshed as i64,
-            p.ended_at_refresh as i64,
-            p.refresh_failed as i64,
-            p.logouts as i64,
-        ];
         for (family, value) in self.oidc.iter().zip(values) {
             family.get_or_create(&key).set(value);
         }

@@ -171,7 +171,16 @@ async fn metrics(
         );
     }
     for p in state.signin.oidc.status() {
-        state.metrics.set_provider(&p);
+        let age = |a: Option<u64>| a.map_or(-1, |s| s as i64);
+        let values = [
+            age(p.discovered_secs_ago),
+            age(p.key_set_secs_ago),
+            p.refreshed as i64,
+            p.ended_at_refresh as i64,
+            p.refresh_failed as i64,
+            p.logouts as i64,
+        ];
+        state.metrics.set_provider(&p.source, values);
     }
     state.metrics.set_storage(
         state.store.write_health().failing().is_none(),
