@@ -12,12 +12,12 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use common::oidc::{idp, sign_in_timed};
+use common::oidc::{desk, idp, sign_in_timed, token_from_session};
 use common::process::free_port;
 use common::upstream::Upstream;
 use common::{Db, TestApp};
 use reqwest::Method;
-use serde_json::{Value, json};
+use serde_json::json;
 
 fn pct(mut v: Vec<Duration>, p: f64) -> Duration {
     v.sort_unstable();
@@ -46,12 +46,7 @@ async fn main() {
     })
     .await;
     let up = Upstream::start("real-secret").await;
-    app.add_channel(
-        "desk",
-        json!({ "kind": "bearer", "upstream": up.base, "tags": ["support"], "rules": ["GET /** read"] }),
-        "real-secret",
-    )
-    .await;
+    desk(&app, &up).await;
 
     let (mut callbacks, mut logouts) = (Vec::new(), Vec::new());
     for i in 0..people {
@@ -71,24 +66,7 @@ async fn main() {
         let (status, took) = sign_in_timed(&browser, &base, "idp", &account).await;
         assert_eq!(status, 200, "sign-in {i}");
         callbacks.push(took);
-        let (s, v) = app
-            .api(
-                Method::POST,
-                &format!("/staff/{name}/activate"),
-                Some(json!({ "reason": "bench" })),
-            )
-            .await;
-        assert_eq!(s, 200, "{v}");
-        let issued: Value = browser
-            .post(format!("{base}/api/v1/me/tokens"))
-            .json(&json!({ "channel": "desk" }))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        let token = issued["token"].as_str().expect("a token").to_owned();
+        let token = token_from_session(&app, &browser, &name).await;
         assert_eq!(app.call(Method::GET, "desk", "x", &token).await.0, 200);
 
         let sent = Instant::now();

@@ -8,7 +8,7 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use common::oidc::{browser, idp, sign_in};
+use common::oidc::{browser, desk, idp, sign_in, token_from_session};
 use common::process::free_port;
 use common::upstream::Upstream;
 use common::{Db, TestApp};
@@ -109,34 +109,9 @@ async fn a_code_flow_sign_in_makes_a_pending_joiner_and_a_logout_from_the_provid
     assert_eq!(me.status(), 200, "the session works");
 
     // Through first login (requirements are off here), a token from this very session.
-    let (s, v) = app
-        .api(
-            Method::POST,
-            "/staff/olga/activate",
-            Some(json!({ "reason": "test" })),
-        )
-        .await;
-    assert_eq!(s, 200, "{v}");
     let up = Upstream::start("real-secret").await;
-    app.add_channel(
-        "desk",
-        json!({ "kind": "bearer", "upstream": up.base, "tags": ["support"], "rules": ["GET /** read"] }),
-        "real-secret",
-    )
-    .await;
-    let issued: Value = login
-        .post(format!("{}/api/v1/me/tokens", app.base))
-        .json(&json!({ "channel": "desk" }))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let token = issued["token"]
-        .as_str()
-        .unwrap_or_else(|| panic!("{issued}"))
-        .to_owned();
+    desk(&app, &up).await;
+    let token = token_from_session(&app, &login, "olga").await;
     assert_eq!(app.call(Method::GET, "desk", "x", &token).await.0, 200);
 
     // The provider ends the session: staffgate's session and its token end with it.
@@ -442,34 +417,9 @@ async fn a_refresh_moves_a_person_whose_groups_changed_and_ends_one_the_provider
     let b = browser();
     let (status, body) = sign_in(&b, &app.base, "idp", "acct-rita").await;
     assert_eq!(status, 200, "{body}");
-    let (s, v) = app
-        .api(
-            Method::POST,
-            "/staff/rita/activate",
-            Some(json!({ "reason": "test" })),
-        )
-        .await;
-    assert_eq!(s, 200, "{v}");
     let up = Upstream::start("real-secret").await;
-    app.add_channel(
-        "desk",
-        json!({ "kind": "bearer", "upstream": up.base, "tags": ["support"], "rules": ["GET /** read"] }),
-        "real-secret",
-    )
-    .await;
-    let issued: Value = b
-        .post(format!("{}/api/v1/me/tokens", app.base))
-        .json(&json!({ "channel": "desk" }))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let token = issued["token"]
-        .as_str()
-        .unwrap_or_else(|| panic!("{issued}"))
-        .to_owned();
+    desk(&app, &up).await;
+    let token = token_from_session(&app, &b, "rita").await;
     assert_eq!(app.call(Method::GET, "desk", "x", &token).await.0, 200);
 
     // The provider moves her out of support: the next refresh revokes what policy no longer

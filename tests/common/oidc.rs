@@ -214,3 +214,39 @@ pub async fn sign_in_timed(
     }
     panic!("the sign-in did not reach staffgate's callback");
 }
+
+/// A `desk` channel for people in `support` (read only), on `up`.
+pub async fn desk(app: &super::TestApp, up: &super::upstream::Upstream) {
+    app.add_channel(
+        "desk",
+        json!({ "kind": "bearer", "upstream": up.base, "tags": ["support"], "rules": ["GET /** read"] }),
+        "real-secret",
+    )
+    .await;
+}
+
+/// Takes `name`, signed in with `b`, through first login (the requirements are off in these
+/// tests) and issues a `desk` token from that very session.
+pub async fn token_from_session(app: &super::TestApp, b: &reqwest::Client, name: &str) -> String {
+    let (s, v) = app
+        .api(
+            reqwest::Method::POST,
+            &format!("/staff/{name}/activate"),
+            Some(json!({ "reason": "test" })),
+        )
+        .await;
+    assert_eq!(s, 200, "{v}");
+    let issued: Value = b
+        .post(format!("{}/api/v1/me/tokens", app.base))
+        .json(&json!({ "channel": "desk" }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    issued["token"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{issued}"))
+        .to_owned()
+}
