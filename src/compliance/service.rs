@@ -17,7 +17,7 @@ use crate::domain::time::{Millis, now_millis};
 use crate::store::nda::{AckRow, NewAck};
 use crate::store::{Store, StoreError};
 use crate::tokens::Verifier;
-use crate::tokens::gate::{GateFacts, Requirements};
+use crate::tokens::gate::{GateFacts, Requirements, SecondFactor};
 
 /// Why an acknowledgement was refused.
 #[derive(Debug, thiserror::Error)]
@@ -29,8 +29,8 @@ pub enum NdaAckError {
     /// or tampered with): they must read it again.
     #[error("the NDA shown was not version {0} as in force now; read it again")]
     Stale(String),
-    /// TOTP is required and this session has not passed it: an acknowledgement (and the
-    /// activation it may complete) comes only from the person, second factor included.
+    /// TOTP is required and this session has not met the second factor: an acknowledgement
+    /// (and the activation it may complete) comes only from the person, second factor included.
     #[error("pass the second factor (TOTP) in this session first")]
     TotpNotVerified,
     #[error(transparent)]
@@ -122,9 +122,11 @@ impl Compliance {
         Ok(crate::tokens::gate::clear(staff, on, &told, requester)?)
     }
 
-    /// Whether first login is complete for these facts.
-    pub fn first_login_done(&self, facts: &Facts) -> bool {
-        (!self.config.require_totp || facts.totp_enrolled)
+    /// Whether first login is complete for these facts, in a session that met the second
+    /// factor with `factor` (an identity provider's accepted factor stands in for enrolment).
+    pub fn first_login_done(&self, facts: &Facts, factor: Option<&SecondFactor>) -> bool {
+        let idp = matches!(factor, Some(SecondFactor::Idp(_)));
+        (!self.config.require_totp || facts.totp_enrolled || idp)
             && (!self.config.require_nda || self.nda().satisfied(&facts.nda_acked, now_millis()))
     }
 
@@ -132,11 +134,11 @@ impl Compliance {
     pub async fn finish_first_login(
         &self,
         staff: &StaffMember,
-        totp_passed: bool,
+        factor: Option<&SecondFactor>,
     ) -> Result<StaffMember, StoreError> {
         if staff.status != StaffStatus::Pending
-            || (self.config.require_totp && !totp_passed)
-            || !self.first_login_done(&self.facts(staff).await?)
+            || (self.config.require_totp && factor.is_none())
+            || !self.first_login_done(&self.facts(staff).await?, factor)
         {
             return Ok(staff.clone());
         }
@@ -148,6 +150,7 @@ impl Compliance {
         crate::store::staff::mark_active(tx.conn(), staff.id, now_millis()).await?;
         let change = audit::Change::FirstLoginDone {
             username: staff.username.to_string(),
+            factor: factor.map(|f| f.label().to_owned()),
         };
         audit::record(
             tx.conn(),
@@ -170,14 +173,14 @@ impl Compliance {
     pub async fn acknowledge(
         &self,
         staff: &StaffMember,
-        totp_passed: bool,
+        factor_passed: bool,
         version: &str,
         sha256: &str,
         language: &str,
         address: &str,
         user_agent: &str,
     ) -> Result<(), NdaAckError> {
-        if self.config.require_totp && !totp_passed {
+        if self.config.require_totp && !factor_passed {
             return Err(NdaAckError::TotpNotVerified);
         }
         let now = now_millis();

@@ -83,6 +83,9 @@ pub enum Change {
     FirstLoginDone {
         #[serde(rename = "subject")]
         username: String,
+        /// How the finishing session met the second factor (`totp`, `idp:amr:mfa`).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        factor: Option<String>,
     },
     /// The id and epoch let other replicas refuse the person from the entry alone, before
     /// they re-read anything; the rest is the receipt.
@@ -135,6 +138,10 @@ pub enum Change {
         channel: String,
         actions: Value,
         expires_at: Value,
+        /// How the asking session met the second factor (`totp`, `idp:amr:mfa`); absent
+        /// when an admin issued, or the requirement is off.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        factor: Option<String>,
     },
     #[serde(rename = "token.revoke")]
     TokenRevoked {

@@ -170,7 +170,7 @@ impl Follower {
             Change::StaffReinstated { username, .. }
             | Change::StaffPut { username, .. }
             | Change::StaffActivated { username, .. }
-            | Change::FirstLoginDone { username }
+            | Change::FirstLoginDone { username, .. }
             | Change::TotpReset { username, .. }
             | Change::TokenRevoked { username, .. }
             | Change::StaffTokensRevoked { username, .. }

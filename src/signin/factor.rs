@@ -6,6 +6,8 @@ use serde::Serialize;
 
 use super::totp;
 use super::{Signin, StaffSession};
+use crate::store::sessions::LiveSession;
+use crate::tokens::gate::SecondFactor;
 use crate::audit::{self, Actor};
 use crate::domain::Username;
 use crate::domain::staff::{StaffMember, StaffStatus};
@@ -48,6 +50,20 @@ pub enum FactorError {
     Seed,
     #[error(transparent)]
     Store(#[from] StoreError),
+}
+
+impl Signin {
+    /// How a session met the second factor: TOTP passed in it, or, for a session from an
+    /// identity provider, the provider's factor when its source still accepts it.
+    pub(super) fn factor_of(&self, row: &LiveSession) -> Option<SecondFactor> {
+        if row.totp_at.is_some() {
+            return Some(SecondFactor::Totp);
+        }
+        let factor = row.idp_factor.as_deref()?;
+        let provider = self.oidc.get(row.idp_source.as_deref()?).ok()?;
+        crate::directory::oidc::claims::still_accepted(&provider.config, factor)
+            .then(|| SecondFactor::Idp(factor.to_owned()))
+    }
 }
 
 /// What an enrolling person's app needs.
@@ -230,7 +246,9 @@ impl Signin {
         crate::store::totp::put_recovery(tx.conn(), staff.id, &hashes, now_millis()).await?;
         tx.commit().await?;
         // The code just accepted is this session's second factor.
-        self.compliance.finish_first_login(staff, true).await?;
+        self.compliance
+            .finish_first_login(staff, Some(&SecondFactor::Totp))
+            .await?;
         Ok(codes)
     }
 

@@ -26,6 +26,7 @@ use crate::secrets::MasterKey;
 use crate::store::sessions::NewSession;
 use crate::store::{Store, StoreError};
 use crate::tokens::Verifier;
+use crate::tokens::gate::SecondFactor;
 
 /// Why a sign-in or a session was refused.
 #[derive(Debug, thiserror::Error)]
@@ -117,8 +118,22 @@ pub struct StaffSession {
     pub id: i64,
     pub staff: StaffMember,
     pub expires_at: Millis,
-    /// This session passed the second factor.
-    pub totp_verified: bool,
+    /// How this session met the second factor, if it did.
+    pub factor: Option<SecondFactor>,
+}
+
+impl StaffSession {
+    /// This session passed staffgate's own TOTP.
+    pub fn totp_verified(&self) -> bool {
+        self.factor == Some(SecondFactor::Totp)
+    }
+
+    /// Who asks when this session asks for a token.
+    pub fn requester(&self) -> crate::tokens::gate::Requester {
+        crate::tokens::gate::Requester::Session {
+            factor: self.factor.clone(),
+        }
+    }
 }
 
 /// The sign-in service.
@@ -405,7 +420,7 @@ impl Signin {
             id: row.id,
             staff,
             expires_at: row.expires_at,
-            totp_verified: row.totp_at.is_some(),
+            factor: self.factor_of(&row),
         })
     }
 

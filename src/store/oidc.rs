@@ -88,18 +88,15 @@ pub async fn mark_session(
     sub: &str,
     sid: Option<&str>,
     factor: Option<&str>,
-    now: Millis,
 ) -> Result<(), StoreError> {
     sqlx::query(
-        "UPDATE sessions SET idp_source = $2, idp_sub = $3, idp_sid = $4, factor = $5, \
-         totp_at = CASE WHEN $5 IS NULL THEN totp_at ELSE $6 END WHERE id = $1",
+        "UPDATE sessions SET idp_source = $2, idp_sub = $3, idp_sid = $4, factor = $5 WHERE id = $1",
     )
     .bind(session)
     .bind(source)
     .bind(sub)
     .bind(sid)
     .bind(factor)
-    .bind(now)
     .execute(&mut *conn)
     .await?;
     Ok(())

@@ -57,6 +57,10 @@ pub struct LiveSession {
     pub last_seen_at: Option<Millis>,
     /// When this session passed the second factor.
     pub totp_at: Option<Millis>,
+    /// The identity provider the session came from, and the factor of the provider's that met
+    /// the second-factor rule at sign-in (see `store::oidc::mark_session`).
+    pub idp_source: Option<String>,
+    pub idp_factor: Option<String>,
 }
 
 pub async fn find_live(
@@ -65,7 +69,7 @@ pub async fn find_live(
     now: Millis,
 ) -> Result<Option<LiveSession>, StoreError> {
     let row = sqlx::query(
-        "SELECT id, staff_id, expires_at, last_seen_at, totp_at FROM sessions \
+        "SELECT id, staff_id, expires_at, last_seen_at, totp_at, idp_source, factor FROM sessions \
          WHERE hash = $1 AND revoked_at IS NULL AND expires_at > $2",
     )
     .bind(hash.to_vec())
@@ -79,6 +83,8 @@ pub async fn find_live(
             expires_at: r.try_get("expires_at")?,
             last_seen_at: r.try_get("last_seen_at")?,
             totp_at: r.try_get("totp_at")?,
+            idp_source: r.try_get("idp_source")?,
+            idp_factor: r.try_get("factor")?,
         })
     })
     .transpose()
@@ -191,7 +197,7 @@ pub async fn live_for_staff(
     now: Millis,
 ) -> Result<Vec<SessionView>, StoreError> {
     let rows = sqlx::query(
-        "SELECT id, created_at, last_seen_at, address, user_agent, totp_at FROM sessions \
+        "SELECT id, created_at, last_seen_at, address, user_agent, totp_at, factor FROM sessions \
          WHERE staff_id = $1 AND revoked_at IS NULL AND expires_at > $2 ORDER BY id DESC",
     )
     .bind(staff)
@@ -200,6 +206,8 @@ pub async fn live_for_staff(
     .await?;
     rows.iter()
         .map(|r| {
+            let totp = r.try_get::<Option<Millis>, _>("totp_at")?.is_some();
+            let idp: Option<String> = r.try_get("factor")?;
             Ok(SessionView {
                 id: r.try_get("id")?,
                 created_at: r.try_get("created_at")?,
@@ -210,7 +218,8 @@ pub async fn live_for_staff(
                 user_agent: r
                     .try_get::<Option<String>, _>("user_agent")?
                     .unwrap_or_default(),
-                two_factor: r.try_get::<Option<Millis>, _>("totp_at")?.is_some(),
+                two_factor: totp || idp.is_some(),
+                second_factor: if totp { Some("totp".into()) } else { idp },
             })
         })
         .collect()
@@ -228,4 +237,6 @@ pub struct SessionView {
     pub address: String,
     pub user_agent: String,
     pub two_factor: bool,
+    /// `totp`, or the identity provider's factor recorded at sign-in (`idp:amr:mfa`).
+    pub second_factor: Option<String>,
 }

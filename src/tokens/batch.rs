@@ -33,6 +33,8 @@ pub struct Pending {
     pub expires_at: Millis,
     pub actor: Actor,
     pub session_id: Option<i64>,
+    /// The second factor the gate recorded, for the audit entry.
+    pub factor: Option<String>,
 }
 
 /// What the write gave a token: its id and the owner's epoch it carries.
@@ -121,6 +123,7 @@ async fn write_batch(store: &Store, batch: Vec<Job>) {
                     channel: p.channel.to_string(),
                     actions: json!(p.actions),
                     expires_at: json!(p.expires_at),
+                    factor: p.factor.clone(),
                 }
                 .to_entry()
             })

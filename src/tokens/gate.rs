@@ -12,11 +12,31 @@ pub struct Requirements {
     pub nda: bool,
 }
 
+/// How a session met the second-factor requirement.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SecondFactor {
+    /// staffgate's own TOTP (or a recovery code), passed in this session.
+    Totp,
+    /// The identity provider's authentication, which the source accepts in place of TOTP
+    /// (`accept_idp_mfa` / `accept_acr`): `idp:amr:mfa`, `idp:acr:<value>`.
+    Idp(String),
+}
+
+impl SecondFactor {
+    /// As the audit log and the API name it.
+    pub fn label(&self) -> &str {
+        match self {
+            SecondFactor::Totp => "totp",
+            SecondFactor::Idp(how) => how,
+        }
+    }
+}
+
 /// Who asks for the token.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Requester {
-    /// The person themselves, in a session that did or did not pass TOTP.
-    Session { totp_verified: bool },
+    /// The person themselves, in a session that met the second factor (and how) or not.
+    Session { factor: Option<SecondFactor> },
     /// An admin on the person's behalf: the person must still be enrolled and acknowledged.
     Admin,
 }
@@ -49,16 +69,25 @@ pub enum GateRefusal {
 /// Proof that `staff` passed the gate. Only [`clear`] makes one.
 pub struct Cleared<'a> {
     staff: &'a StaffMember,
+    factor: Option<SecondFactor>,
 }
 
 impl<'a> Cleared<'a> {
     pub fn staff(&self) -> &'a StaffMember {
         self.staff
     }
+
+    /// The factor that met the second-factor requirement, when one was asked for and the
+    /// person asked in a session.
+    pub fn factor(&self) -> Option<&SecondFactor> {
+        self.factor.as_ref()
+    }
 }
 
 /// The gate: an active person, TOTP enrolled (and verified in the asking session), the NDA in
-/// force acknowledged; each requirement only when it is on.
+/// force acknowledged; each requirement only when it is on. A session whose identity provider
+/// authenticated with a factor the source accepts stands in for TOTP, enrolment included; an
+/// admin asking on someone's behalf has no session, so the person's own TOTP enrolment counts.
 pub fn clear<'a>(
     staff: &'a StaffMember,
     on: Requirements,
@@ -68,16 +97,16 @@ pub fn clear<'a>(
     if staff.status != StaffStatus::Active {
         return Err(GateRefusal::NotActive(staff.status));
     }
+    let mut factor = None;
     if on.totp {
-        if !facts.totp_enrolled {
-            return Err(GateRefusal::TotpNotEnrolled);
-        }
-        if requester
-            == (Requester::Session {
-                totp_verified: false,
-            })
-        {
-            return Err(GateRefusal::TotpNotVerified);
+        match requester {
+            Requester::Session {
+                factor: Some(SecondFactor::Idp(how)),
+            } => factor = Some(SecondFactor::Idp(how)),
+            _ if !facts.totp_enrolled => return Err(GateRefusal::TotpNotEnrolled),
+            Requester::Session { factor: None } => return Err(GateRefusal::TotpNotVerified),
+            Requester::Session { factor: f } => factor = f,
+            Requester::Admin => {}
         }
     }
     if on.nda
@@ -85,7 +114,7 @@ pub fn clear<'a>(
     {
         return Err(GateRefusal::NdaNotAcknowledged(version.clone()));
     }
-    Ok(Cleared { staff })
+    Ok(Cleared { staff, factor })
 }
 
 #[cfg(test)]
@@ -121,7 +150,7 @@ mod tests {
     fn an_active_enrolled_acknowledged_person_in_a_verified_session_is_cleared() {
         let alice = person(StaffStatus::Active);
         let asked = Requester::Session {
-            totp_verified: true,
+            factor: Some(SecondFactor::Totp),
         };
         assert!(clear(&alice, ALL, &facts(true, None), asked).is_ok());
     }
@@ -130,14 +159,12 @@ mod tests {
     fn each_missing_requirement_is_named() {
         let alice = person(StaffStatus::Active);
         let verified = Requester::Session {
-            totp_verified: true,
+            factor: Some(SecondFactor::Totp),
         };
-        let unverified = Requester::Session {
-            totp_verified: false,
-        };
+        let unverified = Requester::Session { factor: None };
         let refusal = |f: GateFacts, r| clear(&alice, ALL, &f, r).err();
         assert_eq!(
-            refusal(facts(false, None), verified),
+            refusal(facts(false, None), verified.clone()),
             Some(GateRefusal::TotpNotEnrolled)
         );
         assert_eq!(
@@ -170,9 +197,37 @@ mod tests {
             totp: false,
             nda: false,
         };
-        let asked = Requester::Session {
-            totp_verified: false,
-        };
+        let asked = Requester::Session { factor: None };
         assert!(clear(&alice, off, &facts(false, Some("v9")), asked).is_ok());
+    }
+
+    #[test]
+    fn an_accepted_idp_factor_stands_in_for_totp_and_is_what_the_gate_records() {
+        let alice = person(StaffStatus::Active);
+        let idp = SecondFactor::Idp("idp:amr:mfa".into());
+        let asked = Requester::Session {
+            factor: Some(idp.clone()),
+        };
+        let cleared = clear(&alice, ALL, &facts(false, None), asked).unwrap();
+        assert_eq!(cleared.factor(), Some(&idp));
+        let totp = Requester::Session {
+            factor: Some(SecondFactor::Totp),
+        };
+        let cleared = clear(&alice, ALL, &facts(true, None), totp).unwrap();
+        assert_eq!(cleared.factor(), Some(&SecondFactor::Totp));
+        // The NDA is still asked for.
+        let again = Requester::Session {
+            factor: Some(idp.clone()),
+        };
+        assert_eq!(
+            clear(&alice, ALL, &facts(false, Some("v2")), again).err(),
+            Some(GateRefusal::NdaNotAcknowledged("v2".into()))
+        );
+        // An admin asking for a person who never enrolled TOTP is refused: the provider's
+        // factor belongs to a session, and an admin's request has none.
+        assert_eq!(
+            clear(&alice, ALL, &facts(false, None), Requester::Admin).err(),
+            Some(GateRefusal::TotpNotEnrolled)
+        );
     }
 }

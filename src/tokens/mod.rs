@@ -169,6 +169,7 @@ impl Tokens {
                 expires_at,
                 actor: actor.clone(),
                 session_id: req.session,
+                factor: cleared.factor().map(|f| f.label().to_owned()),
             })
             .await?;
         self.verifier.add_token(

@@ -88,6 +88,9 @@ pub struct MyChannel {
 pub struct FirstLoginState {
     pub totp_enrolled: bool,
     pub totp_verified_in_session: bool,
+    /// How this session met the second factor: `totp`, or the identity provider's factor the
+    /// source accepts (`idp:amr:mfa`); absent until it has.
+    pub second_factor: Option<String>,
     pub nda_required: Option<String>,
     pub nda_acknowledged: Vec<String>,
     pub nda_ok: bool,

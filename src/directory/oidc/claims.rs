@@ -85,6 +85,16 @@ pub fn idp_factor(source: &OidcSource, amr: &[String], acr: Option<&str>) -> Opt
         .map(|a| format!("idp:acr:{a}"))
 }
 
+/// Whether a factor recorded at sign-in (`idp:amr:mfa`) is one the source still accepts: a
+/// deployment that stops accepting it stops at once, not when the sessions expire.
+pub fn still_accepted(source: &OidcSource, factor: &str) -> bool {
+    match factor.strip_prefix("idp:").and_then(|f| f.split_once(':')) {
+        Some(("amr", m)) => source.accept_idp_mfa.iter().any(|x| x == m),
+        Some(("acr", a)) => source.accept_acr.iter().any(|x| x == a),
+        _ => false,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -158,5 +168,10 @@ mod tests {
             Some("idp:acr:gold")
         );
         assert_eq!(idp_factor(&some, &["pwd".into()], Some("silver")), None);
+        assert!(still_accepted(&some, "idp:amr:hwk"));
+        assert!(still_accepted(&some, "idp:acr:gold"));
+        assert!(!still_accepted(&none, "idp:amr:hwk"));
+        assert!(!still_accepted(&some, "idp:amr:pwd"));
+        assert!(!still_accepted(&some, "totp"));
     }
 }

@@ -23,7 +23,10 @@ fn samples() -> Vec<Change> {
             username: u(),
             reason: "by hand".into(),
         },
-        Change::FirstLoginDone { username: u() },
+        Change::FirstLoginDone {
+            username: u(),
+            factor: Some("totp".into()),
+        },
         Change::StaffOffboarded {
             username: u(),
             staff_id: 7,
@@ -58,6 +61,7 @@ fn samples() -> Vec<Change> {
             channel: "desk".into(),
             actions: json!(["read"]),
             expires_at: json!(1),
+            factor: Some("idp:amr:mfa".into()),
         },
         Change::TokenRevoked {
             username: u(),

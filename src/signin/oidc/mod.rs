@@ -165,7 +165,6 @@ impl Signin {
             &verified.subject,
             verified.sid.as_deref(),
             factor.as_deref(),
-            now_millis(),
         )
         .await?;
         if let Some(refresh) = &verified.refresh_token {
@@ -176,6 +175,14 @@ impl Signin {
             crate::store::oidc::save_refresh(tx.conn(), opened.id, &sealed, now_millis()).await?;
         }
         tx.commit().await?;
+        if let Some(how) = factor {
+            // Where the provider's factor stands in for TOTP and no NDA is asked for, this
+            // sign-in is the whole of first login.
+            let factor = crate::tokens::gate::SecondFactor::Idp(how);
+            self.compliance
+                .finish_first_login(&member, Some(&factor))
+                .await?;
+        }
         Ok(opened)
     }
 

@@ -185,7 +185,7 @@ pub async fn acknowledge(
     s.compliance
         .acknowledge(
             &me.staff,
-            me.totp_verified,
+            me.factor.is_some(),
             &b.version,
             &b.sha256,
             &b.language,
@@ -195,7 +195,7 @@ pub async fn acknowledge(
         .await?;
     let member = s
         .compliance
-        .finish_first_login(&me.staff, me.totp_verified)
+        .finish_first_login(&me.staff, me.factor.as_ref())
         .await?;
     Ok(Json(Acknowledged {
         acknowledged: b.version,

@@ -14,7 +14,7 @@ use super::parse;
 use super::tokens::parse_request;
 use crate::audit::Actor;
 use crate::channels::ChannelError;
-use crate::compliance::{self, Requester};
+use crate::compliance;
 use crate::domain::ChannelId;
 use crate::tokens::IssueRequest;
 use crate::tokens::{Issued, TokenView};
@@ -108,7 +108,8 @@ pub async fn me(State(s): State<Arc<AppState>>, Staff(me): Staff) -> Result<Json
         .collect();
     let first_login = FirstLoginState {
         totp_enrolled: facts.totp_enrolled,
-        totp_verified_in_session: me.totp_verified,
+        totp_verified_in_session: me.totp_verified(),
+        second_factor: me.factor.as_ref().map(|f| f.label().to_owned()),
         nda_required: set.required(now).map(|t| t.version.clone()),
         nda_ok: set.satisfied(&facts.nda_acked, now),
         nda_acknowledged: facts.nda_acked,
@@ -151,10 +152,7 @@ pub async fn issue(
         .get(&channel_id)
         .ok_or(ChannelError::NotFound(channel_id))?;
     let facts = s.compliance.facts(&me.staff).await?;
-    let requester = Requester::Session {
-        totp_verified: me.totp_verified,
-    };
-    let cleared = s.compliance.clear(&me.staff, &facts, requester)?;
+    let cleared = s.compliance.clear(&me.staff, &facts, me.requester())?;
     let actor = Actor(format!("staff:{}", me.staff.username));
     let issued = compliance::issue_token(&s.tokens, &actor, cleared, &channel, req).await?;
     Ok((StatusCode::CREATED, Json(issued)))

@@ -14,7 +14,7 @@ use super::layout::{message, page};
 use super::signin::step_redirect;
 use super::{Ctx, PageSession, Signed, csrf_ok, failed, field};
 use crate::audit::Actor;
-use crate::compliance::{self, Requester};
+use crate::compliance;
 use crate::domain::ChannelId;
 use crate::domain::time::to_datetime;
 use crate::tokens::IssueRequest;
@@ -168,10 +168,7 @@ pub async fn issue(
         Ok(f) => f,
         Err(e) => return failed(&ctx, &e),
     };
-    let requester = Requester::Session {
-        totp_verified: p.session.totp_verified,
-    };
-    let cleared = match s.compliance.clear(&p.session.staff, &facts, requester) {
+    let cleared = match s.compliance.clear(&p.session.staff, &facts, p.session.requester()) {
         Ok(c) => c,
         Err(e) => return render(&s, &ctx, &p, refused(&e), StatusCode::FORBIDDEN).await,
     };

@@ -166,7 +166,7 @@ pub async fn nda(
         .compliance
         .acknowledge(
             &p.session.staff,
-            p.session.totp_verified,
+            p.session.factor.is_some(),
             field(&form, "version").unwrap_or(""),
             field(&form, "sha256").unwrap_or(""),
             field(&form, "language").unwrap_or(""),
@@ -177,7 +177,7 @@ pub async fn nda(
     match result {
         Ok(()) => match s
             .compliance
-            .finish_first_login(&p.session.staff, p.session.totp_verified)
+            .finish_first_login(&p.session.staff, p.session.factor.as_ref())
             .await
         {
             Ok(_) => Redirect::to("/me").into_response(),

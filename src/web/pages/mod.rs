@@ -150,11 +150,9 @@ pub fn csrf_ok(page: &PageSession, form: &HashMap<String, String>) -> bool {
 /// Where first login goes next, or `None` when it is done.
 pub fn next_step(state: &AppState, session: &StaffSession, facts: &Facts) -> Option<&'static str> {
     let config = &state.compliance.config;
-    if config.require_totp && !facts.totp_enrolled {
-        return Some("/enrol");
-    }
-    if config.require_totp && !session.totp_verified {
-        return Some("/totp");
+    // A provider's accepted factor (in `session.factor`) stands in for enrolment and code.
+    if config.require_totp && session.factor.is_none() {
+        return Some(if facts.totp_enrolled { "/totp" } else { "/enrol" });
     }
     let now = crate::domain::time::now_millis();
     if config.require_nda && !state.compliance.nda().satisfied(&facts.nda_acked, now) {

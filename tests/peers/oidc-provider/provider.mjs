@@ -12,6 +12,8 @@ import { createHmac } from 'node:crypto';
 const stores = new Map();
 const clients = new Map();
 const accounts = new Map();
+// How each account authenticates (`amr`, `acr`), as a test sets it: session facts, not claims.
+const authn = new Map();
 
 class MemoryAdapter {
   constructor(name) {
@@ -56,8 +58,9 @@ const provider = new Provider(issuer, {
     if (!claims) return undefined;
     return { accountId: id, claims: async () => ({ sub: id, ...claims }) };
   },
+  // The ID token is masked by the scopes' claims: `amr` and `acr` go out with `openid`.
   claims: {
-    openid: ['sub'],
+    openid: ['sub', 'amr', 'acr'],
     email: ['email', 'email_verified'],
     profile: ['preferred_username', 'name', 'groups', 'department'],
   },
@@ -85,6 +88,15 @@ const provider = new Provider(issuer, {
   },
 });
 provider.proxy = false;
+
+// The dev interaction's login form finishes with `{ login: { accountId } }`; the account's
+// authentication methods and level, as the test set them, join it here.
+const finished = provider.interactionFinished.bind(provider);
+provider.interactionFinished = (req, res, result, options) => {
+  const how = authn.get(result?.login?.accountId);
+  const login = how ? { ...result.login, ...how } : result?.login;
+  return finished(req, res, { ...result, login }, options);
+};
 
 async function body(req) {
   const chunks = [];
@@ -157,8 +169,11 @@ server.on('request', async (req, res) => {
         for (const c of input) clients.set(c.client_id, c);
         return answer(res, 200, { ok: true });
       case '/__test/accounts':
-        for (const [id, claims] of Object.entries(input)) {
-          if (claims === null) accounts.delete(id); else accounts.set(id, claims);
+        for (const [id, value] of Object.entries(input)) {
+          if (value === null) { accounts.delete(id); authn.delete(id); continue; }
+          const { amr, acr, ...claims } = value;
+          accounts.set(id, claims);
+          if (amr || acr) authn.set(id, { amr, acr }); else authn.delete(id);
         }
         return answer(res, 200, { ok: true });
       case '/__test/logout':

@@ -4,7 +4,9 @@
 //! the provider's back-channel logout ending the session and its brokered tokens at once;
 //! hostile logout tokens refused.
 
+#[path = "../common/mod.rs"]
 mod common;
+mod factor;
 
 use std::time::{Duration, Instant};
 
