@@ -47,6 +47,11 @@ pub struct OidcSource {
     /// How often each session's provider tokens are refreshed: a person the provider no
     /// longer knows, or a refusal, ends the session; changed groups are a move.
     pub refresh_interval: Duration,
+    /// Hand a person to offboarding once the provider has refused their every refresh, with
+    /// no refresh or sign-in succeeding since, for `unrefreshable_after`. Off by default: a
+    /// grant the provider revoked (a sign-out there) reads the same as a disabled account.
+    pub offboard_when_unrefreshable: bool,
+    pub unrefreshable_after: Duration,
 }
 
 #[derive(Deserialize)]
@@ -74,6 +79,9 @@ struct RawSource {
     revoke_tokens_on_idp_logout: Option<bool>,
     timeout: Option<String>,
     refresh_interval: Option<String>,
+    #[serde(default)]
+    offboard_when_unrefreshable: bool,
+    unrefreshable_after: Option<String>,
 }
 
 fn valid_name(name: &str) -> bool {
@@ -181,19 +189,26 @@ fn source(name: &str, raw: RawSource) -> Result<OidcSource, Vec<(String, String)
             Duration::from_secs(10)
         }),
     };
-    let refresh_interval = match raw.refresh_interval.as_deref() {
-        None => Duration::from_secs(300),
+    let mut interval = |key: &str, text: Option<&str>, default: Duration| match text {
+        None => default,
         Some(t) => match humantime::parse_duration(t) {
             Ok(d) if d >= Duration::from_secs(1) => d,
             _ => {
-                problem(
-                    "refresh_interval",
-                    "must be a duration of 1s or more".into(),
-                );
-                Duration::from_secs(300)
+                problem(key, "must be a duration of 1s or more, such as \"5m\"".into());
+                default
             }
         },
     };
+    let refresh_interval = interval(
+        "refresh_interval",
+        raw.refresh_interval.as_deref(),
+        Duration::from_secs(300),
+    );
+    let unrefreshable_after = interval(
+        "unrefreshable_after",
+        raw.unrefreshable_after.as_deref(),
+        Duration::from_secs(24 * 3600),
+    );
     if let Some(uri) = &raw.redirect_uri
         && !matches!(url_scheme(uri), Some("https" | "http"))
     {
@@ -224,6 +239,8 @@ fn source(name: &str, raw: RawSource) -> Result<OidcSource, Vec<(String, String)
         revoke_tokens_on_idp_logout: raw.revoke_tokens_on_idp_logout.unwrap_or(true),
         timeout,
         refresh_interval,
+        offboard_when_unrefreshable: raw.offboard_when_unrefreshable,
+        unrefreshable_after,
     })
 }
 
@@ -263,6 +280,27 @@ mod tests {
         assert!(s.provision && s.revoke_tokens_on_idp_logout);
         assert!(s.accept_idp_mfa.is_empty(), "staffgate's TOTP by default");
         assert_eq!(s.scopes[0], "openid");
+        assert!(
+            !s.offboard_when_unrefreshable,
+            "a refusal ends sessions only"
+        );
+        assert_eq!(s.unrefreshable_after, Duration::from_secs(86_400));
+    }
+
+    #[test]
+    fn unrefreshable_after_is_a_duration_of_a_second_or_more() {
+        let base = "[idp]\nissuer = \"https://x\"\nclient_id = \"sg\"\nclient_secret = \"s\"\n";
+        let s = parse(&format!(
+            "{base}offboard_when_unrefreshable = true\nunrefreshable_after = \"2h\"\n"
+        ))
+        .unwrap()
+        .remove(0);
+        assert!(s.offboard_when_unrefreshable);
+        assert_eq!(s.unrefreshable_after, Duration::from_secs(7200));
+        for bad in ["\"0s\"", "\"soon\""] {
+            let err = parse(&format!("{base}unrefreshable_after = {bad}\n")).unwrap_err();
+            assert_eq!(err[0].0, "oidc.idp.unrefreshable_after", "{err:?}");
+        }
     }
 
     #[test]

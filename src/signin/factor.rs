@@ -6,14 +6,14 @@ use serde::Serialize;
 
 use super::totp;
 use super::{Signin, StaffSession};
-use crate::store::sessions::LiveSession;
-use crate::tokens::gate::SecondFactor;
 use crate::audit::{self, Actor};
 use crate::domain::Username;
 use crate::domain::staff::{StaffMember, StaffStatus};
 use crate::domain::time::{Millis, now_millis};
 use crate::principal::AdminPermit;
 use crate::store::StoreError;
+use crate::store::sessions::LiveSession;
+use crate::tokens::gate::SecondFactor;
 
 /// A second-factor attempt that failed, as the log names it.
 #[derive(Debug, Clone, Copy)]

@@ -249,3 +249,66 @@ pub async fn session_source(pool: &AnyPool, session: i64) -> Result<Option<Strin
         .await?;
     Ok(row.and_then(|r| r.try_get::<Option<String>, _>("idp_source").ok().flatten()))
 }
+
+/// Notes that the provider refused a refresh of `staff`'s session; the first refusal since
+/// the last success stands.
+pub async fn note_refusal(
+    conn: &mut AnyConnection,
+    staff: StaffId,
+    source: &str,
+    reason: &str,
+    now: Millis,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO oidc_refusals (staff_id, source, since, reason) VALUES ($1, $2, $3, $4) \
+         ON CONFLICT (staff_id) DO NOTHING",
+    )
+    .bind(staff)
+    .bind(source)
+    .bind(now)
+    .bind(reason)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+/// A sign-in or a refresh of `staff` succeeded: the provider still knows them.
+pub async fn clear_refusal(conn: &mut AnyConnection, staff: StaffId) -> Result<(), StoreError> {
+    sqlx::query("DELETE FROM oidc_refusals WHERE staff_id = $1")
+        .bind(staff)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
+/// A person the provider has refused since `since`, with nothing succeeding after.
+pub struct Unrefreshable {
+    pub staff: StaffId,
+    pub since: Millis,
+    pub reason: String,
+}
+
+/// The people of `source` (not offboarded) refused since `before` or earlier.
+pub async fn unrefreshable(
+    pool: &AnyPool,
+    source: &str,
+    before: Millis,
+) -> Result<Vec<Unrefreshable>, StoreError> {
+    let rows = sqlx::query(
+        "SELECT r.staff_id, r.since, r.reason FROM oidc_refusals r JOIN staff s ON s.id = r.staff_id \
+         WHERE r.source = $1 AND r.since <= $2 AND s.status <> 'offboarded' ORDER BY r.since",
+    )
+    .bind(source)
+    .bind(before)
+    .fetch_all(pool)
+    .await?;
+    rows.iter()
+        .map(|r| {
+            Ok(Unrefreshable {
+                staff: r.try_get("staff_id")?,
+                since: r.try_get("since")?,
+                reason: r.try_get("reason")?,
+            })
+        })
+        .collect()
+}

@@ -50,7 +50,8 @@ async fn acknowledge(b: &reqwest::Client, app: &TestApp) -> (u16, Value) {
         .json()
         .await
         .unwrap();
-    let ack = json!({ "version": nda["version"], "sha256": nda["sha256"], "language": nda["language"] });
+    let ack =
+        json!({ "version": nda["version"], "sha256": nda["sha256"], "language": nda["language"] });
     post(b, app, "/me/nda", ack).await
 }
 
@@ -119,13 +120,23 @@ async fn the_providers_mfa_stands_in_for_totp_only_where_the_source_accepts_it()
     let (s, page) = sign_in(&pavel, &app.base, "idp", "acct-pavel").await;
     assert_eq!(s, 200, "{page}");
     let page = landing(&pavel, &app).await;
-    assert!(page.starts_with("/enrol "), "lands on TOTP enrolment: {page}");
+    assert!(
+        page.starts_with("/enrol "),
+        "lands on TOTP enrolment: {page}"
+    );
     let first = me(&pavel, &app).await["first_login"].clone();
     assert_eq!(first["second_factor"], Value::Null, "{first}");
     let (s, v) = acknowledge(&pavel, &app).await;
-    assert_eq!(s, 403, "no NDA acknowledgement before the second factor: {v}");
+    assert_eq!(
+        s, 403,
+        "no NDA acknowledgement before the second factor: {v}"
+    );
     let (s, v) = post(&pavel, &app, "/me/tokens", json!({ "channel": "desk" })).await;
-    assert_eq!((s, &v["error"]["code"]), (409, &json!("staff_not_active")), "{v}");
+    assert_eq!(
+        (s, &v["error"]["code"]),
+        (409, &json!("staff_not_active")),
+        "{v}"
+    );
     assert_eq!(staff(&app, "pavel").await.1["status"], "pending");
 }
 
@@ -147,7 +158,13 @@ async fn without_accept_idp_mfa_the_providers_mfa_does_not_count() {
     let (s, page) = sign_in(&vera, &app.base, "idp", "acct-vera").await;
     assert_eq!(s, 200, "{page}");
     let page = landing(&vera, &app).await;
-    assert!(page.starts_with("/enrol "), "TOTP is still asked for: {page}");
-    assert_eq!(me(&vera, &app).await["first_login"]["second_factor"], Value::Null);
+    assert!(
+        page.starts_with("/enrol "),
+        "TOTP is still asked for: {page}"
+    );
+    assert_eq!(
+        me(&vera, &app).await["first_login"]["second_factor"],
+        Value::Null
+    );
     assert_eq!(staff(&app, "vera").await.1["status"], "pending");
 }

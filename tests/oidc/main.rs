@@ -7,6 +7,7 @@
 #[path = "../common/mod.rs"]
 mod common;
 mod factor;
+mod leavers;
 
 use std::time::{Duration, Instant};
 

@@ -4,6 +4,7 @@
 pub mod claims;
 pub mod logout;
 pub mod provider;
+pub mod refused;
 mod stats;
 
 use std::sync::Arc;

@@ -11,7 +11,7 @@ use super::{Outcome, SyncError, Syncer};
 use crate::audit::{self, Actor};
 use crate::directory::guard::Verdict;
 use crate::directory::ldap::{LdapSyncError, search};
-use crate::directory::reconcile::{Coverage, Leaver, Plan, reconcile};
+use crate::directory::reconcile::{Coverage, Leaver, Plan, SourceKind, reconcile, reconcile_as};
 use crate::domain::time::now_millis;
 use crate::principal::AdminPermit;
 
@@ -100,8 +100,39 @@ impl Syncer {
         }
         let held: Plan =
             serde_json::from_str(&row.plan).map_err(|e| SyncError::Corrupt(e.to_string()))?;
+        let (today, _serial) = match held.kind {
+            SourceKind::Ldap => {
+                let serial = self.serialize(&held.source).await;
+                (self.directory_today(&held).await?, serial)
+            }
+            SourceKind::Oidc => {
+                let serial = self.serialize(&held.kind.origin(&held.source)).await;
+                (self.unrefreshable_today(&held).await?, serial)
+            }
+        };
+        let (plan, dropped_out) = still_leaving(&held, today);
+        if !dropped_out.is_empty() {
+            tracing::info!(
+                plan_id = id,
+                dropped_out = ?dropped_out,
+                "held plan confirmed: these leavers are no longer leaving and stay"
+            );
+        }
+        // Applying and marking the plan applied are one transaction: a plan applies once.
+        let applied = self.apply(&plan, actor, Some(id)).await?;
+        Ok(Outcome {
+            plan,
+            verdict: Verdict::Apply,
+            plan_id: Some(id),
+            applied: Some(applied),
+            dry_run: false,
+            dropped_out,
+        })
+    }
+
+    /// What a directory says today, as a plan: it is read again in full.
+    async fn directory_today(&self, held: &Plan) -> Result<Plan, SyncError> {
         let source = self.source(&held.source)?;
-        let _serial = self.serialize(&held.source).await;
         let task_source = Arc::clone(&source);
         let snapshot = tokio::spawn(async move {
             search::full(&task_source, &std::sync::atomic::AtomicUsize::new(0)).await
@@ -121,31 +152,30 @@ impl Syncer {
             coverage: Coverage::Full,
         };
         let known = crate::store::staff::list_with_origin(self.store.pool()).await?;
-        let today = reconcile(
+        Ok(reconcile(
             &answer.source,
             answer.people,
             answer.skipped,
             answer.coverage,
             &known,
-        );
-        let (plan, dropped_out) = still_leaving(&held, today);
-        if !dropped_out.is_empty() {
-            tracing::info!(
-                plan_id = id,
-                dropped_out = ?dropped_out,
-                "held plan confirmed: these leavers are no longer leaving and stay"
-            );
-        }
-        // Applying and marking the plan applied are one transaction: a plan applies once.
-        let applied = self.apply(&plan, actor, Some(id)).await?;
-        Ok(Outcome {
-            plan,
-            verdict: Verdict::Apply,
-            plan_id: Some(id),
-            applied: Some(applied),
-            dry_run: false,
-            dropped_out,
-        })
+        ))
+    }
+
+    /// Who an identity provider still refuses today, as a plan: a person who signed in or
+    /// refreshed since the plan was held is no longer leaving.
+    async fn unrefreshable_today(&self, held: &Plan) -> Result<Plan, SyncError> {
+        let people =
+            crate::directory::oidc::refused::leavers(&self.store, &held.source, now_millis())
+                .await?;
+        let known = crate::store::staff::list_with_origin(self.store.pool()).await?;
+        Ok(reconcile_as(
+            SourceKind::Oidc,
+            &held.source,
+            people,
+            Vec::new(),
+            Coverage::Changes(Vec::new()),
+            &known,
+        ))
     }
 }
 

@@ -174,6 +174,8 @@ impl Signin {
                 .map_err(|_| SigninError::Random)?;
             crate::store::oidc::save_refresh(tx.conn(), opened.id, &sealed, now_millis()).await?;
         }
+        // The provider knows them again: an earlier refusal no longer counts toward offboarding.
+        crate::store::oidc::clear_refusal(tx.conn(), member.id).await?;
         tx.commit().await?;
         if let Some(how) = factor {
             // Where the provider's factor stands in for TOTP and no NDA is asked for, this

@@ -5,7 +5,10 @@
 use secrecy::ExposeSecret;
 
 use super::super::{Signin, SigninError};
+use crate::audit::Actor;
 use crate::directory::oidc::{Provider, Refreshed, claims};
+use crate::directory::reconcile::SourceKind;
+use crate::directory::sync::Answer;
 use crate::domain::time::{Millis, now_millis};
 
 /// The sealing context of a session's provider refresh token.
@@ -19,6 +22,8 @@ pub struct Round {
     /// Refreshes that could not be asked (the provider down, an unreadable answer): the
     /// session is kept and asked again after the interval.
     pub failed: usize,
+    /// People handed to offboarding (`offboard_when_unrefreshable`).
+    pub offboarded: usize,
 }
 
 impl Signin {
@@ -54,7 +59,34 @@ impl Signin {
         crate::directory::oidc::Stats::add(&stats.refreshed, round.refreshed);
         crate::directory::oidc::Stats::add(&stats.ended_at_refresh, round.ended);
         crate::directory::oidc::Stats::add(&stats.refresh_failed, round.failed);
+        round.offboarded = self.offboard_unrefreshable(provider).await?;
         Ok(round)
+    }
+
+    /// Hands the people the provider has refused for `unrefreshable_after` to offboarding,
+    /// through the directory's reconcile, guard and apply: more of them at once than the
+    /// guard allows is a held plan, and nobody is offboarded until an admin confirms it.
+    async fn offboard_unrefreshable(&self, provider: &Provider) -> Result<usize, SigninError> {
+        let config = &provider.config;
+        if !config.offboard_when_unrefreshable {
+            return Ok(0);
+        }
+        let before = now_millis() - config.unrefreshable_after.as_millis() as Millis;
+        let people =
+            crate::directory::oidc::refused::leavers(&self.store, &config.name, before).await?;
+        if people.is_empty() {
+            return Ok(0);
+        }
+        let origin = SourceKind::Oidc.origin(&config.name);
+        let actor = Actor(format!("idp:{}", config.name));
+        let answer = Answer::changes_from(SourceKind::Oidc, &config.name, people, vec![]);
+        let _serial = self.syncer.serialize(&origin).await;
+        let outcome = self
+            .syncer
+            .take(answer, false, &actor)
+            .await
+            .map_err(|e| SigninError::OidcApply(e.to_string()))?;
+        Ok(outcome.applied.map_or(0, |a| a.offboarded.len()))
     }
 
     /// `true`: refreshed (and any move applied); `false`: the provider refused and the
@@ -83,6 +115,7 @@ impl Signin {
                 let mut tx = self.store.begin().await?;
                 crate::store::oidc::save_refresh(tx.conn(), due.session, &sealed, now_millis())
                     .await?;
+                crate::store::oidc::clear_refusal(tx.conn(), due.staff).await?;
                 tx.commit().await?;
                 Ok(true)
             }
@@ -91,6 +124,8 @@ impl Signin {
                 let reason = format!("provider refused the refresh: {why}");
                 let mut tx = self.store.begin().await?;
                 let ended = crate::store::oidc::end_these(tx.conn(), &[due.session], now).await?;
+                crate::store::oidc::note_refusal(tx.conn(), due.staff, &config.name, &why, now)
+                    .await?;
                 let revoked = self
                     .ended_sessions(tx.conn(), config, &ended, &reason, now)
                     .await?;

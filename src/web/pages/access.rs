@@ -168,7 +168,10 @@ pub async fn issue(
         Ok(f) => f,
         Err(e) => return failed(&ctx, &e),
     };
-    let cleared = match s.compliance.clear(&p.session.staff, &facts, p.session.requester()) {
+    let cleared = match s
+        .compliance
+        .clear(&p.session.staff, &facts, p.session.requester())
+    {
         Ok(c) => c,
         Err(e) => return render(&s, &ctx, &p, refused(&e), StatusCode::FORBIDDEN).await,
     };

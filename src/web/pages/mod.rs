@@ -152,7 +152,11 @@ pub fn next_step(state: &AppState, session: &StaffSession, facts: &Facts) -> Opt
     let config = &state.compliance.config;
     // A provider's accepted factor (in `session.factor`) stands in for enrolment and code.
     if config.require_totp && session.factor.is_none() {
-        return Some(if facts.totp_enrolled { "/totp" } else { "/enrol" });
+        return Some(if facts.totp_enrolled {
+            "/totp"
+        } else {
+            "/enrol"
+        });
     }
     let now = crate::domain::time::now_millis();
     if config.require_nda && !state.compliance.nda().satisfied(&facts.nda_acked, now) {
