@@ -194,7 +194,10 @@ fn source(name: &str, raw: RawSource) -> Result<OidcSource, Vec<(String, String)
         Some(t) => match humantime::parse_duration(t) {
             Ok(d) if d >= Duration::from_secs(1) => d,
             _ => {
-                problem(key, "must be a duration of 1s or more, such as \"5m\"".into());
+                problem(
+                    key,
+                    "must be a duration of 1s or more, such as \"5m\"".into(),
+                );
                 default
             }
         },

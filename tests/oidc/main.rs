@@ -8,6 +8,7 @@
 mod common;
 mod factor;
 mod leavers;
+mod replicas;
 
 use std::time::{Duration, Instant};
 
