@@ -63,6 +63,7 @@ error_codes! {
     OidcIdTokenInvalid = "oidc_id_token_invalid",
     OidcIssuerMismatch = "oidc_issuer_mismatch",
     OidcNotProvisioned = "oidc_not_provisioned",
+    OidcPickupInvalid = "oidc_pickup_invalid",
     OidcProviderRefused = "oidc_provider_refused",
     OidcProviderUnavailable = "oidc_provider_unavailable",
     OidcSourceNotFound = "oidc_source_not_found",

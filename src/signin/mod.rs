@@ -72,6 +72,9 @@ pub enum SigninError {
     OidcNotProvisioned,
     #[error("the person could not be recorded: {0}")]
     OidcApply(String),
+    /// An API client's handle and code match no waiting sign-in (wrong, used or expired).
+    #[error("no sign-in waits for this handle and code; start again")]
+    OidcPickup,
     #[error("logout token refused: {0}")]
     LogoutToken(#[from] crate::directory::oidc::logout::LogoutTokenError),
     #[error(transparent)]

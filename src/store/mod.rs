@@ -14,6 +14,7 @@ pub mod leases;
 pub mod nda;
 pub mod offboardings;
 pub mod oidc;
+pub mod oidc_pickups;
 pub mod outbox;
 pub mod replicas;
 pub mod schedule;

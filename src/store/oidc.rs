@@ -14,6 +14,8 @@ pub struct Started<'a> {
     pub sealed: &'a [u8],
     pub now: Millis,
     pub expires_at: Millis,
+    /// Started by an API client: the answer is picked up with a code, not by a cookie.
+    pub for_api: bool,
 }
 
 /// Keeps a started sign-in unless `limit` are already waiting for this source; `false`
@@ -33,8 +35,8 @@ pub async fn save_login(pool: &AnyPool, s: &Started<'_>, limit: u32) -> Result<b
         return Ok(false);
     }
     sqlx::query(
-        "INSERT INTO oidc_logins (state_hash, source, browser_hash, sealed, created_at, expires_at) \
-         VALUES ($1, $2, $3, $4, $5, $6)",
+        "INSERT INTO oidc_logins (state_hash, source, browser_hash, sealed, created_at, expires_at, for_api) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7)",
     )
     .bind(s.state_hash.to_vec())
     .bind(s.source)
@@ -42,6 +44,7 @@ pub async fn save_login(pool: &AnyPool, s: &Started<'_>, limit: u32) -> Result<b
     .bind(s.sealed.to_vec())
     .bind(s.now)
     .bind(s.expires_at)
+    .bind(i64::from(s.for_api))
     .execute(pool)
     .await?;
     Ok(true)
@@ -50,8 +53,10 @@ pub async fn save_login(pool: &AnyPool, s: &Started<'_>, limit: u32) -> Result<b
 /// A started sign-in as it was kept: its source, browser binding and sealed secrets.
 pub struct Kept {
     pub source: String,
+    /// The hash of the browser cookie, or of the API client's handle.
     pub browser_hash: Vec<u8>,
     pub sealed: Vec<u8>,
+    pub for_api: bool,
 }
 
 /// Takes a started sign-in by its state, once: a second callback with the same state finds
@@ -63,7 +68,7 @@ pub async fn take_login(
 ) -> Result<Option<Kept>, StoreError> {
     let row = sqlx::query(
         "DELETE FROM oidc_logins WHERE state_hash = $1 \
-         RETURNING source, browser_hash, sealed, expires_at",
+         RETURNING source, browser_hash, sealed, expires_at, for_api",
     )
     .bind(state_hash.to_vec())
     .fetch_optional(pool)
@@ -77,6 +82,7 @@ pub async fn take_login(
         source: row.try_get("source")?,
         browser_hash: row.try_get("browser_hash")?,
         sealed: row.try_get("sealed")?,
+        for_api: row.try_get::<i64, _>("for_api")? != 0,
     }))
 }
 

@@ -335,6 +335,7 @@ impl From<crate::signin::SigninError> for ApiError {
                 Self::new(StatusCode::FORBIDDEN, ErrorCode::OidcNotProvisioned, msg)
             }
             OidcApply(_) => ApiError::internal(&e),
+            OidcPickup => Self::new(StatusCode::BAD_REQUEST, ErrorCode::OidcPickupInvalid, msg),
             LogoutToken(_) => {
                 Self::new(StatusCode::BAD_REQUEST, ErrorCode::LogoutTokenInvalid, msg)
             }

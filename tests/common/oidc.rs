@@ -147,11 +147,12 @@ pub async fn sign_in(
     source: &str,
     account: &str,
 ) -> (u16, String) {
-    let page = b
-        .get(format!("{base}/oidc/{source}/start"))
-        .send()
-        .await
-        .unwrap();
+    sign_in_from(b, &format!("{base}/oidc/{source}/start"), account).await
+}
+
+/// Signs `account` in at the provider, starting the browser at `start`.
+pub async fn sign_in_from(b: &reqwest::Client, start: &str, account: &str) -> (u16, String) {
+    let page = b.get(start).send().await.unwrap();
     let at = page.url().clone();
     let html = page.text().await.unwrap();
     // The dev interaction's login form posts to /interaction/<uid>/login.

@@ -4,6 +4,7 @@
 //! the provider's back-channel logout ending the session and its brokered tokens at once;
 //! hostile logout tokens refused.
 
+mod api_signin;
 mod browser;
 #[path = "../common/mod.rs"]
 mod common;

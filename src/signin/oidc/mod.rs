@@ -8,8 +8,11 @@
 use secrecy::ExposeSecret;
 use sha2::{Digest, Sha256};
 
+mod api;
 mod logout;
 mod refresh;
+
+pub use api::{ApiStarted, Finished, PickupCode};
 
 use super::{Opened, Signin, SigninError};
 use crate::audit::{self, Actor};
@@ -56,8 +59,14 @@ impl Signin {
         Ok(self.oidc.get(source)?)
     }
 
-    /// Starts a sign-in at the provider.
+    /// Starts a sign-in at the provider, for a browser.
     pub async fn oidc_start(&self, source: &str) -> Result<Started, SigninError> {
+        self.begin(source, false).await
+    }
+
+    /// Starts a sign-in: `browser` is the value that binds the answer (a browser's cookie, or
+    /// an API client's handle).
+    async fn begin(&self, source: &str, for_api: bool) -> Result<Started, SigninError> {
         let provider = self.provider(source)?;
         let (url, state, pending) = provider.start().await?;
         let browser = random_text()?;
@@ -76,6 +85,7 @@ impl Signin {
                 sealed: &sealed,
                 now,
                 expires_at: now + LOGIN_TTL_MS,
+                for_api,
             },
             self.config.oidc_pending_limit,
         )
@@ -94,18 +104,26 @@ impl Signin {
 
     /// Finishes a sign-in: the state taken once and bound to this browser, the issuer the
     /// provider names (RFC 9207), the code exchanged with its PKCE verifier, the ID token
-    /// verified with the nonce; then the person, then a session.
+    /// verified with the nonce; then the person, then a session — for this browser, or held
+    /// for the API client that started the sign-in.
     pub async fn oidc_finish(
         &self,
         source: &str,
         back: Callback<'_>,
         address: &str,
         user_agent: &str,
-    ) -> Result<Opened, SigninError> {
+    ) -> Result<Finished, SigninError> {
         let provider = self.provider(source)?;
-        let result = self
+        let result = match self
             .finish_inner(&provider, back, address, user_agent)
-            .await;
+            .await
+        {
+            Ok((opened, None)) => Ok(Finished::Browser(opened)),
+            Ok((opened, Some(handle_hash))) => {
+                self.hold_for_pickup(source, &handle_hash, opened).await
+            }
+            Err(e) => Err(e),
+        };
         if let Err(e) = &result
             && let Err(audit) = self.oidc_failed(source, address, &e.to_string()).await
         {
@@ -120,13 +138,14 @@ impl Signin {
         back: Callback<'_>,
         address: &str,
         user_agent: &str,
-    ) -> Result<Opened, SigninError> {
+    ) -> Result<(Opened, Option<Vec<u8>>), SigninError> {
         let source = provider.config.name.as_str();
         let state = back.state.ok_or(SigninError::OidcState)?;
         let kept = crate::store::oidc::take_login(self.store.pool(), &hash(state), now_millis())
             .await?
             .ok_or(SigninError::OidcState)?;
-        let bound = back.browser.is_some_and(|b| hash(b) == kept.browser_hash);
+        // An API client's sign-in comes back in some browser: its binding is the pickup code.
+        let bound = kept.for_api || back.browser.is_some_and(|b| hash(b) == kept.browser_hash);
         if kept.source != source || !bound {
             return Err(SigninError::OidcState);
         }
@@ -185,7 +204,7 @@ impl Signin {
                 .finish_first_login(&member, Some(&factor))
                 .await?;
         }
-        Ok(opened)
+        Ok((opened, kept.for_api.then_some(kept.browser_hash)))
     }
 
     /// The staff member a verified sign-in is: found by `sub`, created (pending) when the

@@ -7,6 +7,7 @@ mod channels;
 mod first_login;
 mod keys;
 mod me;
+mod oidc;
 mod openapi;
 mod policies;
 mod staff;
@@ -63,6 +64,8 @@ pub fn routes() -> Router<Arc<AppState>> {
         .route("/sync/{source}", post(sync::run))
         .route("/login", post(me::login))
         .route("/logout", post(me::logout))
+        .route("/oidc/{source}/start", post(oidc::start))
+        .route("/oidc/{source}/session", post(oidc::session))
         .route("/me", get(me::me))
         .route("/me/tokens", post(me::issue).get(me::tokens))
         .route("/me/tokens/{id}", delete(me::revoke_token))

@@ -47,6 +47,8 @@ use super::*;
         sync::run,
         me::login,
         me::logout,
+        oidc::start,
+        oidc::session,
         me::me,
         me::issue,
         me::tokens,

@@ -14,7 +14,7 @@ use secrecy::ExposeSecret;
 
 use super::layout::{message, page};
 use super::{Ctx, refusal};
-use crate::signin::oidc::Callback;
+use crate::signin::oidc::{Callback, Finished, PickupCode};
 use crate::web::error::ApiError;
 use crate::web::{AppState, session};
 
@@ -37,6 +37,21 @@ fn refused_page(ctx: &Ctx, e: crate::signin::SigninError) -> Response {
         ),
         Err(page) => *page,
     }
+}
+
+/// An API client's sign-in came back here: the person types this code into the client. No
+/// cookie is set: this browser is not the one signing in.
+fn pickup_page(ctx: &Ctx, code: &PickupCode) -> Response {
+    let t = ctx.lang.texts();
+    let body = html! {
+        p { (t.sso_pickup_lead) }
+        p.pickup id="pickup-code" { (code.0) }
+        (message("warning", t.sso_pickup_warning))
+    };
+    ctx.render(
+        StatusCode::OK,
+        page(ctx.lang, t.sso_pickup_title, "/login", None, None, body),
+    )
 }
 
 pub async fn start(
@@ -90,7 +105,8 @@ pub async fn callback(
         .oidc_finish(&source, back, &peer.ip().to_string(), agent)
         .await
     {
-        Ok(opened) => {
+        Ok(Finished::Pickup(code)) => pickup_page(&ctx, &code),
+        Ok(Finished::Browser(opened)) => {
             let secure = !s.signin.config.plain_http;
             // A page that moves on by itself rather than a redirect: the browser came here
             // from the provider's site, and a redirect would carry that cross-site origin
