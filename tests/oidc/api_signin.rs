@@ -5,17 +5,6 @@
 use super::*;
 use common::oidc::sign_in_from;
 
-async fn post(app: &TestApp, path: &str, body: Value) -> (u16, Value) {
-    let r = app
-        .http
-        .post(format!("{}/api/v1{path}", app.base))
-        .json(&body)
-        .send()
-        .await
-        .unwrap();
-    (r.status().as_u16(), r.json().await.unwrap())
-}
-
 /// The client starts; `account` signs in; answers the handle and the code the page showed.
 async fn started_and_signed_in(app: &TestApp, account: &str, name: &str) -> (String, String) {
     idp()
@@ -24,7 +13,7 @@ async fn started_and_signed_in(app: &TestApp, account: &str, name: &str) -> (Str
             json!({ "preferred_username": name, "groups": ["support"] }),
         )
         .await;
-    let (s, started) = post(app, "/oidc/idp/start", json!({})).await;
+    let (s, started) = post(&app.http, app, "/oidc/idp/start", json!({})).await;
     assert_eq!(s, 200, "{started}");
     let handle = started["handle"].as_str().unwrap().to_owned();
     assert!(handle.starts_with("sgh_"), "{started}");
@@ -58,6 +47,7 @@ async fn an_api_client_gets_the_session_for_its_handle_and_the_code_the_browser_
     // The code without the handle (a phisher who started nothing), or the handle with a
     // wrong code, gets nothing.
     let (s, v) = post(
+        &app.http,
         &app,
         "/oidc/idp/session",
         json!({ "handle": "sgh_0000", "code": code }),
@@ -68,6 +58,7 @@ async fn an_api_client_gets_the_session_for_its_handle_and_the_code_the_browser_
         (400, &json!("oidc_pickup_invalid"))
     );
     let (s, _) = post(
+        &app.http,
         &app,
         "/oidc/idp/session",
         json!({ "handle": handle, "code": "AAAA-AAAA" }),
@@ -78,6 +69,7 @@ async fn an_api_client_gets_the_session_for_its_handle_and_the_code_the_browser_
     // Handle and code, typed the way a person types: the session, once.
     let typed = code.to_lowercase().replace('-', " ");
     let (s, opened) = post(
+        &app.http,
         &app,
         "/oidc/idp/session",
         json!({ "handle": handle, "code": typed }),
@@ -89,6 +81,7 @@ async fn an_api_client_gets_the_session_for_its_handle_and_the_code_the_browser_
     let (s, me) = app.api_as(session, Method::GET, "/me", None).await;
     assert_eq!((s, &me["staff"]["username"]), (200, &json!("ivan")));
     let (s, _) = post(
+        &app.http,
         &app,
         "/oidc/idp/session",
         json!({ "handle": handle, "code": code }),
@@ -97,6 +90,7 @@ async fn an_api_client_gets_the_session_for_its_handle_and_the_code_the_browser_
     assert_eq!(s, 400, "a pickup is taken once");
     // Another source's path with this handle finds nothing either.
     let (s, v) = post(
+        &app.http,
         &app,
         "/oidc/other/session",
         json!({ "handle": handle, "code": code }),
@@ -121,6 +115,7 @@ async fn five_wrong_codes_end_the_waiting_session() {
         "EEEE-EEEE",
     ] {
         let (s, _) = post(
+            &app.http,
             &app,
             "/oidc/idp/session",
             json!({ "handle": handle, "code": guess }),
@@ -129,6 +124,7 @@ async fn five_wrong_codes_end_the_waiting_session() {
         assert_eq!(s, 400);
     }
     let (s, _) = post(
+        &app.http,
         &app,
         "/oidc/idp/session",
         json!({ "handle": handle, "code": code }),

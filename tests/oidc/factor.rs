@@ -23,16 +23,6 @@ async fn me(b: &reqwest::Client, app: &TestApp) -> Value {
     r.json().await.unwrap()
 }
 
-async fn post(b: &reqwest::Client, app: &TestApp, path: &str, body: Value) -> (u16, Value) {
-    let r = b
-        .post(format!("{}/api/v1{path}", app.base))
-        .json(&body)
-        .send()
-        .await
-        .unwrap();
-    (r.status().as_u16(), r.json().await.unwrap())
-}
-
 /// Where `/me` takes a person who just signed in: the first-login step they are at.
 async fn landing(b: &reqwest::Client, app: &TestApp) -> String {
     let r = b.get(format!("{}/me", app.base)).send().await.unwrap();

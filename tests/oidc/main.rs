@@ -57,6 +57,17 @@ async fn staff(app: &TestApp, name: &str) -> (u16, Value) {
     app.api(Method::GET, &format!("/staff/{name}"), None).await
 }
 
+/// A JSON POST to `/api/v1<path>` with `b` (its cookies): status and body.
+async fn post(b: &reqwest::Client, app: &TestApp, path: &str, body: Value) -> (u16, Value) {
+    let r = b
+        .post(format!("{}/api/v1{path}", app.base))
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    (r.status().as_u16(), r.json().await.unwrap())
+}
+
 async fn events(app: &TestApp, event: &str) -> Vec<Value> {
     let (_, v) = app.api(Method::GET, "/audit?limit=1000", None).await;
     v.as_array()
