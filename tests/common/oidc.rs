@@ -56,10 +56,13 @@ impl Idp {
             .to_owned();
         // Reaped by the OS with the test binary; the provider exits when we are gone.
         std::mem::forget(child);
-        Idp {
-            issuer,
-            http: reqwest::Client::new(),
-        }
+        // No pooled connections: each test has a runtime of its own, and a connection
+        // pooled in one dies with it ("runtime dropped the dispatch task" in the next).
+        let http = reqwest::Client::builder()
+            .pool_max_idle_per_host(0)
+            .build()
+            .unwrap();
+        Idp { issuer, http }
     }
 
     async fn post(&self, path: &str, body: Value) -> Value {

@@ -5,6 +5,7 @@
 //! hostile logout tokens refused.
 
 mod api_signin;
+mod bad_input;
 mod browser;
 #[path = "../common/mod.rs"]
 mod common;
@@ -327,7 +328,7 @@ async fn forged_id_tokens_are_refused_and_nothing_is_created() {
     idp()
         .account("acct-fay", json!({ "preferred_username": "fay" }))
         .await;
-    for mode in ["none", "hs256", "rogue", "expired"] {
+    for mode in ["none", "hs256", "rogue", "expired", "nonce"] {
         idp().tamper("sg-forged", Some(mode)).await;
         let (status, body) = sign_in(&browser(), &app.base, "idp", "acct-fay").await;
         idp().tamper("sg-forged", None).await;
@@ -339,7 +340,7 @@ async fn forged_id_tokens_are_refused_and_nothing_is_created() {
         assert_eq!(staff(&app, "fay").await.0, 404, "{mode}: nothing created");
     }
     let refused = events(&app, "signin.failed").await;
-    assert_eq!(refused.len(), 4, "{refused:?}");
+    assert_eq!(refused.len(), 5, "{refused:?}");
     let (status, body) = sign_in(&browser(), &app.base, "idp", "acct-fay").await;
     assert_eq!(status, 200, "the real token still works: {body}");
     app.stop().await;

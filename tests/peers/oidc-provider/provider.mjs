@@ -126,7 +126,8 @@ async function logout({ clientId, accountId }) {
 
 // A test may have the token endpoint hand out, to one client, a forged ID token instead:
 // `none` (unsigned), `hs256` (an HMAC keyed with the provider's public key), `rogue` (signed
-// with a key the provider does not publish), `expired` (the real key, an exp in the past).
+// with a key the provider does not publish), `expired` (the real key, an exp in the past),
+// `nonce` (the real key, another sign-in's nonce); or fail: `unavailable` (503).
 const tamper = new Map(); // client id -> mode
 const { privateKey: rogueKey } = await generateKeyPair('RS256');
 const b64 = (v) => Buffer.from(JSON.stringify(v)).toString('base64url');
@@ -143,6 +144,10 @@ async function forge(mode, real) {
     }
     case 'rogue':
       return new SignJWT(claims).setProtectedHeader({ alg: 'RS256', kid: 'rogue' }).sign(rogueKey);
+    case 'nonce':
+      return new SignJWT({ ...claims, nonce: 'another-sign-ins-nonce' })
+        .setProtectedHeader({ alg: 'RS256', kid: jwk.kid })
+        .sign(privateKey);
     case 'expired':
       return new SignJWT({ ...claims, exp: Math.floor(Date.now() / 1000) - 3600 })
         .setProtectedHeader({ alg: 'RS256', kid: jwk.kid })
@@ -152,6 +157,17 @@ async function forge(mode, real) {
   }
 }
 provider.use(async (ctx, next) => {
+  if (ctx.path === '/token' && tamper.size) {
+    // The client is not known before the provider parses the request: read its id from
+    // the Basic credentials.
+    const basic = (ctx.get('authorization') || '').replace(/^Basic /, '');
+    const id = decodeURIComponent(Buffer.from(basic, 'base64').toString().split(':')[0] || '');
+    if (tamper.get(id) === 'unavailable') {
+      ctx.status = 503;
+      ctx.body = { error: 'temporarily_unavailable' };
+      return;
+    }
+  }
   await next();
   const mode = tamper.get(ctx.oidc?.client?.clientId);
   if (mode && ctx.path === '/token' && ctx.body && ctx.body.id_token) {
