@@ -10,6 +10,7 @@ pub mod ldap;
 pub mod oidc;
 pub mod person;
 pub mod reconcile;
+pub mod scim;
 pub mod sync;
 
 use std::sync::Arc;

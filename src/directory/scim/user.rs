@@ -1,0 +1,318 @@
+//! The SCIM User (core schema and the enterprise extension) as staffgate keeps it, read from
+//! a POST or PUT body, written back as a resource, and handed to the directory path as a
+//! person. `active: false` is a leaver whose rule names SCIM.
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value, json};
+
+use super::{ScimError, schemas};
+use crate::directory::person::DirectoryPerson;
+use crate::domain::Username;
+use crate::domain::names::GroupName;
+use crate::domain::staff::Attributes;
+
+/// The leaver rule of a SCIM deactivation.
+pub const DEACTIVATED: &str = "SCIM: active is false";
+
+/// A User, as far as staffgate reads one.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct UserDoc {
+    pub user_name: String,
+    pub external_id: Option<String>,
+    pub display_name: Option<String>,
+    pub given_name: Option<String>,
+    pub family_name: Option<String>,
+    pub formatted: Option<String>,
+    pub email: Option<String>,
+    pub active: bool,
+    pub employee_number: Option<String>,
+    pub department: Option<String>,
+    pub manager: Option<String>,
+}
+
+const MAX_TEXT: usize = 256;
+
+/// A string attribute: at most 256 characters, no control characters.
+pub(super) fn text(v: &Value, what: &str) -> Result<Option<String>, ScimError> {
+    match v {
+        Value::Null => Ok(None),
+        Value::String(s) if s.chars().count() <= MAX_TEXT && !s.chars().any(char::is_control) => {
+            Ok((!s.trim().is_empty()).then(|| s.trim().to_owned()))
+        }
+        _ => Err(ScimError::InvalidValue(what.to_owned())),
+    }
+}
+
+/// A boolean as clients send it: `false`, or Entra's `"False"`.
+pub(super) fn boolean(v: &Value, what: &str) -> Result<bool, ScimError> {
+    match v {
+        Value::Bool(b) => Ok(*b),
+        Value::String(s) if s.eq_ignore_ascii_case("true") => Ok(true),
+        Value::String(s) if s.eq_ignore_ascii_case("false") => Ok(false),
+        _ => Err(ScimError::InvalidValue(what.to_owned())),
+    }
+}
+
+/// The address of an `emails` array: the primary one, else the work one, else the first.
+pub(super) fn email_of(v: &Value) -> Result<Option<String>, ScimError> {
+    let Value::Array(items) = v else {
+        return Err(ScimError::InvalidValue("emails".into()));
+    };
+    let pick = items
+        .iter()
+        .find(|e| e["primary"] == json!(true))
+        .or_else(|| items.iter().find(|e| e["type"] == "work"))
+        .or_else(|| items.first());
+    pick.map_or(Ok(None), |e| text(&e["value"], "emails"))
+}
+
+/// The manager's id: a string, or `{ "value": … }`.
+pub(super) fn manager_of(v: &Value) -> Result<Option<String>, ScimError> {
+    match v {
+        Value::Object(m) => text(m.get("value").unwrap_or(&Value::Null), "manager"),
+        other => text(other, "manager"),
+    }
+}
+
+fn check_schemas(body: &Map<String, Value>) -> Result<(), ScimError> {
+    let Some(Value::Array(list)) = body.get("schemas") else {
+        return Err(ScimError::InvalidSyntax(
+            "schemas must list the User schema".into(),
+        ));
+    };
+    let mut core = false;
+    for s in list {
+        match s.as_str() {
+            Some(schemas::USER) => core = true,
+            Some(schemas::ENTERPRISE) => {}
+            _ => return Err(ScimError::InvalidValue("schemas".into())),
+        }
+    }
+    if core {
+        Ok(())
+    } else {
+        Err(ScimError::InvalidSyntax(
+            "schemas must list the User schema".into(),
+        ))
+    }
+}
+
+impl UserDoc {
+    /// Reads a POST or PUT body. Attributes staffgate does not keep are ignored; unknown
+    /// schemas and malformed values are refused.
+    pub fn from_resource(body: &Value) -> Result<UserDoc, ScimError> {
+        let Value::Object(body) = body else {
+            return Err(ScimError::InvalidSyntax("a User is a JSON object".into()));
+        };
+        check_schemas(body)?;
+        let get = |k: &str| body.get(k).unwrap_or(&Value::Null);
+        let user_name = text(get("userName"), "userName")?
+            .ok_or_else(|| ScimError::InvalidValue("userName".into()))?;
+        let name = get("name");
+        let ext = get(schemas::ENTERPRISE);
+        let active = match get("active") {
+            Value::Null => true,
+            v => boolean(v, "active")?,
+        };
+        Ok(UserDoc {
+            user_name,
+            external_id: text(get("externalId"), "externalId")?,
+            display_name: text(get("displayName"), "displayName")?,
+            given_name: text(&name["givenName"], "name.givenName")?,
+            family_name: text(&name["familyName"], "name.familyName")?,
+            formatted: text(&name["formatted"], "name.formatted")?,
+            email: match get("emails") {
+                Value::Null => None,
+                v => email_of(v)?,
+            },
+            active,
+            employee_number: text(&ext["employeeNumber"], "employeeNumber")?,
+            department: text(&ext["department"], "department")?,
+            manager: manager_of(&ext["manager"])?,
+        })
+    }
+
+    /// The staffgate username: the part of `userName` before any `@`, lower-cased.
+    pub fn username(&self) -> Result<Username, ScimError> {
+        let local = self
+            .user_name
+            .split('@')
+            .next()
+            .unwrap_or("")
+            .to_lowercase();
+        Username::parse(&local).map_err(|_| ScimError::InvalidValue("userName".into()))
+    }
+
+    /// The name people read: displayName, else the formatted name, else given and family.
+    pub fn shown_name(&self) -> String {
+        self.display_name
+            .clone()
+            .or_else(|| self.formatted.clone())
+            .or_else(|| {
+                let parts: Vec<&str> = [&self.given_name, &self.family_name]
+                    .into_iter()
+                    .flatten()
+                    .map(String::as_str)
+                    .collect();
+                (!parts.is_empty()).then(|| parts.join(" "))
+            })
+            .unwrap_or_else(|| self.user_name.clone())
+    }
+
+    /// The person the directory path sees. `id` is staffgate's id of the resource (stable
+    /// across renames); `groups` are the names of the SCIM groups the user is a member of.
+    pub fn to_person(
+        &self,
+        id: &str,
+        groups: Vec<GroupName>,
+    ) -> Result<DirectoryPerson, ScimError> {
+        let mut attributes = Attributes::new();
+        for (tag, value) in [
+            ("department", &self.department),
+            ("employee_number", &self.employee_number),
+            ("manager", &self.manager),
+        ] {
+            if let Some(v) = value {
+                attributes.insert(tag.to_owned(), vec![v.clone()]);
+            }
+        }
+        Ok(DirectoryPerson {
+            username: self.username()?,
+            email: self.email.clone().unwrap_or_default(),
+            name: self.shown_name(),
+            groups,
+            attributes,
+            dn: format!("scim:{id}"),
+            external_id: Some(id.to_owned()),
+            disabled: (!self.active).then(|| DEACTIVATED.to_owned()),
+            expires_at: None,
+        })
+    }
+
+    /// The resource as the client reads it back.
+    pub fn to_resource(&self, id: &str, meta: Value) -> Value {
+        let mut v = json!({
+            "schemas": [schemas::USER, schemas::ENTERPRISE],
+            "id": id,
+            "userName": self.user_name,
+            "active": self.active,
+            "name": {},
+            schemas::ENTERPRISE: {},
+            "meta": meta,
+        });
+        let set = |v: &mut Value, k: &str, x: &Option<String>| {
+            if let Some(x) = x {
+                v[k] = json!(x);
+            }
+        };
+        set(&mut v, "externalId", &self.external_id);
+        set(&mut v, "displayName", &self.display_name);
+        set(&mut v["name"], "givenName", &self.given_name);
+        set(&mut v["name"], "familyName", &self.family_name);
+        set(&mut v["name"], "formatted", &self.formatted);
+        if let Some(e) = &self.email {
+            v["emails"] = json!([{ "value": e, "type": "work", "primary": true }]);
+        }
+        let ext = &mut v[schemas::ENTERPRISE];
+        set(ext, "employeeNumber", &self.employee_number);
+        set(ext, "department", &self.department);
+        if let Some(m) = &self.manager {
+            ext["manager"] = json!({ "value": m });
+        }
+        v
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entra_create() -> Value {
+        // Entra's documented create request, as its provisioning service sends it.
+        json!({
+            "schemas": [schemas::USER, schemas::ENTERPRISE],
+            "externalId": "0a21f0f2-8d2a-4f8e-bf98-7363c4aed4ef",
+            "userName": "Test_User_ab6490ee-1e48-479e-a20b-2d77186b5dd1@example.com",
+            "active": true,
+            "emails": [{ "primary": true, "type": "work", "value": "Test_User_fd0ea19b@example.com" }],
+            "meta": { "resourceType": "User" },
+            "name": { "formatted": "givenName familyName", "familyName": "familyName", "givenName": "givenName" },
+            "roles": [],
+            schemas::ENTERPRISE: { "department": "Support", "employeeNumber": "1042", "manager": { "value": "boss" } }
+        })
+    }
+
+    #[test]
+    fn entras_create_is_read_and_becomes_a_person() {
+        let doc = UserDoc::from_resource(&entra_create()).unwrap();
+        assert!(doc.active);
+        assert_eq!(doc.email.as_deref(), Some("Test_User_fd0ea19b@example.com"));
+        assert_eq!(doc.manager.as_deref(), Some("boss"));
+        let p = doc.to_person("u-1", vec![]).unwrap();
+        assert_eq!(
+            p.username.as_str(),
+            "test_user_ab6490ee-1e48-479e-a20b-2d77186b5dd1"
+        );
+        assert_eq!(p.name, "givenName familyName");
+        assert_eq!(p.external_id.as_deref(), Some("u-1"));
+        assert_eq!(p.attributes["department"], vec!["Support".to_owned()]);
+        assert_eq!(p.disabled, None);
+        let back = doc.to_resource("u-1", json!({}));
+        assert_eq!(UserDoc::from_resource(&back).unwrap(), doc, "{back}");
+    }
+
+    #[test]
+    fn inactive_is_a_leaver_and_bad_bodies_are_refused() {
+        let mut body = entra_create();
+        body["active"] = json!("False");
+        let doc = UserDoc::from_resource(&body).unwrap();
+        assert_eq!(
+            doc.to_person("u", vec![]).unwrap().disabled.as_deref(),
+            Some(DEACTIVATED)
+        );
+        let refused = |f: &dyn Fn(&mut Value)| {
+            let mut b = entra_create();
+            f(&mut b);
+            UserDoc::from_resource(&b).unwrap_err()
+        };
+        assert!(matches!(
+            refused(&|b| b["schemas"] = json!(["urn:evil"])),
+            ScimError::InvalidValue(_)
+        ));
+        assert!(matches!(
+            refused(&|b| b["schemas"] = json!([schemas::GROUP])),
+            ScimError::InvalidValue(_)
+        ));
+        assert!(matches!(
+            refused(&|b| {
+                b.as_object_mut().unwrap().remove("schemas");
+            }),
+            ScimError::InvalidSyntax(_)
+        ));
+        assert!(matches!(
+            refused(&|b| b["userName"] = json!("")),
+            ScimError::InvalidValue(_)
+        ));
+        assert!(matches!(
+            refused(&|b| b["userName"] = json!(7)),
+            ScimError::InvalidValue(_)
+        ));
+        assert!(matches!(
+            refused(&|b| b["active"] = json!("maybe")),
+            ScimError::InvalidValue(_)
+        ));
+        assert!(matches!(
+            refused(&|b| b["displayName"] = json!("x".repeat(300))),
+            ScimError::InvalidValue(_)
+        ));
+        assert!(matches!(
+            refused(&|b| b["displayName"] = json!("a\u{0}b")),
+            ScimError::InvalidValue(_)
+        ));
+        let doc = UserDoc {
+            user_name: "../etc".into(),
+            ..UserDoc::default()
+        };
+        assert!(doc.to_person("u", vec![]).is_err());
+    }
+}
