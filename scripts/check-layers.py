@@ -24,6 +24,7 @@ LAYERS = {
     "directory": 4,
     "compliance": 4,
     "signin": 4,
+    "provisioning": 4,
     "access": 4,
     "replica": 4,
     "tokens": 3,

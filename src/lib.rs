@@ -17,6 +17,7 @@ pub mod metrics;
 pub mod offboarding;
 pub mod policy;
 pub mod principal;
+pub mod provisioning;
 pub mod replica;
 pub mod secrets;
 pub mod signin;

@@ -39,7 +39,7 @@ async fn the_openapi_document_describes_every_route_and_is_openapi_3_1() {
         assert!(paths.contains_key(path), "{path} is not documented");
     }
     let operations: usize = paths.values().map(|p| p.as_object().unwrap().len()).sum();
-    assert_eq!(operations, 48, "one operation per /api/v1 route");
+    assert_eq!(operations, 51, "one operation per /api/v1 route");
     app.stop().await;
 }
 

@@ -161,14 +161,17 @@ impl Application {
             owed: owed.clone(),
             presence: presence.clone(),
         };
-        let sync = Arc::new(Syncer::new(
-            store.clone(),
-            verifier.clone(),
-            engine.clone(),
-            registry.clone(),
-            offboarding(),
-            config.ldap.clone(),
-        ));
+        let sync = Arc::new(
+            Syncer::new(
+                store.clone(),
+                verifier.clone(),
+                engine.clone(),
+                registry.clone(),
+                offboarding(),
+                config.ldap.clone(),
+            )
+            .with_push_limits(config.scim.iter().map(|s| (s.name.clone(), s.guard))),
+        );
         for source in &config.ldap {
             tracing::info!(source = %source.name, url = %source.url, base = %source.base_dn, "directory source configured");
         }
@@ -201,6 +204,7 @@ impl Application {
             compliance: compliance.clone(),
             dir: config.policies.clone(),
         };
+        let (store_for_scim, sync_for_scim) = (store.clone(), sync.clone());
         let state = Arc::new(AppState {
             directory: Directory {
                 store: store.clone(),
@@ -221,6 +225,11 @@ impl Application {
             metrics,
             presence: presence.clone(),
             mail,
+            provisioning: crate::provisioning::Provisioning {
+                store: store_for_scim,
+                syncer: sync_for_scim,
+                sources: config.scim.clone(),
+            },
         });
         let (listener, broker_listener, tls) = bind(&config).await?;
         let follower = crate::replica::Follower {

@@ -104,6 +104,9 @@ pub enum Command {
     /// Admin API keys.
     #[command(subcommand)]
     Key(KeyCmd),
+    /// SCIM push sources: the tokens their identity providers present.
+    #[command(subcommand)]
+    Scim(ScimCmd),
     /// A consistent copy of the embedded SQLite database, made while the daemon serves.
     /// Channel secrets and TOTP seeds stay sealed; back up the master key separately.
     Backup {
@@ -288,6 +291,25 @@ pub enum AuditCmd {
     },
     /// Check the hash chain; names the first altered, removed or reordered entry.
     Verify,
+}
+
+#[derive(Subcommand)]
+pub enum ScimCmd {
+    /// Bearer tokens for a source's identity provider.
+    #[command(subcommand)]
+    Token(ScimTokenCmd),
+}
+
+#[derive(Subcommand)]
+pub enum ScimTokenCmd {
+    /// A new token for SOURCE, printed once.
+    Create {
+        source: String,
+    },
+    List,
+    Revoke {
+        id: i64,
+    },
 }
 
 #[derive(Subcommand)]

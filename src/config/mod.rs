@@ -4,6 +4,7 @@
 mod keys;
 pub mod ldap;
 pub mod oidc;
+pub mod scim;
 mod transport;
 
 use std::fmt;
@@ -43,6 +44,8 @@ pub struct Config {
     pub ldap: Vec<LdapSource>,
     /// Identity providers, from `[oidc.<name>]` tables in the file.
     pub oidc: Vec<oidc::OidcSource>,
+    /// SCIM 2.0 push sources (`[scim.<name>]`).
+    pub scim: Vec<scim::ScimSource>,
     pub signin: SigninConfig,
     pub compliance: ComplianceConfig,
     /// How long a replica may go without showing it applied the change log before it
@@ -156,6 +159,7 @@ impl Default for Config {
             activity_flush: Duration::from_secs(1),
             ldap: Vec::new(),
             oidc: Vec::new(),
+            scim: Vec::new(),
             signin: SigninConfig {
                 session_ttl: Duration::from_secs(12 * 60 * 60),
                 idle_timeout: Duration::from_secs(30 * 60),
@@ -308,6 +312,16 @@ fn apply_toml(config: &mut Config, text: &str, problems: &mut Vec<ConfigProblem>
     if let Some(oidc) = table.remove("oidc") {
         match oidc::parse_sources(&oidc) {
             Ok(sources) => config.oidc = sources,
+            Err(found) => problems.extend(
+                found
+                    .into_iter()
+                    .map(|(key, message)| ConfigProblem { key, message }),
+            ),
+        }
+    }
+    if let Some(scim) = table.remove("scim") {
+        match scim::parse_sources(&scim) {
+            Ok(sources) => config.scim = sources,
             Err(found) => problems.extend(
                 found
                     .into_iter()

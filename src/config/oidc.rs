@@ -84,7 +84,7 @@ struct RawSource {
     unrefreshable_after: Option<String>,
 }
 
-fn valid_name(name: &str) -> bool {
+pub(super) fn valid_name(name: &str) -> bool {
     !name.is_empty()
         && name.len() <= 32
         && name

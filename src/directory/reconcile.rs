@@ -74,6 +74,7 @@ pub enum SourceKind {
     #[default]
     Ldap,
     Oidc,
+    Scim,
 }
 
 impl SourceKind {
@@ -81,6 +82,7 @@ impl SourceKind {
         let kind = match self {
             SourceKind::Ldap => "ldap",
             SourceKind::Oidc => "oidc",
+            SourceKind::Scim => "scim",
         };
         format!("{kind}:{name}")
     }

@@ -337,6 +337,19 @@ pub enum Change {
         name: String,
         id: i64,
     },
+    // SCIM provisioning tokens.
+    #[serde(rename = "scim_token.create")]
+    ScimTokenCreated {
+        #[serde(rename = "subject")]
+        source: String,
+        id: i64,
+    },
+    #[serde(rename = "scim_token.revoke")]
+    ScimTokenRevoked {
+        #[serde(rename = "subject")]
+        source: String,
+        id: i64,
+    },
     // The daemon.
     #[serde(rename = "broker.denied")]
     BrokerDenials {
@@ -434,6 +447,8 @@ impl Change {
             | Change::ApiKeyCreated { .. }
             | Change::ApiKeyRevoked { .. }
             | Change::BootstrapKeyCreated { .. }
+            | Change::ScimTokenCreated { .. }
+            | Change::ScimTokenRevoked { .. }
             | Change::BrokerDenials { .. }
             | Change::DatabaseBackedUp { .. } => false,
         }

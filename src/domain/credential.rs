@@ -1,5 +1,5 @@
 //! Opaque bearer credentials: brokered channel tokens (`sgt_…`), admin API keys (`sgk_…`)
-//! and sign-in sessions (`sgs_…`).
+//! sign-in sessions (`sgs_…`) and SCIM provisioning tokens (`sgp_…`).
 //!
 //! Layout: `<prefix>_<43 chars: 256 random bits, base64url><6 chars: CRC-32 of what precedes>`.
 //! The fixed prefix and the checksum let secret scanners find leaked credentials with no false
@@ -24,6 +24,8 @@ pub enum CredentialKind {
     ApiKey,
     /// A sign-in session id, as a cookie or a bearer for staff API clients.
     Session,
+    /// A SCIM source's bearer token, presented by its identity provider to `/scim/v2/…`.
+    ScimToken,
 }
 
 impl CredentialKind {
@@ -32,6 +34,7 @@ impl CredentialKind {
             CredentialKind::BrokeredToken => "sgt_",
             CredentialKind::ApiKey => "sgk_",
             CredentialKind::Session => "sgs_",
+            CredentialKind::ScimToken => "sgp_",
         }
     }
 

@@ -78,6 +78,8 @@ error_codes! {
     RequestTimeout = "request_timeout",
     RoleForbidden = "role_forbidden",
     ScheduleNotPending = "schedule_not_pending",
+    ScimSourceNotFound = "scim_source_not_found",
+    ScimTokenNotFound = "scim_token_not_found",
     SessionInvalid = "session_invalid",
     SigninNotAllowed = "signin_not_allowed",
     SigninRateLimited = "signin_rate_limited",

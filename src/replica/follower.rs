@@ -225,6 +225,8 @@ impl Follower {
             | Change::ApiKeyCreated { .. }
             | Change::ApiKeyRevoked { .. }
             | Change::BootstrapKeyCreated { .. }
+            | Change::ScimTokenCreated { .. }
+            | Change::ScimTokenRevoked { .. }
             | Change::BrokerDenials { .. }
             | Change::DatabaseBackedUp { .. } => {}
         }

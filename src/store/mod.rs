@@ -18,6 +18,8 @@ pub mod oidc_pickups;
 pub mod outbox;
 pub mod replicas;
 pub mod schedule;
+pub mod scim;
+pub mod scim_groups;
 pub mod sessions;
 pub mod staff;
 pub mod sync;

@@ -61,6 +61,21 @@ impl IntoResponse for ApiError {
     }
 }
 
+impl From<crate::provisioning::ProvisioningError> for ApiError {
+    fn from(e: crate::provisioning::ProvisioningError) -> Self {
+        use crate::provisioning::ProvisioningError as P;
+        let msg = e.to_string();
+        match e {
+            P::UnknownSource(_) => {
+                Self::new(StatusCode::NOT_FOUND, ErrorCode::ScimSourceNotFound, msg)
+            }
+            P::NotFound => Self::new(StatusCode::NOT_FOUND, ErrorCode::ScimTokenNotFound, msg),
+            P::Store(e) => e.into(),
+            other => ApiError::internal(&other),
+        }
+    }
+}
+
 impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> Self {
         let Some(fault) = e.fault() else {

@@ -7,6 +7,7 @@ mod auth;
 pub mod error;
 mod json;
 mod pages;
+mod scim;
 pub mod session;
 
 use crate::domain::ErrorCode;
@@ -46,6 +47,8 @@ pub struct AppState {
     pub presence: Arc<crate::replica::Presence>,
     /// The relay, when mail is configured.
     pub mail: Option<crate::mail::sender::Relay>,
+    /// SCIM push sources.
+    pub provisioning: crate::provisioning::Provisioning,
 }
 
 /// The daemon's routes; with `broker_apart`, the broker is left off (it answers 404
@@ -58,6 +61,7 @@ pub fn routers(state: Arc<AppState>, broker_apart: bool) -> (Router, Option<Rout
         .route("/metrics", get(metrics))
         .nest("/api/v1", api)
         .merge(pages::routes())
+        .merge(scim::routes())
         .fallback(|| async {
             ApiError::new(
                 StatusCode::NOT_FOUND,

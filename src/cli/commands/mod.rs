@@ -6,6 +6,7 @@ mod audit;
 mod channel;
 mod key;
 mod offboard;
+mod scim;
 mod staff;
 mod token;
 
@@ -46,6 +47,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Channel(c) => channel::run(&api, c).await?,
         Command::Token(c) => token::run(&api, c).await?,
         Command::Key(c) => key::run(&api, c).await?,
+        Command::Scim(c) => scim::run(&api, c).await?,
         Command::Audit(c) => audit::run(&api, c).await?,
         Command::Policy(PolicyCmd::Reload) => {
             pretty(&api.call(Method::POST, "/policies/reload", None).await?)

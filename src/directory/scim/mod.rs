@@ -5,6 +5,7 @@
 //! guard and apply, like every other source.
 
 pub mod filter;
+pub mod leavers;
 pub mod patch;
 pub mod user;
 

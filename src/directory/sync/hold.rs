@@ -109,6 +109,12 @@ impl Syncer {
                 let serial = self.serialize(&held.kind.origin(&held.source)).await;
                 (self.unrefreshable_today(&held).await?, serial)
             }
+            SourceKind::Scim => {
+                let serial = self.serialize(&held.kind.origin(&held.source)).await;
+                let people =
+                    crate::directory::scim::leavers::leavers(&self.store, &held.source).await?;
+                (self.pushed_today(&held, people).await?, serial)
+            }
         };
         let (plan, dropped_out) = still_leaving(&held, today);
         if !dropped_out.is_empty() {
@@ -167,9 +173,19 @@ impl Syncer {
         let people =
             crate::directory::oidc::refused::leavers(&self.store, &held.source, now_millis())
                 .await?;
+        self.pushed_today(held, people).await
+    }
+
+    /// A plan of `people` leaving, against everyone staffgate knows: today's facts of a
+    /// source that cannot be read again in full (an identity provider, a SCIM push).
+    async fn pushed_today(
+        &self,
+        held: &Plan,
+        people: Vec<crate::directory::person::DirectoryPerson>,
+    ) -> Result<Plan, SyncError> {
         let known = crate::store::staff::list_with_origin(self.store.pool()).await?;
         Ok(reconcile_as(
-            SourceKind::Oidc,
+            held.kind,
             &held.source,
             people,
             Vec::new(),

@@ -102,6 +102,8 @@ pub struct Syncer {
     /// Per source: a full sync and the persist stream's changes never interleave, so an
     /// older answer is never applied over a newer one.
     serial: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
+    /// Each push source's guard limits (SCIM), by source name.
+    push_limits: HashMap<String, crate::directory::guard::GuardLimits>,
 }
 
 struct RunningGuard<'a>(&'a Syncer, String);
@@ -148,7 +150,17 @@ impl Syncer {
             recent: Mutex::default(),
             running: Mutex::default(),
             serial: Mutex::default(),
+            push_limits: HashMap::new(),
         }
+    }
+
+    /// The guard limits of the SCIM push sources.
+    pub fn with_push_limits(
+        mut self,
+        limits: impl IntoIterator<Item = (String, crate::directory::guard::GuardLimits)>,
+    ) -> Syncer {
+        self.push_limits = limits.into_iter().collect();
+        self
     }
 
     /// Holds the source's apply lock (see `serial`).
@@ -201,6 +213,11 @@ impl Syncer {
         let limits = match plan.kind {
             crate::directory::reconcile::SourceKind::Ldap => self.source(&plan.source)?.guard,
             crate::directory::reconcile::SourceKind::Oidc => Default::default(),
+            crate::directory::reconcile::SourceKind::Scim => self
+                .push_limits
+                .get(&plan.source)
+                .copied()
+                .unwrap_or_default(),
         };
         let cx = Context {
             full,

@@ -185,6 +185,14 @@ fn samples() -> Vec<Change> {
             name: "bootstrap-admin".into(),
             id: 1,
         },
+        Change::ScimTokenCreated {
+            source: "entra".into(),
+            id: 3,
+        },
+        Change::ScimTokenRevoked {
+            source: "entra".into(),
+            id: 3,
+        },
         Change::BrokerDenials {
             what: "broker".into(),
             denials: json!({ "desk": 1 }),
@@ -235,6 +243,8 @@ fn index(c: &Change) -> usize {
         Change::BrokerDenials { .. } => 34,
         Change::DatabaseBackedUp { .. } => 35,
         Change::IdpLoggedOut { .. } => 36,
+        Change::ScimTokenCreated { .. } => 37,
+        Change::ScimTokenRevoked { .. } => 38,
     }
 }
 
@@ -246,7 +256,7 @@ fn every_change_round_trips_through_its_stored_columns() {
     seen.dedup();
     assert_eq!(
         seen,
-        (0..37).collect::<Vec<_>>(),
+        (0..39).collect::<Vec<_>>(),
         "a change without a sample"
     );
     for change in all {

@@ -10,6 +10,7 @@ mod me;
 mod oidc;
 mod openapi;
 mod policies;
+mod scim;
 mod staff;
 mod status;
 mod sync;
@@ -57,6 +58,9 @@ pub fn routes() -> Router<Arc<AppState>> {
         .route("/keys", post(keys::create).get(keys::list))
         .route("/keys/{id}", delete(keys::revoke))
         .route("/backup", post(backup::backup))
+        .route("/scim/{source}/tokens", post(scim::create))
+        .route("/scim/tokens", get(scim::list))
+        .route("/scim/tokens/{id}", delete(scim::revoke))
         .route("/status", get(status::status))
         .route("/sync/status", get(sync::status))
         .route("/sync/plans/{id}", get(sync::show_plan))
