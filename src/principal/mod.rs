@@ -85,6 +85,12 @@ impl HrPermit {
     pub fn actor(&self) -> &Actor {
         &self.actor
     }
+
+    /// HR's permit for an identity source the deployment has trusted to reinstate rehires
+    /// (`[scim.<name>] reinstate = true`): it acts under its own name, and only there.
+    pub fn delegated_to_source(actor: Actor) -> HrPermit {
+        HrPermit { actor }
+    }
 }
 
 #[cfg(test)]

@@ -3,11 +3,13 @@
 use serde_json::Value;
 
 use super::{Page, Provisioning, ProvisioningError, list_response, meta, new_id};
+use crate::audit::Actor;
 use crate::directory::scim::filter::{self, Attr};
 use crate::directory::scim::user::UserDoc;
 use crate::directory::scim::{ScimError, patch};
 use crate::domain::names::GroupName;
 use crate::domain::time::now_millis;
+use crate::principal::HrPermit;
 use crate::store::scim::{UserQuery, UserRow, UserWrite};
 
 fn doc_of(row: &UserRow) -> Result<UserDoc, ProvisioningError> {
@@ -46,14 +48,15 @@ impl Provisioning {
     }
 
     /// Refuses a userName that another live user of this source, or a person of another
-    /// source, already has: nobody is attached across sources.
+    /// source, already has: nobody is attached across sources. Answers whether this write
+    /// re-activates an offboarded person (a rehire).
     async fn check_unique(
         &self,
         conn: &mut sqlx::AnyConnection,
         source: &str,
         id: Option<&str>,
         doc: &UserDoc,
-    ) -> Result<(), ProvisioningError> {
+    ) -> Result<bool, ProvisioningError> {
         let lower = doc.user_name.to_lowercase();
         if let Some(holder) = crate::store::scim::user_named(conn, source, &lower).await?
             && Some(holder.as_str()) != id
@@ -69,13 +72,23 @@ impl Provisioning {
             if origin.source != mine || (id.is_some() && origin.external_id.as_deref() != id) {
                 return Err(ScimError::Uniqueness(doc.user_name.clone()).into());
             }
-            if origin.external_id.as_deref() == id
-                && member.status == crate::domain::staff::StaffStatus::Offboarded
-                && doc.active
-            {
-                return Err(ProvisioningError::Offboarded(username.to_string()));
-            }
+            return Ok(
+                member.status == crate::domain::staff::StaffStatus::Offboarded && doc.active,
+            );
         }
+        Ok(false)
+    }
+
+    /// A rehire through the source: HR's reinstatement, where the deployment trusts the
+    /// source with it; no old token or session revives.
+    async fn rehire(&self, source: &str, doc: &UserDoc) -> Result<(), ProvisioningError> {
+        let permit = HrPermit::delegated_to_source(Actor(format!("scim:{source}")));
+        let reason = format!("re-activated by the identity provider of scim:{source}");
+        self.syncer
+            .offboarding
+            .reinstate(&permit, &doc.username()?, &reason)
+            .await
+            .map_err(|e| ProvisioningError::Apply(e.to_string()))?;
         Ok(())
     }
 
@@ -100,14 +113,21 @@ impl Provisioning {
             now: now_millis(),
         };
         let mut tx = self.store.begin().await?;
-        self.check_unique(tx.conn(), source, (!new).then_some(id), doc)
+        let rehire = self
+            .check_unique(tx.conn(), source, (!new).then_some(id), doc)
             .await?;
+        if rehire && !self.source(source)?.reinstate {
+            return Err(ProvisioningError::Offboarded(doc.user_name.clone()));
+        }
         if new {
             crate::store::scim::insert_user(tx.conn(), &write).await?;
         } else if !crate::store::scim::update_user(tx.conn(), &write).await? {
             return Err(ProvisioningError::NotFound);
         }
         tx.commit().await?;
+        if rehire {
+            self.rehire(source, doc).await?;
+        }
         let person = self.person_of(source, id, doc).await?;
         self.converge(source, vec![person]).await?;
         self.get_user(source, id).await

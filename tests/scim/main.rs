@@ -324,3 +324,42 @@ async fn tokens_are_created_listed_and_revoked_from_the_cli() {
     );
     w.app.stop().await;
 }
+
+async fn set_active(w: &World, id: &str, active: bool) -> (u16, Value) {
+    w.scim(
+        Method::PATCH,
+        &format!("/Users/{id}"),
+        Some(json!({ "schemas": [PATCH], "Operations": [{ "op": "replace", "path": "active", "value": active }] })),
+    )
+    .await
+}
+
+#[tokio::test]
+async fn re_activation_reinstates_only_where_the_source_says_so_and_no_old_token_revives() {
+    for trusted in [false, true] {
+        let w = world(Db::Sqlite, &format!("[entra]\nreinstate = {trusted}\n")).await;
+        let support = w.group("support").await;
+        let id = w.joiner("rehire", &support).await;
+        let old = w.token_for("rehire").await;
+        assert_eq!(set_active(&w, &id, false).await.0, 200);
+        assert_eq!(w.status("rehire").await, "offboarded");
+        let (s, v) = set_active(&w, &id, true).await;
+        if trusted {
+            assert_eq!(s, 200, "{v}");
+            assert_eq!(w.status("rehire").await, "active");
+            assert_eq!(
+                w.app.call(Method::GET, "desk", "x", &old).await.0,
+                401,
+                "no old token revives"
+            );
+            let (_, fresh) = w.app.issue("rehire", "desk", json!({})).await;
+            assert_eq!(w.app.call(Method::GET, "desk", "x", &fresh).await.0, 200);
+            let (_, audit) = w.app.api(Method::GET, "/audit?limit=100", None).await;
+            assert!(audit.to_string().contains("staff.reinstate"), "{audit}");
+        } else {
+            assert_eq!((s, &v["scimType"]), (400, &json!("mutability")), "{v}");
+            assert_eq!(w.status("rehire").await, "offboarded");
+        }
+        w.app.stop().await;
+    }
+}
