@@ -363,3 +363,18 @@ async fn re_activation_reinstates_only_where_the_source_says_so_and_no_old_token
         w.app.stop().await;
     }
 }
+
+#[tokio::test]
+async fn a_deactivation_answered_by_one_replica_is_refused_on_the_other() {
+    let w = world(Db::Postgres, "[entra]\n").await;
+    let b = common::replica_pair::second(&w.app, Db::Postgres, |_| {}).await;
+    let support = w.group("support").await;
+    let id = w.joiner("zhenya", &support).await;
+    let token = w.token_for("zhenya").await;
+    common::replica_pair::until(&b, &token, 200).await;
+    assert_eq!(set_active(&w, &id, false).await.0, 200);
+    let took = common::replica_pair::until(&b, &token, 401).await;
+    println!("SCIM deactivation answered by A -> refused on B after {took:?}");
+    b.stop().await;
+    w.app.stop().await;
+}
