@@ -329,6 +329,19 @@ fn apply_toml(config: &mut Config, text: &str, problems: &mut Vec<ConfigProblem>
             ),
         }
     }
+    // Held plans, guard windows and sync status are kept by source name.
+    let mut names = std::collections::HashSet::new();
+    let all = (config.ldap.iter().map(|s| ("ldap", s.name.as_str())))
+        .chain(config.oidc.iter().map(|s| ("oidc", s.name.as_str())))
+        .chain(config.scim.iter().map(|s| ("scim", s.name.as_str())));
+    for (kind, name) in all {
+        if !names.insert(name) {
+            problems.push(ConfigProblem {
+                key: format!("{kind}.{name}"),
+                message: "another source has this name; every source needs its own".into(),
+            });
+        }
+    }
     let mut flat = Vec::new();
     flatten("", &table, &mut flat);
     for (name, value) in flat {

@@ -113,3 +113,17 @@ fn mail_settings_are_checked_and_the_password_stays_secret() {
     let keys: Vec<&str> = err.0.iter().map(|p| p.key.as_str()).collect();
     assert_eq!(keys, ["STAFFGATE_MAIL_SECURITY", "STAFFGATE_MAIL_ADMINS"]);
 }
+
+#[test]
+fn two_sources_of_one_name_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("c.toml");
+    std::fs::write(
+        &file,
+        "[oidc.corp]\nissuer = \"https://id.example.com\"\nclient_id = \"sg\"\nclient_secret = \"s\"\n[scim.corp]\n[scim.entra]\n",
+    )
+    .unwrap();
+    let err = Config::load(Some(&file), env(&[])).unwrap_err();
+    let keys: Vec<&str> = err.0.iter().map(|p| p.key.as_str()).collect();
+    assert_eq!(keys, ["scim.corp"]);
+}
