@@ -57,18 +57,20 @@ if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null; the
 fi
 
 # 4. Real clients: python-telegram-bot for the Telegram broker test, python requests and
-#    curl for the compression tests, a real SMTP server (aiosmtpd) for the mail tests, and
-#    Schemathesis for the OpenAPI test.
+#    curl for the compression tests, a real SMTP server (aiosmtpd) for the mail tests,
+#    Schemathesis for the OpenAPI test, and scim2-tester (with scim2-client's httpx2
+#    engine) for the SCIM compliance test.
 if ! command -v curl >/dev/null; then
   echo "== installing curl"
   as_root apt-get update -qq
   DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq --no-install-recommends curl ca-certificates >/dev/null
 fi
 VENV=.ci/venv
-if [ ! -x "$VENV/bin/python" ] || ! "$VENV/bin/python" -c 'import telegram, aiosmtpd, requests, schemathesis' 2>/dev/null; then
-  echo "== installing python-telegram-bot, aiosmtpd, requests and schemathesis in $VENV"
+if [ ! -x "$VENV/bin/python" ] || ! "$VENV/bin/python" -c 'import telegram, aiosmtpd, requests, schemathesis, scim2_tester, httpx2' 2>/dev/null; then
+  echo "== installing python-telegram-bot, aiosmtpd, requests, schemathesis and scim2-tester in $VENV"
   python3 -m venv "$VENV"
-  "$VENV/bin/pip" install -q 'python-telegram-bot>=22,<23' 'aiosmtpd>=1.4,<2' 'requests>=2.31,<3' 'schemathesis>=4,<5'
+  "$VENV/bin/pip" install -q 'python-telegram-bot>=22,<23' 'aiosmtpd>=1.4,<2' 'requests>=2.31,<3' 'schemathesis>=4,<5' \
+    'scim2-tester>=0.5.2,<0.6' 'scim2-client[httpx2]>=0.13,<0.14'
 fi
 # 4b. A real OpenID Connect provider (npm oidc-provider) for the OIDC tests.
 if ! command -v npm >/dev/null; then

@@ -189,6 +189,115 @@ fn kind(segment: &str) -> Result<Kind, Refusal> {
     }
 }
 
+/// One entry of a discovery list by its `id`.
+fn entry(list: Value, id: &str) -> Answer {
+    let found = list["Resources"]
+        .as_array()
+        .and_then(|r| r.iter().find(|x| x["id"] == id))
+        .cloned()
+        .ok_or(ProvisioningError::NotFound)?;
+    Ok(scim(StatusCode::OK, found))
+}
+
+async fn resource_type(
+    State(s): State<Arc<AppState>>,
+    Path((source, id)): Path<(String, String)>,
+    h: HeaderMap,
+) -> Answer {
+    auth(&s, &source, &h).await?;
+    entry(s.provisioning.resource_types(&source), &id)
+}
+
+async fn schema(
+    State(s): State<Arc<AppState>>,
+    Path((source, id)): Path<(String, String)>,
+    h: HeaderMap,
+) -> Answer {
+    auth(&s, &source, &h).await?;
+    entry(crate::provisioning::schemas_document(), &id)
+}
+
+/// `POST /<resource>/.search` (RFC 7644 §3.4.3): the query in the body.
+async fn search(
+    State(s): State<Arc<AppState>>,
+    Path((source, res, dot)): Path<(String, String, String)>,
+    h: HeaderMap,
+    body: Bytes,
+) -> Answer {
+    auth(&s, &source, &h).await?;
+    if dot != ".search" {
+        return Err(ProvisioningError::NotFound.into());
+    }
+    let q = search_query(&json_body(&body)?);
+    let (filter, p) = (q.get("filter").map(String::as_str), page(&q)?);
+    let v = match kind(&res)? {
+        Kind::Users => s.provisioning.list_users(&source, filter, p).await?,
+        Kind::Groups => s.provisioning.list_groups(&source, filter, p).await?,
+    };
+    Ok(scim(StatusCode::OK, select(v, &q)))
+}
+
+/// `POST /.search` at the base: users and groups in one list (a filter on `userName`
+/// finds users only).
+async fn search_all(s: &AppState, source: &str, body: &Bytes) -> Answer {
+    let q = search_query(&json_body(body)?);
+    let filter = q.get("filter").map(String::as_str);
+    let all = Page {
+        start_index: 1,
+        count: 1000,
+    };
+    let users = s.provisioning.list_users(source, filter, all).await?;
+    let names_users = filter.is_some_and(|f| f.to_ascii_lowercase().contains("username"));
+    let groups = if names_users {
+        json!({ "Resources": [] })
+    } else {
+        s.provisioning
+            .list_groups(
+                source,
+                filter,
+                Page {
+                    start_index: 1,
+                    count: 1000,
+                },
+            )
+            .await?
+    };
+    let p = page(&q)?;
+    let found: Vec<Value> = [users, groups]
+        .iter()
+        .flat_map(|l| l["Resources"].as_array().cloned().unwrap_or_default())
+        .collect();
+    let total = found.len();
+    let start = p.start_index.max(1);
+    let resources: Vec<Value> = found
+        .into_iter()
+        .skip(usize::try_from(start - 1).unwrap_or(0))
+        .take(usize::try_from(p.count.clamp(0, 1000)).unwrap_or(0))
+        .collect();
+    let v = json!({ "schemas": [schemas::LIST], "totalResults": total, "startIndex": start,
+                    "itemsPerPage": resources.len(), "Resources": resources });
+    Ok(scim(StatusCode::OK, select(v, &q)))
+}
+
+/// A SearchRequest body as the query parameters a GET would carry.
+fn search_query(body: &Value) -> HashMap<String, String> {
+    let mut q = HashMap::new();
+    for (k, v) in body.as_object().into_iter().flatten() {
+        let text = match v {
+            Value::String(t) => t.clone(),
+            Value::Number(n) => n.to_string(),
+            Value::Array(a) => a
+                .iter()
+                .filter_map(Value::as_str)
+                .collect::<Vec<_>>()
+                .join(","),
+            _ => continue,
+        };
+        q.insert(k.clone(), text);
+    }
+    q
+}
+
 async fn list(
     State(s): State<Arc<AppState>>,
     Path((source, res)): Path<(String, String)>,
@@ -211,6 +320,9 @@ async fn create(
     body: Bytes,
 ) -> Answer {
     auth(&s, &source, &h).await?;
+    if res == ".search" {
+        return search_all(&s, &source, &body).await;
+    }
     let body = json_body(&body)?;
     let v = match kind(&res)? {
         Kind::Users => s.provisioning.create_user(&source, &body).await?,
@@ -281,10 +393,16 @@ pub fn routes() -> Router<Arc<AppState>> {
         .route("/scim/v2/{source}/ServiceProviderConfig", get(config))
         .route("/scim/v2/{source}/ResourceTypes", get(resource_types))
         .route("/scim/v2/{source}/Schemas", get(schemas_doc))
+        .route("/scim/v2/{source}/ResourceTypes/{id}", get(resource_type))
+        .route("/scim/v2/{source}/Schemas/{id}", get(schema))
         .route("/scim/v2/{source}/{resource}", get(list).post(create))
         .route(
             "/scim/v2/{source}/{resource}/{id}",
-            get(read).put(replace).patch(patch).delete(delete),
+            get(read)
+                .put(replace)
+                .patch(patch)
+                .delete(delete)
+                .post(search),
         )
         .layer(DefaultBodyLimit::max(1024 * 1024))
 }

@@ -7,6 +7,7 @@
 mod bad_input;
 #[path = "../common/mod.rs"]
 mod common;
+mod compliance;
 
 use common::upstream::Upstream;
 use common::{Db, TestApp};

@@ -9,7 +9,7 @@ use std::collections::BTreeSet;
 
 use serde_json::{Map, Value};
 
-use super::user::{UserDoc, boolean, email_of, manager_of, text};
+use super::user::{Email, UserDoc, boolean, emails_of, manager_of, text};
 use super::{ScimError, schemas};
 
 /// At most this many operations in one PATCH.
@@ -78,6 +78,9 @@ pub fn parse(body: &Value) -> Result<Vec<Operation>, ScimError> {
         .collect()
 }
 
+/// The enterprise extension's URN as [`user_attribute`] answers it: the whole extension.
+const ENTERPRISE_LC: &str = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:user";
+
 /// The attribute a path names, without the core or enterprise schema's URN.
 fn user_attribute(path: &str) -> String {
     let p = path.trim();
@@ -92,7 +95,7 @@ fn user_attribute(path: &str) -> String {
     p.to_ascii_lowercase()
 }
 
-fn set_user(doc: &mut UserDoc, path: &str, v: &Value) -> Result<(), ScimError> {
+fn set_user(doc: &mut UserDoc, op: Op, path: &str, v: &Value) -> Result<(), ScimError> {
     match user_attribute(path).as_str() {
         "active" => doc.active = boolean(v, "active")?,
         "username" => {
@@ -109,12 +112,47 @@ fn set_user(doc: &mut UserDoc, path: &str, v: &Value) -> Result<(), ScimError> {
                 return Err(ScimError::InvalidValue("name".into()));
             };
             for (k, x) in m {
-                set_user(doc, &format!("name.{k}"), x)?;
+                set_user(doc, op, &format!("name.{k}"), x)?;
             }
         }
-        "emails" => doc.email = email_of(v)?,
-        "emails[type eq \"work\"].value" | "emails[primary eq true].value" => {
-            doc.email = text(v, "emails")?
+        "emails" if op == Op::Add => doc.emails.extend(emails_of(v)?),
+        "emails" => doc.emails = emails_of(v)?,
+        "emails[type eq \"work\"].value" => {
+            let value =
+                text(v, "emails")?.ok_or_else(|| ScimError::InvalidValue("emails".into()))?;
+            match doc
+                .emails
+                .iter_mut()
+                .find(|e| e.kind.as_deref() == Some("work"))
+            {
+                Some(e) => e.value = value,
+                None => doc.emails.push(Email {
+                    value,
+                    kind: Some("work".into()),
+                    primary: doc.emails.is_empty(),
+                }),
+            }
+        }
+        "emails[primary eq true].value" => {
+            let value =
+                text(v, "emails")?.ok_or_else(|| ScimError::InvalidValue("emails".into()))?;
+            match doc.emails.iter_mut().find(|e| e.primary) {
+                Some(e) => e.value = value,
+                None => doc.emails.push(Email {
+                    value,
+                    kind: None,
+                    primary: true,
+                }),
+            }
+        }
+        ENTERPRISE_LC => {
+            let Value::Object(m) = v else {
+                return Err(ScimError::InvalidValue(path.chars().take(64).collect()));
+            };
+            // A client may send the extension's object with its own `schemas` in it.
+            for (k, x) in m.iter().filter(|(k, _)| k.as_str() != "schemas") {
+                set_user(doc, op, k, x)?;
+            }
         }
         "employeenumber" => doc.employee_number = text(v, "employeeNumber")?,
         "department" => doc.department = text(v, "department")?,
@@ -135,7 +173,11 @@ fn remove_user(doc: &mut UserDoc, path: &str) -> Result<(), ScimError> {
         "name.familyname" => doc.family_name = None,
         "name.formatted" => doc.formatted = None,
         "name" => (doc.given_name, doc.family_name, doc.formatted) = (None, None, None),
-        "emails" | "emails[type eq \"work\"].value" => doc.email = None,
+        "emails" => doc.emails.clear(),
+        "emails[type eq \"work\"].value" | "emails[type eq \"work\"]" => {
+            doc.emails.retain(|e| e.kind.as_deref() != Some("work"))
+        }
+        ENTERPRISE_LC => (doc.employee_number, doc.department, doc.manager) = (None, None, None),
         "employeenumber" => doc.employee_number = None,
         "department" => doc.department = None,
         "manager" | "manager.value" => doc.manager = None,
@@ -170,10 +212,10 @@ pub fn apply_user(doc: &UserDoc, ops: &[Operation]) -> Result<UserDoc, ScimError
     for o in ops {
         match (o.op, &o.path, &o.value) {
             (Op::Remove, Some(p), _) => remove_user(&mut next, p)?,
-            (_, Some(p), Some(v)) => set_user(&mut next, p, v)?,
-            (_, None, Some(v)) => {
+            (op, Some(p), Some(v)) => set_user(&mut next, op, p, v)?,
+            (op, None, Some(v)) => {
                 for (k, x) in each_attribute(v)? {
-                    set_user(&mut next, &k, x)?;
+                    set_user(&mut next, op, &k, x)?;
                 }
             }
             _ => {

@@ -14,6 +14,17 @@ use crate::domain::staff::Attributes;
 /// The leaver rule of a SCIM deactivation.
 pub const DEACTIVATED: &str = "SCIM: active is false";
 
+/// One of a user's addresses, kept as the provider sent it.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct Email {
+    pub value: String,
+    pub kind: Option<String>,
+    pub primary: bool,
+}
+
+/// At most this many addresses per user.
+const MAX_EMAILS: usize = 20;
+
 /// A User, as far as staffgate reads one.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct UserDoc {
@@ -23,7 +34,7 @@ pub struct UserDoc {
     pub given_name: Option<String>,
     pub family_name: Option<String>,
     pub formatted: Option<String>,
-    pub email: Option<String>,
+    pub emails: Vec<Email>,
     pub active: bool,
     pub employee_number: Option<String>,
     pub department: Option<String>,
@@ -53,17 +64,30 @@ pub(super) fn boolean(v: &Value, what: &str) -> Result<bool, ScimError> {
     }
 }
 
-/// The address of an `emails` array: the primary one, else the work one, else the first.
-pub(super) fn email_of(v: &Value) -> Result<Option<String>, ScimError> {
-    let Value::Array(items) = v else {
-        return Err(ScimError::InvalidValue("emails".into()));
+/// An `emails` value: an array of `{value, type?, primary?}` (or one such object).
+pub(super) fn emails_of(v: &Value) -> Result<Vec<Email>, ScimError> {
+    let bad = || ScimError::InvalidValue("emails".into());
+    let items = match v {
+        Value::Array(items) => items.as_slice(),
+        Value::Object(_) => std::slice::from_ref(v),
+        _ => return Err(bad()),
     };
-    let pick = items
+    if items.len() > MAX_EMAILS {
+        return Err(bad());
+    }
+    items
         .iter()
-        .find(|e| e["primary"] == json!(true))
-        .or_else(|| items.iter().find(|e| e["type"] == "work"))
-        .or_else(|| items.first());
-    pick.map_or(Ok(None), |e| text(&e["value"], "emails"))
+        .map(|e| {
+            Ok(Email {
+                value: text(&e["value"], "emails")?.ok_or_else(bad)?,
+                kind: text(&e["type"], "emails")?,
+                primary: match &e["primary"] {
+                    Value::Null => false,
+                    p => boolean(p, "emails")?,
+                },
+            })
+        })
+        .collect()
 }
 
 /// The manager's id: a string, or `{ "value": … }`.
@@ -121,15 +145,25 @@ impl UserDoc {
             given_name: text(&name["givenName"], "name.givenName")?,
             family_name: text(&name["familyName"], "name.familyName")?,
             formatted: text(&name["formatted"], "name.formatted")?,
-            email: match get("emails") {
-                Value::Null => None,
-                v => email_of(v)?,
+            emails: match get("emails") {
+                Value::Null => Vec::new(),
+                v => emails_of(v)?,
             },
             active,
             employee_number: text(&ext["employeeNumber"], "employeeNumber")?,
             department: text(&ext["department"], "department")?,
             manager: manager_of(&ext["manager"])?,
         })
+    }
+
+    /// The address staffgate mails: the primary one, else the work one, else the first.
+    pub fn email(&self) -> Option<&str> {
+        let e = &self.emails;
+        e.iter()
+            .find(|e| e.primary)
+            .or_else(|| e.iter().find(|e| e.kind.as_deref() == Some("work")))
+            .or_else(|| e.first())
+            .map(|e| e.value.as_str())
     }
 
     /// The staffgate username: the part of `userName` before any `@`, lower-cased.
@@ -178,7 +212,7 @@ impl UserDoc {
         }
         Ok(DirectoryPerson {
             username: self.username()?,
-            email: self.email.clone().unwrap_or_default(),
+            email: self.email().unwrap_or_default().to_owned(),
             name: self.shown_name(),
             groups,
             attributes,
@@ -210,14 +244,28 @@ impl UserDoc {
         set(&mut v["name"], "givenName", &self.given_name);
         set(&mut v["name"], "familyName", &self.family_name);
         set(&mut v["name"], "formatted", &self.formatted);
-        if let Some(e) = &self.email {
-            v["emails"] = json!([{ "value": e, "type": "work", "primary": true }]);
+        if !self.emails.is_empty() {
+            v["emails"] = self
+                .emails
+                .iter()
+                .map(|e| {
+                    let mut m = json!({ "value": e.value, "primary": e.primary });
+                    if let Some(k) = &e.kind {
+                        m["type"] = json!(k);
+                    }
+                    m
+                })
+                .collect();
         }
         let ext = &mut v[schemas::ENTERPRISE];
         set(ext, "employeeNumber", &self.employee_number);
         set(ext, "department", &self.department);
         if let Some(m) = &self.manager {
             ext["manager"] = json!({ "value": m });
+        }
+        // An attribute with no value is left out, not sent as `{}`.
+        if let Value::Object(m) = &mut v {
+            m.retain(|_, x| x.as_object().is_none_or(|o| !o.is_empty()));
         }
         v
     }
@@ -246,7 +294,7 @@ mod tests {
     fn entras_create_is_read_and_becomes_a_person() {
         let doc = UserDoc::from_resource(&entra_create()).unwrap();
         assert!(doc.active);
-        assert_eq!(doc.email.as_deref(), Some("Test_User_fd0ea19b@example.com"));
+        assert_eq!(doc.email(), Some("Test_User_fd0ea19b@example.com"));
         assert_eq!(doc.manager.as_deref(), Some("boss"));
         let p = doc.to_person("u-1", vec![]).unwrap();
         assert_eq!(

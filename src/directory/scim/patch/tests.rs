@@ -47,7 +47,7 @@ fn entras_attribute_updates_apply() {
     ]));
     let next = apply_user(&alice(), &ops).unwrap();
     assert_eq!(next.display_name.as_deref(), Some("Alice Liddell"));
-    assert_eq!(next.email.as_deref(), Some("alice@new.example.com"));
+    assert_eq!(next.email(), Some("alice@new.example.com"));
     assert_eq!(next.family_name.as_deref(), Some("Liddell"));
     assert_eq!(next.department.as_deref(), Some("Care"));
     assert_eq!(next.manager.as_deref(), Some("boss-id"));
@@ -79,6 +79,35 @@ fn a_deactivation_with_anything_else_is_refused_whole() {
     let ops =
         patch(json!([{ "op": "replace", "value": { "active": "True", "displayName": "Back" } }]));
     assert!(apply_user(&inactive, &ops).unwrap().active);
+}
+
+#[test]
+fn emails_are_kept_as_sent_and_the_extension_patched_whole() {
+    let ops = patch(json!([
+        { "op": "add", "path": "emails", "value": [{ "value": "a@home.example", "type": "home" }] },
+        { "op": "add", "path": "emails", "value": [{ "value": "a@work.example", "type": "work", "primary": true }] },
+        { "op": "replace", "path": "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User",
+          "value": { "schemas": ["x"], "department": "Care", "employeeNumber": "9" } }
+    ]));
+    let next = apply_user(&alice(), &ops).unwrap();
+    assert_eq!(
+        next.emails.len(),
+        2,
+        "add appends to a multi-valued attribute"
+    );
+    assert_eq!(
+        next.email(),
+        Some("a@work.example"),
+        "the primary one is mailed"
+    );
+    assert_eq!(next.department.as_deref(), Some("Care"));
+    let ops = patch(json!([
+        { "op": "remove", "path": "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User" },
+        { "op": "replace", "path": "emails", "value": [{ "value": "only@example.com" }] }
+    ]));
+    let next = apply_user(&next, &ops).unwrap();
+    assert_eq!(next.email(), Some("only@example.com"));
+    assert_eq!((next.department, next.employee_number), (None, None));
 }
 
 #[test]
