@@ -101,9 +101,13 @@ impl Syncer {
                         dropped_out: Vec::new(),
                     });
                 }
-                // The guard's share is of everyone the source has, not of those named here.
-                plan.active_before =
-                    crate::store::staff::count_not_offboarded(pool, &kind.origin(&source)).await?;
+                // The guard's share is of everyone the source has, not of those named here
+                // (asked only when someone leaves: the guard looks at nothing else).
+                if !plan.leavers.is_empty() {
+                    plan.active_before =
+                        crate::store::staff::count_not_offboarded(pool, &kind.origin(&source))
+                            .await?;
+                }
                 plan
             }
         };
