@@ -72,6 +72,15 @@ if [ ! -x "$VENV/bin/python" ] || ! "$VENV/bin/python" -c 'import telegram, aios
   "$VENV/bin/pip" install -q 'python-telegram-bot>=22,<23' 'aiosmtpd>=1.4,<2' 'requests>=2.31,<3' 'schemathesis>=4,<5' \
     'scim2-tester>=0.5.2,<0.6' 'scim2-client[httpx2]>=0.13,<0.14'
 fi
+# 4a. Canaille, a real identity provider, as SCIM client and pull source. It imports names
+#     newer SCIM libraries removed, so it has a venv of its own with the versions it needs.
+CANAILLE_VENV=.ci/canaille-venv
+if [ ! -x "$CANAILLE_VENV/bin/canaille" ]; then
+  echo "== installing canaille 0.3.6 in $CANAILLE_VENV"
+  python3 -m venv "$CANAILLE_VENV"
+  "$CANAILLE_VENV/bin/pip" install -q 'canaille[oidc,scim,server,sqlite]==0.3.6' 'scim2-client==0.7.5' 'scim2-models>=0.6.12,<0.7'
+fi
+export STAFFGATE_TEST_CANAILLE="$PWD/$CANAILLE_VENV/bin/canaille"
 # 4b. A real OpenID Connect provider (npm oidc-provider) for the OIDC tests.
 if ! command -v npm >/dev/null; then
   echo "== installing nodejs and npm"

@@ -170,8 +170,13 @@ impl Application {
                 offboarding(),
                 config.ldap.clone(),
             )
-            .with_push_limits(config.scim.iter().map(|s| (s.name.clone(), s.guard))),
+            .with_push_limits(config.scim.iter().map(|s| (s.name.clone(), s.guard)))
+            .with_pull_sources(config.scim_pull.clone()),
         );
+        for source in &config.scim {
+            let base = format!("/scim/v2/{}", source.name);
+            sync.board.register(&source.name, &base, "push");
+        }
         for source in &config.ldap {
             tracing::info!(source = %source.name, url = %source.url, base = %source.base_dn, "directory source configured");
         }

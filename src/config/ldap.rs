@@ -186,7 +186,7 @@ impl Flavour {
     }
 }
 
-fn duration(raw: Option<&str>, default: Duration) -> Result<Duration, String> {
+pub(super) fn duration(raw: Option<&str>, default: Duration) -> Result<Duration, String> {
     match raw {
         None => Ok(default),
         Some(r) => match humantime::parse_duration(r) {

@@ -5,6 +5,8 @@ mod keys;
 pub mod ldap;
 pub mod oidc;
 pub mod scim;
+pub mod scim_pull;
+mod sources;
 mod transport;
 
 use std::fmt;
@@ -46,6 +48,8 @@ pub struct Config {
     pub oidc: Vec<oidc::OidcSource>,
     /// SCIM 2.0 push sources (`[scim.<name>]`).
     pub scim: Vec<scim::ScimSource>,
+    /// SCIM 2.0 pull sources (`[scim_pull.<name>]`).
+    pub scim_pull: Vec<scim_pull::ScimPullSource>,
     pub signin: SigninConfig,
     pub compliance: ComplianceConfig,
     /// How long a replica may go without showing it applied the change log before it
@@ -160,6 +164,7 @@ impl Default for Config {
             ldap: Vec::new(),
             oidc: Vec::new(),
             scim: Vec::new(),
+            scim_pull: Vec::new(),
             signin: SigninConfig {
                 session_ttl: Duration::from_secs(12 * 60 * 60),
                 idle_timeout: Duration::from_secs(30 * 60),
@@ -329,11 +334,37 @@ fn apply_toml(config: &mut Config, text: &str, problems: &mut Vec<ConfigProblem>
             ),
         }
     }
+    if let Some(pull) = table.remove("scim_pull") {
+        match scim_pull::parse_sources(&pull) {
+            Ok(sources) => config.scim_pull = sources,
+            Err(found) => problems.extend(
+                found
+                    .into_iter()
+                    .map(|(key, message)| ConfigProblem { key, message }),
+            ),
+        }
+    }
+    for pull in &config.scim_pull {
+        if let Some(push) = &pull.push
+            && !config.scim.iter().any(|s| &s.name == push)
+        {
+            problems.push(ConfigProblem {
+                key: format!("scim_pull.{}.push", pull.name),
+                message: format!("no [scim.{push}] source is configured"),
+            });
+        }
+    }
     // Held plans, guard windows and sync status are kept by source name.
     let mut names = std::collections::HashSet::new();
     let all = (config.ldap.iter().map(|s| ("ldap", s.name.as_str())))
         .chain(config.oidc.iter().map(|s| ("oidc", s.name.as_str())))
-        .chain(config.scim.iter().map(|s| ("scim", s.name.as_str())));
+        .chain(config.scim.iter().map(|s| ("scim", s.name.as_str())))
+        .chain(
+            config
+                .scim_pull
+                .iter()
+                .map(|s| ("scim_pull", s.name.as_str())),
+        );
     for (kind, name) in all {
         if !names.insert(name) {
             problems.push(ConfigProblem {

@@ -94,36 +94,7 @@ pub(super) fn valid_name(name: &str) -> bool {
 
 /// Reads every `[oidc.<name>]` table; all problems at once, keyed `oidc.<name>.<field>`.
 pub fn parse_sources(table: &toml::Value) -> Result<Vec<OidcSource>, Vec<(String, String)>> {
-    let Some(table) = table.as_table() else {
-        return Err(vec![(
-            "oidc".into(),
-            "must be a table of sources: [oidc.okta]".into(),
-        )]);
-    };
-    let mut sources = Vec::new();
-    let mut problems = Vec::new();
-    for (name, value) in table {
-        if !valid_name(name) {
-            problems.push((
-                format!("oidc.{name}"),
-                "source names are 1–32 of a-z, 0-9 and '-'".into(),
-            ));
-            continue;
-        }
-        match value.clone().try_into::<RawSource>() {
-            Ok(raw) => match source(name, raw) {
-                Ok(s) => sources.push(s),
-                Err(p) => problems.extend(p),
-            },
-            // serde's message names the field and never echoes values.
-            Err(e) => problems.push((format!("oidc.{name}"), e.message().to_owned())),
-        }
-    }
-    if problems.is_empty() {
-        Ok(sources)
-    } else {
-        Err(problems)
-    }
+    super::sources::each(table, "oidc", "okta", source)
 }
 
 fn source(name: &str, raw: RawSource) -> Result<OidcSource, Vec<(String, String)>> {
@@ -142,23 +113,8 @@ fn source(name: &str, raw: RawSource) -> Result<OidcSource, Vec<(String, String)
     if raw.client_id.trim().is_empty() {
         problem("client_id", "must not be empty".into());
     }
-    let client_secret = match (raw.client_secret, raw.client_secret_file) {
-        (Some(s), None) if !s.is_empty() => Some(s),
-        (None, Some(path)) => match std::fs::read_to_string(&path) {
-            Ok(s) if !s.trim().is_empty() => Some(s.trim().to_owned()),
-            _ => {
-                problem("client_secret_file", "cannot be read, or is empty".into());
-                None
-            }
-        },
-        _ => {
-            problem(
-                "client_secret",
-                "set exactly one of client_secret and client_secret_file".into(),
-            );
-            None
-        }
-    };
+    let client_secret =
+        super::sources::client_secret(raw.client_secret, raw.client_secret_file, &mut problem);
     let algorithms = raw
         .algorithms
         .unwrap_or_else(|| vec!["RS256".into(), "ES256".into(), "EdDSA".into()]);
@@ -247,11 +203,11 @@ fn source(name: &str, raw: RawSource) -> Result<OidcSource, Vec<(String, String)
     })
 }
 
-fn url_scheme(url: &str) -> Option<&str> {
+pub(super) fn url_scheme(url: &str) -> Option<&str> {
     url.split_once("://").map(|(s, _)| s)
 }
 
-fn is_loopback(url: &str) -> bool {
+pub(super) fn is_loopback(url: &str) -> bool {
     let host = url.split_once("://").map_or("", |(_, rest)| {
         rest.split(['/', '?', '#']).next().unwrap_or("")
     });

@@ -137,6 +137,15 @@ impl Provisioning {
             .take(answer, false, &actor)
             .await
             .map_err(|e| ProvisioningError::Apply(e.to_string()))?;
+        let applied = outcome
+            .applied
+            .as_ref()
+            .map_or(0, |a| a.joined + a.moved + a.offboarded.len());
+        self.syncer.board.update(source, |s| {
+            s.last_change_at = Some(chrono::Utc::now());
+            s.changes_applied += applied as u64;
+        });
+        self.syncer.board.ok(source);
         if let Verdict::Hold(reason) = outcome.verdict {
             return Err(ProvisioningError::Held {
                 plan_id: outcome.plan_id.unwrap_or_default(),

@@ -171,6 +171,17 @@ pub async fn users(pool: &AnyPool, q: &UserQuery<'_>) -> Result<(Vec<UserRow>, i
     Ok((rows.iter().map(user_row).collect::<Result<_, _>>()?, total))
 }
 
+/// Every user of `source`, deleted ones included, oldest first: what a pull merges into.
+pub async fn every_user(pool: &AnyPool, source: &str) -> Result<Vec<UserRow>, StoreError> {
+    let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "SELECT {USER_COLUMNS} FROM scim_users WHERE source = $1 ORDER BY created_at, id"
+    )))
+    .bind(source)
+    .fetch_all(pool)
+    .await?;
+    rows.iter().map(user_row).collect()
+}
+
 /// The users of `source` a provider deactivated or deleted, whose person has not left yet.
 pub async fn leaving(pool: &AnyPool, source: &str) -> Result<Vec<UserRow>, StoreError> {
     let rows = sqlx::query(sqlx::AssertSqlSafe(format!(

@@ -271,7 +271,7 @@ impl From<crate::directory::sync::SyncError> for ApiError {
             Busy(_) => Self::new(StatusCode::CONFLICT, ErrorCode::SyncRunning, msg),
             PlanNotFound(_) => Self::new(StatusCode::NOT_FOUND, ErrorCode::SyncPlanNotFound, msg),
             PlanNotHeld { .. } => Self::new(StatusCode::CONFLICT, ErrorCode::SyncPlanNotHeld, msg),
-            Ldap(_) => {
+            Ldap(_) | Pull(_) => {
                 tracing::warn!(error = %msg, "directory sync failed");
                 Self::new(
                     StatusCode::BAD_GATEWAY,

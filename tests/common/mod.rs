@@ -3,6 +3,7 @@
 
 #![allow(dead_code)] // Each test binary uses a different part of the harness.
 
+pub mod canaille;
 pub mod chromium;
 pub mod clients;
 pub mod faults;

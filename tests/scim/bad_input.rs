@@ -75,10 +75,22 @@ async fn bad_requests_get_scim_errors_and_change_nothing() {
         .scim(
             Method::PATCH,
             &format!("/Users/{id}"),
-            Some(json!({ "schemas": [PATCH], "Operations": [{ "op": "replace", "path": "password", "value": "x" }] })),
+            Some(json!({ "schemas": [PATCH], "Operations": [{ "op": "replace", "path": "favouriteColour", "value": "x" }] })),
         )
         .await;
     assert_eq!((s, scim_type(&v)), (400, "invalidPath"), "{v}");
+    // A password is accepted (the schema says so: clients send one) and never kept.
+    let (s, v) = w
+        .scim(
+            Method::PATCH,
+            &format!("/Users/{id}"),
+            Some(json!({ "schemas": [PATCH], "Operations": [{ "op": "replace", "path": "password", "value": "hunter2-never-kept" }] })),
+        )
+        .await;
+    assert_eq!(s, 200, "{v}");
+    assert!(!v.to_string().contains("hunter2"));
+    let dump = w.app.database_dump().await;
+    assert!(!String::from_utf8_lossy(&dump).contains("hunter2-never-kept"));
     let (s, v) = w
         .scim(Method::GET, "/Users?filter=userName%20sw%20%22v%22", None)
         .await;

@@ -5,6 +5,7 @@
 //! SCIM error bodies; two daemons on one PostgreSQL.
 
 mod bad_input;
+mod canaille;
 #[path = "../common/mod.rs"]
 mod common;
 mod compliance;

@@ -1,12 +1,16 @@
 //! SCIM 2.0 (RFC 7643/7644) as a source of staff: the pure cores an identity provider's
 //! pushes go through — the User and Group resources as staffgate keeps them, the filter
-//! grammar it answers, and PATCH as Entra, Okta and the RFC send it. Nothing here does I/O;
-//! the service provider (issue 14) hands what these produce to the directory's reconcile,
-//! guard and apply, like every other source.
+//! grammar it answers, PATCH as Entra, Okta and the RFC send it, and a provider's list
+//! pages. The service provider hands what these produce to the directory's reconcile, guard
+//! and apply, like every other source; `pull` reads a provider's lists (the one part here
+//! that does I/O, with `leavers`).
 
 pub mod filter;
 pub mod leavers;
+pub mod listing;
+pub mod merge;
 pub mod patch;
+pub mod pull;
 pub mod user;
 
 /// Why a SCIM request was refused: an HTTP status and, where RFC 7644 §3.12 names one, a

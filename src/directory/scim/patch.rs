@@ -155,8 +155,12 @@ fn set_user(doc: &mut UserDoc, op: Op, path: &str, v: &Value) -> Result<(), Scim
             }
         }
         "employeenumber" => doc.employee_number = text(v, "employeeNumber")?,
+        "organization" => doc.organization = text(v, "organization")?,
+        "division" => doc.division = text(v, "division")?,
+        "costcenter" => doc.cost_center = text(v, "costCenter")?,
         "department" => doc.department = text(v, "department")?,
         "manager" | "manager.value" => doc.manager = manager_of(v)?,
+        p if super::user::ignored::path(p) => {}
         _ => return Err(ScimError::InvalidPath(path.chars().take(64).collect())),
     }
     Ok(())
@@ -177,10 +181,17 @@ fn remove_user(doc: &mut UserDoc, path: &str) -> Result<(), ScimError> {
         "emails[type eq \"work\"].value" | "emails[type eq \"work\"]" => {
             doc.emails.retain(|e| e.kind.as_deref() != Some("work"))
         }
-        ENTERPRISE_LC => (doc.employee_number, doc.department, doc.manager) = (None, None, None),
+        ENTERPRISE_LC => {
+            (doc.employee_number, doc.department, doc.manager) = (None, None, None);
+            (doc.organization, doc.division, doc.cost_center) = (None, None, None);
+        }
         "employeenumber" => doc.employee_number = None,
+        "organization" => doc.organization = None,
+        "division" => doc.division = None,
+        "costcenter" => doc.cost_center = None,
         "department" => doc.department = None,
         "manager" | "manager.value" => doc.manager = None,
+        p if super::user::ignored::path(p) => {}
         _ => return Err(ScimError::InvalidPath(path.chars().take(64).collect())),
     }
     Ok(())

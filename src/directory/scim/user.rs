@@ -37,8 +37,45 @@ pub struct UserDoc {
     pub emails: Vec<Email>,
     pub active: bool,
     pub employee_number: Option<String>,
+    #[serde(default)]
+    pub organization: Option<String>,
+    #[serde(default)]
+    pub division: Option<String>,
+    #[serde(default)]
+    pub cost_center: Option<String>,
     pub department: Option<String>,
     pub manager: Option<String>,
+}
+
+/// Core User attributes staffgate accepts and does not keep (RFC 7643 §4.1): the schema
+/// declares them `writeOnly` and never returned, and a PATCH of one changes nothing.
+pub mod ignored {
+    pub const STRINGS: &[&str] = &[
+        "nickName",
+        "profileUrl",
+        "title",
+        "userType",
+        "preferredLanguage",
+        "locale",
+        "timezone",
+        "password",
+    ];
+    pub const LISTS: &[&str] = &[
+        "phoneNumbers",
+        "ims",
+        "photos",
+        "entitlements",
+        "roles",
+        "x509Certificates",
+        "addresses",
+    ];
+
+    /// Whether a lower-cased PATCH path names one of them (or a part of one).
+    pub fn path(lower: &str) -> bool {
+        let root = lower.split(['[', '.']).next().unwrap_or(lower);
+        let is = |list: &[&str], p: &str| list.iter().any(|a| a.eq_ignore_ascii_case(p));
+        is(STRINGS, root) || is(LISTS, root)
+    }
 }
 
 const MAX_TEXT: usize = 256;
@@ -151,6 +188,9 @@ impl UserDoc {
             },
             active,
             employee_number: text(&ext["employeeNumber"], "employeeNumber")?,
+            organization: text(&ext["organization"], "organization")?,
+            division: text(&ext["division"], "division")?,
+            cost_center: text(&ext["costCenter"], "costCenter")?,
             department: text(&ext["department"], "department")?,
             manager: manager_of(&ext["manager"])?,
         })
@@ -204,6 +244,9 @@ impl UserDoc {
         for (tag, value) in [
             ("department", &self.department),
             ("employee_number", &self.employee_number),
+            ("organization", &self.organization),
+            ("division", &self.division),
+            ("cost_center", &self.cost_center),
             ("manager", &self.manager),
         ] {
             if let Some(v) = value {
@@ -259,6 +302,9 @@ impl UserDoc {
         }
         let ext = &mut v[schemas::ENTERPRISE];
         set(ext, "employeeNumber", &self.employee_number);
+        set(ext, "organization", &self.organization);
+        set(ext, "division", &self.division);
+        set(ext, "costCenter", &self.cost_center);
         set(ext, "department", &self.department);
         if let Some(m) = &self.manager {
             ext["manager"] = json!({ "value": m });

@@ -4,6 +4,7 @@
 mod apply;
 mod hold;
 mod plans;
+mod pull;
 mod runner;
 pub mod status;
 mod syncrepl;
@@ -22,6 +23,7 @@ pub use take::Answer;
 
 use crate::audit::Actor;
 use crate::channels::Registry;
+use crate::config::scim_pull::ScimPullSource;
 use crate::directory::guard::{self, Context, Verdict};
 use crate::directory::ldap::config::Mode;
 use crate::directory::ldap::{LdapSource, LdapSyncError, search};
@@ -39,7 +41,7 @@ const GUARD_WINDOW: Millis = 10 * 60 * 1000;
 #[derive(Debug, thiserror::Error)]
 pub enum SyncError {
     /// No source by that name is configured.
-    #[error("no LDAP source named {0:?} is configured")]
+    #[error("no directory source named {0:?} is configured")]
     UnknownSource(String),
     /// A full sync of this source is already running.
     #[error("a sync of {0} is already running")]
@@ -52,6 +54,8 @@ pub enum SyncError {
     PlanNotHeld { id: i64, state: String },
     #[error(transparent)]
     Ldap(#[from] LdapSyncError),
+    #[error(transparent)]
+    Pull(#[from] crate::directory::scim::pull::PullError),
     #[error(transparent)]
     Offboard(#[from] OffboardError),
     #[error("stored plan is unreadable: {0}")]
@@ -102,8 +106,10 @@ pub struct Syncer {
     /// Per source: a full sync and the persist stream's changes never interleave, so an
     /// older answer is never applied over a newer one.
     serial: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
-    /// Each push source's guard limits (SCIM), by source name.
+    /// Each SCIM source's guard limits (push, and pull by its own name), by source name.
     push_limits: HashMap<String, crate::directory::guard::GuardLimits>,
+    /// The SCIM pull sources.
+    pub pulls: Vec<Arc<ScimPullSource>>,
 }
 
 struct RunningGuard<'a>(&'a Syncer, String);
@@ -151,7 +157,21 @@ impl Syncer {
             running: Mutex::default(),
             serial: Mutex::default(),
             push_limits: HashMap::new(),
+            pulls: Vec::new(),
         }
+    }
+
+    /// The SCIM pull sources, each on the status board; a pull linked to a push source
+    /// holds under the push source's limits.
+    pub fn with_pull_sources(mut self, pulls: Vec<ScimPullSource>) -> Syncer {
+        for p in &pulls {
+            self.board.register(&p.name, &p.url, "pull");
+            if p.push.is_none() {
+                self.push_limits.insert(p.name.clone(), p.guard);
+            }
+        }
+        self.pulls = pulls.into_iter().map(Arc::new).collect();
+        self
     }
 
     /// The guard limits of the SCIM push sources.
@@ -161,6 +181,19 @@ impl Syncer {
     ) -> Syncer {
         self.push_limits = limits.into_iter().collect();
         self
+    }
+
+    /// Marks a full run of `name` begun, until the guard drops; `Busy` when one runs.
+    fn start_run(&self, name: &str) -> Result<RunningGuard<'_>, SyncError> {
+        if !self
+            .running
+            .lock()
+            .expect("running lock")
+            .insert(name.to_owned())
+        {
+            return Err(SyncError::Busy(name.to_owned()));
+        }
+        Ok(RunningGuard(self, name.to_owned()))
     }
 
     /// Holds the source's apply lock (see `serial`).
@@ -268,16 +301,11 @@ impl Syncer {
         dry_run: bool,
         actor: &Actor,
     ) -> Result<Outcome, SyncError> {
-        let source = self.source(name)?;
-        if !self
-            .running
-            .lock()
-            .expect("running lock")
-            .insert(name.to_owned())
-        {
-            return Err(SyncError::Busy(name.to_owned()));
+        if let Some(pull) = self.pull_source(name) {
+            return self.pull_sync(&pull, dry_run, actor).await;
         }
-        let _running = RunningGuard(self, name.to_owned());
+        let source = self.source(name)?;
+        let _running = self.start_run(name)?;
         let _serial = self.serialize(name).await;
         let started = Instant::now();
         let progress = self.board.start_progress(name);
@@ -360,9 +388,14 @@ impl Syncer {
 
     /// Runs every source on its schedule until the daemon stops.
     pub fn spawn_all(self: &Arc<Self>) -> Vec<tokio::task::JoinHandle<()>> {
-        self.sources
+        let ldap = self
+            .sources
             .iter()
-            .map(|s| tokio::spawn(runner::run_source(self.clone(), s.clone())))
-            .collect()
+            .map(|s| tokio::spawn(runner::run_source(self.clone(), s.clone())));
+        let pulls = self
+            .pulls
+            .iter()
+            .map(|s| tokio::spawn(pull::run_pull(self.clone(), s.clone())));
+        ldap.chain(pulls).collect()
     }
 }

@@ -114,9 +114,16 @@ fn emails_are_kept_as_sent_and_the_extension_patched_whole() {
 fn unknown_paths_bad_values_and_bad_bodies_are_refused() {
     let refused = |ops: Value| apply_user(&alice(), &patch(ops)).unwrap_err();
     assert!(matches!(
-        refused(json!([{ "op": "replace", "path": "password", "value": "x" }])),
+        refused(json!([{ "op": "replace", "path": "favouriteColour", "value": "x" }])),
         ScimError::InvalidPath(_)
     ));
+    // Declared as accepted and not kept: a password (Canaille sends its hash) changes nothing.
+    let kept = apply_user(
+        &alice(),
+        &patch(json!([{ "op": "replace", "path": "password", "value": "x" }])),
+    )
+    .unwrap();
+    assert_eq!(kept, alice());
     assert!(matches!(
         refused(
             json!([{ "op": "replace", "path": "emails[type eq \"home\"].value", "value": "x" }])
