@@ -116,6 +116,12 @@ async fn canaille_pushes_a_joiner_a_lock_and_a_delete() {
         "{}",
         canaille.log()
     );
+    // Two joiners, a group mover, two leavers: every change counted for the push source.
+    let metrics = app.metrics().await;
+    assert!(
+        metrics.contains("staffgate_directory_changes_applied{source=\"canaille\"} 5"),
+        "{metrics}"
+    );
     app.stop().await;
 }
 
@@ -175,6 +181,11 @@ async fn canaille_is_pulled_with_a_client_credentials_token() {
     assert_eq!(pull["last_sync"]["entries"], 3, "{pull}");
     let dump = app.database_dump().await;
     assert!(!String::from_utf8_lossy(&dump).contains(READER_SECRET));
+    let metrics = app.metrics().await;
+    assert!(
+        metrics.contains("staffgate_directory_lag_milliseconds{source=\"canaille-pull\"}"),
+        "{metrics}"
+    );
     app.stop().await;
 }
 

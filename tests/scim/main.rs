@@ -9,6 +9,7 @@ mod canaille;
 #[path = "../common/mod.rs"]
 mod common;
 mod compliance;
+mod pull_hostile;
 
 use common::upstream::Upstream;
 use common::{Db, TestApp};
