@@ -234,6 +234,7 @@ impl Application {
                 store: store_for_scim,
                 syncer: sync_for_scim,
                 sources: config.scim.clone(),
+                queue: Default::default(),
             },
         });
         let (listener, broker_listener, tls) = bind(&config).await?;

@@ -5,6 +5,7 @@
 //! committed and in the verifier; more leavers than the source's guard allows are held
 //! (503 with `Retry-After`) until an admin confirms the plan.
 
+mod batch;
 mod discovery;
 mod groups;
 mod tokens;
@@ -61,6 +62,8 @@ pub struct Provisioning {
     pub store: Store,
     pub syncer: Arc<Syncer>,
     pub sources: Vec<ScimSource>,
+    /// Changes waiting for their source's apply lock, applied together.
+    pub queue: batch::Queue,
 }
 
 /// A page of a list.
@@ -114,7 +117,8 @@ impl Provisioning {
     }
 
     /// Hands what the provider says of these people to the directory path. A held plan is
-    /// an error: the provider is told to come back, and nobody was offboarded.
+    /// an error: the provider is told to come back, and nobody was offboarded. Changes that
+    /// deactivate nobody are batched with the others waiting (see `batch`).
     async fn converge(
         &self,
         source: &str,
@@ -123,6 +127,61 @@ impl Provisioning {
         if people.is_empty() {
             return Ok(());
         }
+        if people.iter().any(|p| p.disabled.is_some()) {
+            return self.converge_alone(source, people).await;
+        }
+        let origin = SourceKind::Scim.origin(source);
+        let mut ticket = self.queue.join(source, people);
+        let _serial = self.syncer.serialize(&origin).await;
+        // Applied by the holder before us, which answered before it let go of the lock.
+        let fate = match ticket.reply.try_recv() {
+            Ok(fate) => fate,
+            Err(_) => {
+                self.apply_batch(source).await;
+                ticket
+                    .reply
+                    .await
+                    .map_err(|_| ProvisioningError::Apply("the batch was dropped".into()))?
+            }
+        };
+        fate.map_err(ProvisioningError::Apply)?
+            .map_err(ProvisioningError::Refused)
+    }
+
+    /// Applies everyone queued on `source` as one answer; the caller holds the apply lock.
+    async fn apply_batch(&self, source: &str) {
+        let batch = self.queue.drain(source);
+        let people = batch.people();
+        let actor = Actor(format!("scim:{source}"));
+        let answer = Answer::changes_from(SourceKind::Scim, source, people, Vec::new());
+        match self.syncer.take(answer, false, &actor).await {
+            Ok(outcome) if matches!(outcome.verdict, Verdict::Hold(_)) => {
+                // Nobody here leaves, so no guard should hold this; if one does, nobody is
+                // told it was applied.
+                batch.answer(Err("held by the mass-deprovisioning guard".into()), |_| {
+                    Ok(())
+                });
+            }
+            Ok(outcome) => {
+                self.note_applied(source, &outcome);
+                let skipped = &outcome.plan.skipped;
+                batch.answer(Ok(()), |own| {
+                    match skipped.iter().find(|s| own.iter().any(|p| p.dn == s.dn)) {
+                        Some(skip) => Err(skip.reason.clone()),
+                        None => Ok(()),
+                    }
+                });
+            }
+            Err(e) => batch.answer(Err(e.to_string()), |_| Ok(())),
+        }
+    }
+
+    /// A change that deactivates someone, judged by the guard on its own.
+    async fn converge_alone(
+        &self,
+        source: &str,
+        people: Vec<DirectoryPerson>,
+    ) -> Result<(), ProvisioningError> {
         let active: std::collections::HashSet<String> = people
             .iter()
             .filter(|p| p.disabled.is_none())
@@ -137,15 +196,7 @@ impl Provisioning {
             .take(answer, false, &actor)
             .await
             .map_err(|e| ProvisioningError::Apply(e.to_string()))?;
-        let applied = outcome
-            .applied
-            .as_ref()
-            .map_or(0, |a| a.joined + a.moved + a.offboarded.len());
-        self.syncer.board.update(source, |s| {
-            s.last_change_at = Some(chrono::Utc::now());
-            s.changes_applied += applied as u64;
-        });
-        self.syncer.board.ok(source);
+        self.note_applied(source, &outcome);
         if let Verdict::Hold(reason) = outcome.verdict {
             return Err(ProvisioningError::Held {
                 plan_id: outcome.plan_id.unwrap_or_default(),
@@ -157,6 +208,19 @@ impl Provisioning {
             return Err(ProvisioningError::Refused(skip.reason.clone()));
         }
         Ok(())
+    }
+
+    /// The status board's count of changes from this source.
+    fn note_applied(&self, source: &str, outcome: &crate::directory::sync::Outcome) {
+        let applied = outcome
+            .applied
+            .as_ref()
+            .map_or(0, |a| a.joined + a.moved + a.offboarded.len());
+        self.syncer.board.update(source, |s| {
+            s.last_change_at = Some(chrono::Utc::now());
+            s.changes_applied += applied as u64;
+        });
+        self.syncer.board.ok(source);
     }
 
     /// The discovery documents (RFC 7644 §4).
