@@ -49,7 +49,7 @@ pub fn spawn(state: &Arc<AppState>) -> Vec<Job> {
             ),
         ));
     }
-    if !state.sync.sources.is_empty() {
+    if !state.sync.sources.is_empty() || !state.sync.pulls.is_empty() {
         let s = state.clone();
         jobs.push((
             Some(DIRECTORY),
