@@ -132,6 +132,18 @@ async fn an_employee_goes_through_first_login_in_a_real_browser() {
             .0,
         200
     );
+    // The issue form redirected here; a refresh shows the page again and issues nothing.
+    assert!(c.current_url().await.unwrap().path().ends_with("/me"));
+    c.refresh().await.unwrap();
+    assert!(
+        c.find(Locator::Id("new-token")).await.is_err(),
+        "the token is shown once"
+    );
+    let rows = c
+        .find_all(Locator::Css("#tokens tr[id^='token-']"))
+        .await
+        .unwrap();
+    assert_eq!(rows.len(), 1, "a refresh did not issue a second token");
     let seen = upstream.requests();
     assert_eq!(
         seen.last().unwrap().header("authorization"),

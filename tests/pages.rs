@@ -164,3 +164,97 @@ async fn oversized_forms_are_refused_and_pages_carry_their_headers() {
     assert!(resp.url().path().ends_with("/login"));
     app.stop().await;
 }
+
+/// The page's CSRF token, read off `/me`.
+async fn csrf_of(app: &TestApp, cookie: &str) -> String {
+    let page = app
+        .http
+        .get(format!("{}/me", app.base))
+        .header("cookie", cookie)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let at = page.find("name=\"csrf\" value=\"").expect("a form") + 19;
+    page[at..].split('"').next().unwrap().to_owned()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_issued_token_is_shown_once_after_a_redirect_and_only_to_its_session() {
+    let (app, _ldap, session) = setup().await;
+    let cookie = format!("staffgate_session={session}");
+    let csrf = csrf_of(&app, &cookie).await;
+    let no_redirects = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let resp = no_redirects
+        .post(format!("{}/me/issue", app.base))
+        .header("cookie", &cookie)
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("channel", "support-desk"),
+            ("ttl", "1h"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 303, "POST, then redirect");
+    assert_eq!(resp.headers()["location"], "/me");
+    let flash = resp.headers()["set-cookie"].to_str().unwrap().to_owned();
+    assert!(
+        flash.contains("HttpOnly") && flash.contains("SameSite=Strict"),
+        "{flash}"
+    );
+    assert!(!flash.contains("sgt_"), "the token travels sealed: {flash}");
+    let flash = flash.split(';').next().unwrap().to_owned();
+
+    let page = |cookies: String| {
+        let app = &app;
+        async move {
+            let r = app
+                .http
+                .get(format!("{}/me", app.base))
+                .header("cookie", cookies)
+                .send()
+                .await
+                .unwrap();
+            let cleared = r
+                .headers()
+                .get_all("set-cookie")
+                .iter()
+                .any(|v| v.to_str().unwrap().starts_with("sg_issued=;"));
+            (r.text().await.unwrap(), cleared)
+        }
+    };
+    let (shown, cleared) = page(format!("{cookie}; {flash}")).await;
+    assert!(
+        shown.contains("id=\"new-token\""),
+        "shown after the redirect"
+    );
+    assert!(cleared, "and cleared by that answer");
+    // Another session of the same person, presenting the stolen flash: nothing.
+    let resp = app
+        .http
+        .post(format!("{}/api/v1/login", app.base))
+        .json(&json!({ "username": "alice", "password": "alice-pw" }))
+        .send()
+        .await
+        .unwrap();
+    let other: serde_json::Value = resp.json().await.unwrap();
+    let other = format!("staffgate_session={}", other["session"].as_str().unwrap());
+    let (shown, _) = page(format!("{other}; {flash}")).await;
+    assert!(
+        !shown.contains("id=\"new-token\""),
+        "bound to the session that issued it"
+    );
+    let (_, mine) = app.api_as(&session, Method::GET, "/me/tokens", None).await;
+    assert_eq!(
+        mine.as_array().unwrap().len(),
+        1,
+        "one token, however often the page is read"
+    );
+    app.stop().await;
+}

@@ -12,7 +12,7 @@ use maud::{Markup, html};
 
 use super::layout::{message, page};
 use super::signin::step_redirect;
-use super::{Ctx, PageSession, Signed, csrf_ok, failed, field};
+use super::{Ctx, PageSession, Signed, csrf_ok, failed, field, flash};
 use crate::audit::Actor;
 use crate::compliance;
 use crate::domain::ChannelId;
@@ -90,9 +90,12 @@ async fn render(
         }
         h2 { (t.my_tokens) }
         @if tokens.is_empty() { p.muted { (t.no_tokens) } } @else {
-            table #tokens { tr { th { (t.channel) } th { (t.actions) } th { (t.expires) } th { "" } }
-                @for tok in &tokens { tr {
-                    td { (tok.channel) } td { (t.actions_in_words(tok.actions)) } td { (tok.expires_at.format("%Y-%m-%d %H:%M UTC")) }
+            table #tokens { tr { th { "#" } th { (t.channel) } th { (t.actions) } th { (t.issued) } th { (t.expires) } th { (t.last_used) } th { "" } }
+                @for tok in &tokens { tr id={ "token-" (tok.id) } {
+                    td { (tok.id) } td { (tok.channel) } td { (t.actions_in_words(tok.actions)) }
+                    td { (tok.issued_at.format("%Y-%m-%d %H:%M UTC")) }
+                    td { (tok.expires_at.format("%Y-%m-%d %H:%M UTC")) }
+                    td { @match tok.last_used_at { Some(at) => (at.format("%Y-%m-%d %H:%M UTC")), None => span.muted { (t.never) } } }
                     td { form method="post" action="/me/revoke" {
                         input type="hidden" name="csrf" value=(p.csrf);
                         input type="hidden" name="id" value=(tok.id);
@@ -126,11 +129,34 @@ async fn render(
     )
 }
 
-pub async fn show(State(s): State<Arc<AppState>>, Signed { ctx, page: p }: Signed) -> Response {
+pub async fn show(
+    State(s): State<Arc<AppState>>,
+    headers: axum::http::HeaderMap,
+    Signed { ctx, page: p }: Signed,
+) -> Response {
     match step_redirect(&s, &p).await {
-        Ok(None) => render(&s, &ctx, &p, None, StatusCode::OK).await,
-        Ok(Some(r)) | Err(r) => r,
+        Ok(None) => {}
+        Ok(Some(r)) | Err(r) => return r,
     }
+    let t = ctx.lang.texts();
+    let notice = flash::take(&s.signin.key, &headers, p.session.id).map(|issued| {
+        html! {
+            div.msg.note #issued {
+                label for="new-token" { (t.new_token) " #" (issued.id) " · " (issued.channel) }
+                textarea.token #new-token readonly { (issued.token) }
+                p { (t.new_token_hint) }
+                p { (t.broker_hint) " " code { "/broker/" (issued.channel) "/…" } }
+            }
+        }
+    });
+    let mut response = render(&s, &ctx, &p, notice, StatusCode::OK).await;
+    if flash::present(&headers) {
+        response.headers_mut().append(
+            header::SET_COOKIE,
+            flash::clear(!s.signin.config.plain_http),
+        );
+    }
+    response
 }
 
 pub async fn issue(
@@ -183,15 +209,15 @@ pub async fn issue(
     };
     match compliance::issue_token(&s.tokens, &actor, cleared, &live, req).await {
         Ok(issued) => {
+            // Shown by the GET this redirects to, once: a refresh never issues again.
             let token = secrecy::ExposeSecret::expose_secret(&issued.token).to_owned();
-            let notice = html! {
-                div.msg.note {
-                    label for="new-token" { (t.new_token) }
-                    textarea.token #new-token readonly { (token) }
-                    p { (t.new_token_hint) }
-                }
-            };
-            render(&s, &ctx, &p, Some(notice), StatusCode::CREATED).await
+            let shown =
+                flash::Issued::new(p.session.id, issued.id, issued.channel.to_string(), token);
+            let mut response = Redirect::to("/me").into_response();
+            if let Some(v) = flash::set(&s.signin.key, &shown, !s.signin.config.plain_http) {
+                response.headers_mut().append(header::SET_COOKIE, v);
+            }
+            response
         }
         Err(e) => render(&s, &ctx, &p, refused(&e), StatusCode::FORBIDDEN).await,
     }

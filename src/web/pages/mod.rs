@@ -4,6 +4,7 @@
 
 mod access;
 mod enrol;
+mod flash;
 mod i18n;
 mod layout;
 mod oidc;
