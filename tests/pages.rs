@@ -258,3 +258,53 @@ async fn an_issued_token_is_shown_once_after_a_redirect_and_only_to_its_session(
     );
     app.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_browser_gets_a_page_for_a_missing_address_and_an_api_client_json() {
+    let (app, _ldap, session) = setup().await;
+    let get = |path: &str, accept: &str| {
+        app.http
+            .get(format!("{}{path}", app.base))
+            .header("accept", accept)
+            .header("accept-language", "ru-RU,ru;q=0.9")
+            .send()
+    };
+    let r = get("/no-such-page", "text/html,application/xhtml+xml")
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 404);
+    assert!(
+        r.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/html")
+    );
+    let html = r.text().await.unwrap();
+    assert!(html.contains("Страница не найдена"), "{html}");
+    for (path, accept) in [
+        ("/no-such-page", "application/json"),
+        ("/api/v1/no-such", "text/html"),
+        ("/scim/v2/x/y/z/w", "text/html"),
+    ] {
+        let r = get(path, accept).await.unwrap();
+        assert_eq!(r.status().as_u16(), 404, "{path}");
+        let v: serde_json::Value = r.json().await.unwrap();
+        assert_eq!(v["error"]["code"], "not_found", "{path}: {v}");
+    }
+    // The TOTP set-up offers the otpauth:// link beside the QR code.
+    let enrol = app
+        .http
+        .get(format!("{}/enrol", app.base))
+        .header("cookie", format!("staffgate_session={session}"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        enrol.contains("id=\"otpauth\" href=\"otpauth://totp/"),
+        "{enrol}"
+    );
+    app.stop().await;
+}

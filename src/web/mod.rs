@@ -62,13 +62,7 @@ pub fn routers(state: Arc<AppState>, broker_apart: bool) -> (Router, Option<Rout
         .nest("/api/v1", api)
         .merge(pages::routes())
         .merge(scim::routes())
-        .fallback(|| async {
-            ApiError::new(
-                StatusCode::NOT_FOUND,
-                ErrorCode::NotFound,
-                "no such endpoint",
-            )
-        });
+        .fallback(pages::not_found);
     if !broker_apart {
         let main = main.route("/broker/{*path}", any(broker)).with_state(state);
         return (main, None);

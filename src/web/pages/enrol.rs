@@ -46,6 +46,8 @@ async fn enrol_form(
             div.qr { (PreEscaped(svg)) }
         }
         p { (t.enrol_key) ": " span #totp-key .key { (enrolment.key) } }
+        // For a phone that cannot scan its own screen.
+        p { a #otpauth href=(enrolment.otpauth_url) { (t.open_in_app) } }
         form method="post" action="/enrol" {
             input type="hidden" name="csrf" value=(p.csrf);
             label for="code" { (t.code) }

@@ -205,3 +205,31 @@ pub fn failed(ctx: &Ctx, cause: &dyn std::fmt::Display) -> Response {
         ),
     )
 }
+
+/// A path nobody serves: a page in the browser's language for a browser, the API's JSON
+/// error for everything else (API and SCIM paths always).
+pub async fn not_found(uri: axum::http::Uri, headers: HeaderMap) -> Response {
+    let path = uri.path();
+    let browser = headers
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|a| a.contains("text/html"));
+    if !browser || path.starts_with("/api/") || path.starts_with("/scim/") {
+        return crate::web::error::ApiError::new(
+            StatusCode::NOT_FOUND,
+            crate::domain::ErrorCode::NotFound,
+            "no such endpoint",
+        )
+        .into_response();
+    }
+    let ctx = Ctx::new(&HashMap::new(), &headers);
+    let t = ctx.lang.texts();
+    let body = maud::html! {
+        p { (t.not_found) }
+        p { a href="/me" { (t.to_my_access) } }
+    };
+    ctx.render(
+        StatusCode::NOT_FOUND,
+        layout::page(ctx.lang, t.not_found_title, "/me", None, None, body),
+    )
+}
