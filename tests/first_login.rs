@@ -262,6 +262,24 @@ async fn a_new_nda_version_stops_existing_tokens(db: Db) {
         )
         .await;
     assert_eq!((s, code(&v)), (403, "nda_not_acknowledged"), "{v}");
+    // The page says it is a new version, labels the date, and keeps the fingerprint in details.
+    let page = app
+        .http
+        .get(format!("{}/nda?lang=en", app.base))
+        .header("cookie", format!("staffgate_session={session}"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("This is a new version"), "{page}");
+    assert!(page.contains(&format!("in force from {today}")), "{page}");
+    let details = page.find("<details>").expect("a details element");
+    assert!(
+        page.find("SHA-256").is_some_and(|at| at > details),
+        "{page}"
+    );
     acknowledge(app, &session, "en").await;
     assert_eq!(
         app.call(Method::GET, "support-desk", "messages", &token)

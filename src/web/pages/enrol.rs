@@ -100,7 +100,7 @@ pub async fn enrol(
     }
 }
 
-fn nda_form(
+async fn nda_form(
     s: &AppState,
     ctx: &Ctx,
     p: &PageSession,
@@ -124,12 +124,21 @@ fn nda_form(
         other => other,
     });
     pulldown_cmark::html::push_html(&mut rendered, parser);
+    // The text usually opens with its own title; then it is not said twice.
+    let titled = text.body.trim_start().starts_with('#');
+    // Someone who accepted an earlier version is told this one is new.
+    let earlier = match s.compliance.acknowledgements_of(p.session.staff.id).await {
+        Ok(acks) => acks.iter().any(|a| a.version != text.version),
+        Err(e) => return failed(ctx, &e),
+    };
     let body = html! {
         @if let Some(e) = error { (message("error", e)) }
+        @if earlier { (message("note", t.nda_new_version)) }
         p { (t.nda_intro) }
-        h2 { (text.title) }
+        @if !titled { h2 { (text.title) } }
         div.nda #nda-text { (PreEscaped(rendered)) }
-        p.fingerprint { (t.version) " " (text.version) " · " (text.effective) " · SHA-256 " (text.sha256) }
+        p #nda-meta { (t.version) " " (text.version) " · " (t.effective_from) " " (text.effective) }
+        details { summary { (t.details) } p.fingerprint { "SHA-256 " (text.sha256) } }
         form method="post" action="/nda" {
             input type="hidden" name="csrf" value=(p.csrf);
             input type="hidden" name="version" value=(text.version);
@@ -146,7 +155,7 @@ fn nda_form(
 }
 
 pub async fn nda_page(State(s): State<Arc<AppState>>, Signed { ctx, page: p }: Signed) -> Response {
-    nda_form(&s, &ctx, &p, None, StatusCode::OK)
+    nda_form(&s, &ctx, &p, None, StatusCode::OK).await
 }
 
 pub async fn nda(
@@ -158,7 +167,7 @@ pub async fn nda(
 ) -> Response {
     let t = ctx.lang.texts();
     if !csrf_ok(&p, &form) {
-        return nda_form(&s, &ctx, &p, Some(t.form_expired), StatusCode::FORBIDDEN);
+        return nda_form(&s, &ctx, &p, Some(t.form_expired), StatusCode::FORBIDDEN).await;
     }
     let agent = headers
         .get(header::USER_AGENT)
@@ -186,7 +195,7 @@ pub async fn nda(
             Err(e) => failed(&ctx, &e),
         },
         Err(NdaAckError::Stale(_)) => {
-            nda_form(&s, &ctx, &p, Some(t.nda_changed), StatusCode::CONFLICT)
+            nda_form(&s, &ctx, &p, Some(t.nda_changed), StatusCode::CONFLICT).await
         }
         Err(e) => failed(&ctx, &e),
     }
