@@ -225,6 +225,54 @@ async fn repeated_failures_are_rate_limited_per_account(db: Db) {
     let (s, v, _) = login(app, "dave", "dave-pw-4").await;
     assert_eq!((s, code(&v)), (429, "signin_rate_limited"), "{v}");
     assert_eq!(login(app, "alice", "alice-pw-1").await.0, 200);
+    // The API says when to come back; the sign-in page says how long, in words.
+    let r = app
+        .http
+        .post(format!("{}/api/v1/login", app.base))
+        .json(&json!({ "username": "dave", "password": "dave-pw-4" }))
+        .send()
+        .await
+        .unwrap();
+    let wait: u64 = r.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(wait > 0);
+    let form = app
+        .http
+        .get(format!("{}/login?lang=en", app.base))
+        .send()
+        .await
+        .unwrap();
+    let cookie = form
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .map(|v| v.to_str().unwrap().split(';').next().unwrap().to_owned())
+        .find(|c| c.starts_with("staffgate_login_csrf="))
+        .unwrap();
+    let html = form.text().await.unwrap();
+    let at = html.find("name=\"csrf\" value=\"").unwrap() + 19;
+    let csrf = html[at..].split('"').next().unwrap().to_owned();
+    let page = app
+        .http
+        .post(format!("{}/login?lang=en", app.base))
+        .header("cookie", cookie)
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("username", "dave"),
+            ("password", "dave-pw-4"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status().as_u16(), 429);
+    let text = page.text().await.unwrap();
+    assert!(
+        text.contains(&format!("Try again in at most {} min.", wait.div_ceil(60))),
+        "{text}"
+    );
     w.app.stop().await;
 }
 

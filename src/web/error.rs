@@ -20,6 +20,8 @@ pub struct ApiError {
     pub status: StatusCode,
     pub code: ErrorCode,
     pub message: String,
+    /// For a lockout or a rate limit: how long to wait, sent as `Retry-After`.
+    pub retry_after_secs: Option<u64>,
 }
 
 impl ApiError {
@@ -28,7 +30,13 @@ impl ApiError {
             status,
             code,
             message: message.into(),
+            retry_after_secs: None,
         }
+    }
+
+    pub fn retry_after(mut self, secs: u64) -> Self {
+        self.retry_after_secs = Some(secs);
+        self
     }
 
     pub fn bad_request(field: &str, reason: impl std::fmt::Display) -> Self {
@@ -57,7 +65,13 @@ impl IntoResponse for ApiError {
                 message: self.message,
             },
         };
-        (self.status, Json(body)).into_response()
+        let mut response = (self.status, Json(body)).into_response();
+        if let Some(secs) = self.retry_after_secs {
+            response
+                .headers_mut()
+                .insert(axum::http::header::RETRY_AFTER, secs.into());
+        }
+        response
     }
 }
 
@@ -291,11 +305,12 @@ impl From<crate::signin::SigninError> for ApiError {
         use crate::signin::SigninError::*;
         let msg = e.to_string();
         match e {
-            RateLimited { .. } => Self::new(
+            RateLimited { retry_after_secs } => Self::new(
                 StatusCode::TOO_MANY_REQUESTS,
                 ErrorCode::SigninRateLimited,
                 msg,
-            ),
+            )
+            .retry_after(retry_after_secs),
             Refused => Self::new(StatusCode::UNAUTHORIZED, ErrorCode::InvalidCredentials, msg),
             Offboarded(_) => Self::new(StatusCode::FORBIDDEN, ErrorCode::StaffOffboarded, msg),
             Account { state, .. } => {
@@ -384,8 +399,9 @@ impl From<crate::signin::FactorError> for ApiError {
             AlreadyEnrolled => Self::new(StatusCode::CONFLICT, ErrorCode::TotpAlreadyEnrolled, msg),
             WrongCode => Self::new(StatusCode::UNAUTHORIZED, ErrorCode::TotpInvalid, msg),
             Replayed => Self::new(StatusCode::UNAUTHORIZED, ErrorCode::TotpReplayed, msg),
-            LockedOut { .. } => {
+            LockedOut { retry_after_secs } => {
                 Self::new(StatusCode::TOO_MANY_REQUESTS, ErrorCode::TotpLocked, msg)
+                    .retry_after(retry_after_secs)
             }
             Offboarded(_) => Self::new(StatusCode::FORBIDDEN, ErrorCode::StaffOffboarded, msg),
             NotFound(_) => Self::new(StatusCode::NOT_FOUND, ErrorCode::StaffNotFound, msg),

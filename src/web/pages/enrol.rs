@@ -94,7 +94,7 @@ pub async fn enrol(
         }
         Err(FactorError::AlreadyEnrolled) => Redirect::to("/me").into_response(),
         Err(e) => match refusal(&ctx, e) {
-            Ok((status, text)) => enrol_form(&s, &ctx, &p, Some(text), status).await,
+            Ok((status, text)) => enrol_form(&s, &ctx, &p, Some(&text), status).await,
             Err(page) => *page,
         },
     }

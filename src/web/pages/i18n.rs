@@ -22,6 +22,12 @@ impl Texts {
             .join(", ")
     }
 
+    /// "Try again in N minutes", rounded up.
+    pub fn wait_for(&self, secs: u64) -> String {
+        let minutes = secs.div_ceil(60).max(1);
+        format!("{} {minutes} {}", self.try_again_in, self.minutes)
+    }
+
     /// This language's words for a refusal the pages explain; `None` for the rest, which
     /// get the generic failure page. The code comes from the API's one error mapping.
     pub fn refusal(&self, code: crate::domain::ErrorCode) -> Option<&'static str> {
@@ -150,6 +156,8 @@ pub struct Texts {
     pub locked_out: &'static str,
     pub title_nda: &'static str,
     pub nda_intro: &'static str,
+    pub try_again_in: &'static str,
+    pub minutes: &'static str,
     pub nda_new_version: &'static str,
     pub effective_from: &'static str,
     pub details: &'static str,
@@ -234,6 +242,8 @@ pub static EN: Texts = Texts {
     title_nda: "Confidentiality agreement",
     nda_intro: "Please read the current version. Your acknowledgement is recorded with the time and this version's fingerprint.",
     nda_new_version: "This is a new version of the agreement you accepted before: please read it again.",
+    try_again_in: "Try again in at most",
+    minutes: "min.",
     effective_from: "in force from",
     details: "Details",
     nda_accept: "I have read and accept this agreement",
@@ -322,6 +332,8 @@ pub static RU: Texts = Texts {
     title_nda: "Соглашение о конфиденциальности",
     nda_intro: "Прочитайте действующую версию. Ваше согласие записывается со временем и отпечатком этой версии.",
     nda_new_version: "Это новая версия соглашения, которое вы уже принимали: прочитайте её ещё раз.",
+    try_again_in: "Повторите не более чем через",
+    minutes: "мин.",
     effective_from: "действует с",
     details: "Подробности",
     nda_accept: "Я прочитал(а) и принимаю соглашение",

@@ -178,10 +178,18 @@ pub fn field<'a>(form: &'a HashMap<String, String>, name: &str) -> Option<&'a st
 pub fn refusal(
     ctx: &Ctx,
     e: impl Into<crate::web::error::ApiError>,
-) -> Result<(StatusCode, &'static str), Box<Response>> {
+) -> Result<(StatusCode, String), Box<Response>> {
     let e = e.into();
-    match ctx.lang.texts().refusal(e.code) {
-        Some(text) => Ok((e.status, text)),
+    let t = ctx.lang.texts();
+    match t.refusal(e.code) {
+        // A lockout says how long it lasts.
+        Some(text) => Ok((
+            e.status,
+            match e.retry_after_secs {
+                Some(secs) => format!("{text} {}", t.wait_for(secs)),
+                None => text.to_owned(),
+            },
+        )),
         None => Err(Box::new(failed(ctx, &format!("{}: {}", e.code, e.message)))),
     }
 }

@@ -32,7 +32,7 @@ fn refused_page(ctx: &Ctx, e: crate::signin::SigninError) -> Response {
                 "/login",
                 None,
                 None,
-                html! { (message("error", text)) p { a href="/login" { (ctx.lang.texts().sign_in) } } },
+                html! { (message("error", &text)) p { a href="/login" { (ctx.lang.texts().sign_in) } } },
             ),
         ),
         Err(page) => *page,

@@ -249,7 +249,7 @@ pub async fn totp(
         Ok(()) => Redirect::to("/me").into_response(),
         Err(FactorError::NotEnrolled) => Redirect::to("/enrol").into_response(),
         Err(e) => match refusal(&ctx, e) {
-            Ok((status, text)) => totp_form(&ctx, &who, &p.csrf, Some(text), status),
+            Ok((status, text)) => totp_form(&ctx, &who, &p.csrf, Some(&text), status),
             Err(page) => *page,
         },
     }
