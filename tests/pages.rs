@@ -308,3 +308,90 @@ async fn a_browser_gets_a_page_for_a_missing_address_and_an_api_client_json() {
     );
     app.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_person_ends_one_other_session_of_their_own_and_no_one_elses() {
+    let (app, ldap, session) = setup().await;
+    ldap.add(&slapd::person_ldif("bob", "bob-pw"));
+    let (s, v) = app.api(Method::POST, "/sync/corp", None).await;
+    assert_eq!(s, 200, "{v}");
+    let login = |user: &'static str, pw: &'static str| {
+        let app = &app;
+        async move {
+            let v: serde_json::Value = app
+                .http
+                .post(format!("{}/api/v1/login", app.base))
+                .header(
+                    "user-agent",
+                    "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0",
+                )
+                .json(&json!({ "username": user, "password": pw }))
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            v["session"].as_str().unwrap().to_owned()
+        }
+    };
+    let laptop = login("alice", "alice-pw").await;
+    let bobs = login("bob", "bob-pw").await;
+    let (_, mine) = app.api_as(&laptop, Method::GET, "/me/sessions", None).await;
+    let laptop_id = mine["current"].as_i64().unwrap();
+    let (_, theirs) = app.api_as(&bobs, Method::GET, "/me/sessions", None).await;
+    let bob_id = theirs["current"].as_i64().unwrap();
+
+    let cookie = format!("staffgate_session={session}");
+    let page = app
+        .http
+        .get(format!("{}/me", app.base))
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        page.contains("Firefox · Linux"),
+        "a readable device: {page}"
+    );
+    let csrf = csrf_of(&app, &cookie).await;
+    let end = |id: i64| {
+        let (app, cookie, csrf) = (&app, cookie.clone(), csrf.clone());
+        async move {
+            app.http
+                .post(format!("{}/me/sessions/end", app.base))
+                .header("cookie", cookie)
+                .form(&[("csrf", csrf), ("id", id.to_string())])
+                .send()
+                .await
+                .unwrap()
+                .status()
+                .as_u16()
+        }
+    };
+    // Someone else's session id, sent from alice's page: nothing happens to it.
+    assert_eq!(end(bob_id).await, 200);
+    assert_eq!(app.api_as(&bobs, Method::GET, "/me", None).await.0, 200);
+    // Her laptop's session ends; the session she acts from lives.
+    assert_eq!(end(laptop_id).await, 200);
+    assert_eq!(app.api_as(&laptop, Method::GET, "/me", None).await.0, 401);
+    assert_eq!(app.api_as(&session, Method::GET, "/me", None).await.0, 200);
+    let (_, audit) = app.api(Method::GET, "/audit", None).await;
+    let signouts: Vec<&serde_json::Value> = audit
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["event"] == "signout")
+        .collect();
+    assert_eq!(signouts.len(), 1, "{audit}");
+    assert!(
+        signouts[0]["details"]
+            .as_str()
+            .unwrap()
+            .contains(&format!("\"session_id\":{laptop_id}"))
+    );
+    app.stop().await;
+}

@@ -427,7 +427,6 @@ impl Signin {
         })
     }
 
-    /// Ends one session.
     /// Ends one session. For a session from an identity provider, answers the provider's
     /// end-session URL, where a browser goes next so its provider session ends too.
     pub async fn logout(&self, session: &StaffSession) -> Result<Option<String>, SigninError> {
@@ -445,6 +444,29 @@ impl Signin {
             Some(provider) => provider.end_session_url().await,
             None => None,
         })
+    }
+
+    /// Ends another session of the same person (a device they no longer trust); `false`
+    /// when `target` is no live session of theirs.
+    pub async fn end_session(
+        &self,
+        session: &StaffSession,
+        target: i64,
+    ) -> Result<bool, SigninError> {
+        let mut tx = self.store.begin().await?;
+        let ended =
+            crate::store::sessions::revoke_own(tx.conn(), session.staff.id, target, now_millis())
+                .await?;
+        if ended {
+            let change = audit::Change::SignedOut {
+                username: session.staff.username.to_string(),
+                session_id: target,
+            };
+            let actor = Actor(format!("staff:{}", session.staff.username));
+            audit::record(tx.conn(), &actor, &change).await?;
+        }
+        tx.commit().await?;
+        Ok(ended)
     }
 
     /// Ends every session of the person, this one included.

@@ -108,6 +108,24 @@ pub async fn revoke(conn: &mut AnyConnection, id: i64, now: Millis) -> Result<()
     Ok(())
 }
 
+/// Ends session `id` if it is a live session of `staff`: a person ends only their own.
+pub async fn revoke_own(
+    conn: &mut AnyConnection,
+    staff: StaffId,
+    id: i64,
+    now: Millis,
+) -> Result<bool, StoreError> {
+    let done = sqlx::query(
+        "UPDATE sessions SET revoked_at = $3 WHERE id = $1 AND staff_id = $2 AND revoked_at IS NULL",
+    )
+    .bind(id)
+    .bind(staff)
+    .bind(now)
+    .execute(&mut *conn)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
 /// Failed (or in-flight) sign-ins since `since`: (for this account, from this address).
 pub async fn failures(
     conn: &mut AnyConnection,

@@ -103,10 +103,16 @@ async fn render(
                 } } }
         }
         h2 { (t.my_sessions) }
-        table #sessions { tr { th { (t.started) } th { (t.from) } th { "" } }
-            @for ss in &sessions { tr {
-                td { (when(ss.created_at)) } td { (ss.address) " " span.muted { (ss.user_agent.chars().take(60).collect::<String>()) } }
-                td { @if ss.id == p.session.id { (t.this_session) } }
+        table #sessions { tr { th { (t.started) } th { (t.device) } th { (t.from) } th { "" } }
+            @for ss in &sessions { tr id={ "session-" (ss.id) } {
+                td { (when(ss.created_at)) }
+                td { (super::device::name(&ss.user_agent)) }
+                td { (ss.address) }
+                td { @if ss.id == p.session.id { (t.this_session) } @else {
+                    form method="post" action="/me/sessions/end" {
+                        input type="hidden" name="csrf" value=(p.csrf);
+                        input type="hidden" name="id" value=(ss.id);
+                        button.secondary type="submit" { (t.sign_out) } } } }
             } } }
         form method="post" action="/me/end-all" {
             input type="hidden" name="csrf" value=(p.csrf);
@@ -243,6 +249,35 @@ pub async fn revoke(
         if let Err(e) = s.tokens.revoke_own(&actor, &p.session.staff, id).await {
             tracing::info!(error = %e, "own token revoke refused");
         }
+    }
+    Redirect::to("/me").into_response()
+}
+
+/// Ends one of my other sessions (a device I no longer use or trust).
+pub async fn end_session(
+    State(s): State<Arc<AppState>>,
+    Signed { ctx, page: p }: Signed,
+    Form(form): Form<HashMap<String, String>>,
+) -> Response {
+    if !csrf_ok(&p, &form) {
+        return render(
+            &s,
+            &ctx,
+            &p,
+            Some(message("error", ctx.lang.texts().form_expired)),
+            StatusCode::FORBIDDEN,
+        )
+        .await;
+    }
+    let target = field(&form, "id").and_then(|v| v.parse::<i64>().ok());
+    match target {
+        // This session ends through "sign out", which also leaves the provider.
+        Some(id) if id != p.session.id => {
+            if let Err(e) = s.signin.end_session(&p.session, id).await {
+                return failed(&ctx, &e);
+            }
+        }
+        _ => {}
     }
     Redirect::to("/me").into_response()
 }

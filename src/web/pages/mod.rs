@@ -3,6 +3,7 @@
 //! token; the session cookie is HttpOnly and SameSite=Strict.
 
 mod access;
+mod device;
 mod enrol;
 mod flash;
 mod i18n;
@@ -49,6 +50,7 @@ pub fn routes() -> Router<Arc<AppState>> {
         .route("/me/issue", post(access::issue))
         .route("/me/revoke", post(access::revoke))
         .route("/me/end-all", post(access::end_all))
+        .route("/me/sessions/end", post(access::end_session))
         .layer(DefaultBodyLimit::max(FORM_LIMIT))
 }
 
