@@ -2,7 +2,7 @@
 
 use std::process::ExitCode;
 
-use clap::Parser;
+use clap::{CommandFactory, FromArgMatches};
 use staffgate::app::{self, Application};
 use staffgate::cli::{Cli, Command};
 use staffgate::config::{Config, LogFormat};
@@ -34,8 +34,14 @@ async fn shutdown_signal() {
     let _ = ctrl_c.await;
 }
 
-async fn serve(config_file: Option<std::path::PathBuf>) -> ExitCode {
-    let config = match Config::load(config_file.as_deref(), std::env::vars()) {
+/// `data_dir` is set when `--data-dir` was given on the command line: it outranks the
+/// configuration file and the environment.
+async fn serve(
+    config_file: Option<std::path::PathBuf>,
+    data_dir: Option<std::path::PathBuf>,
+) -> ExitCode {
+    let flag = data_dir.map(|d| ("STAFFGATE_DATA_DIR".to_owned(), d.display().to_string()));
+    let config = match Config::load(config_file.as_deref(), std::env::vars().chain(flag)) {
         Ok(c) => c,
         Err(e) => {
             eprint!("staffgate: refusing to start: {e}");
@@ -95,9 +101,15 @@ fn quiet_on_closed_pipe() {
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let matches = Cli::command().get_matches();
+    let from_flag =
+        matches.value_source("data_dir") == Some(clap::parser::ValueSource::CommandLine);
+    let cli = match Cli::from_arg_matches(&matches) {
+        Ok(cli) => cli,
+        Err(e) => e.exit(),
+    };
     if let Command::Serve { config } = cli.command {
-        return serve(config).await;
+        return serve(config, from_flag.then_some(cli.data_dir)).await;
     }
     quiet_on_closed_pipe();
     match staffgate::cli::run(cli).await {

@@ -30,6 +30,11 @@ impl Drop for Daemon {
 impl Daemon {
     /// `staffgate serve` in `dir` with nothing configured but a free port and the policies.
     async fn start(dir: &Path) -> Daemon {
+        Daemon::start_with(dir, &[]).await
+    }
+
+    /// The same, with arguments after `serve`.
+    async fn start_with(dir: &Path, args: &[&str]) -> Daemon {
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .unwrap()
             .local_addr()
@@ -43,6 +48,7 @@ impl Daemon {
         }
         let child = command
             .arg("serve")
+            .args(args)
             .current_dir(dir)
             .env("STAFFGATE_LISTEN", format!("127.0.0.1:{port}"))
             .env("STAFFGATE_LOG", "debug")
@@ -345,6 +351,24 @@ async fn the_walkthrough_works_from_the_command_line_and_no_secret_reaches_the_l
     ] {
         assert!(!log.contains(secret), "{what} leaked into the daemon log");
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn serve_keeps_its_data_where_data_dir_says() {
+    let dir = tempfile::tempdir().unwrap();
+    copy_policies(dir.path());
+    let daemon = Daemon::start_with(dir.path(), &["--data-dir", "kept-here"]).await;
+    assert!(
+        dir.path()
+            .join("kept-here")
+            .join("bootstrap-admin.key")
+            .exists()
+    );
+    assert!(
+        !dir.path().join("staffgate-data").exists(),
+        "not the default place"
+    );
+    daemon.stop();
 }
 
 #[test]
