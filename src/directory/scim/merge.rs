@@ -112,6 +112,12 @@ pub fn merge(
             );
             continue;
         }
+        // A pushed externalId stays: the provider's next push searches by it (Entra sends
+        // its own mapping there, not the id its list shows).
+        let doc = UserDoc {
+            external_id: row.doc.external_id.clone().or(doc.external_id),
+            ..doc
+        };
         let kept = if row.updated_at >= began || (!row.doc.active && doc.active) {
             row.doc.clone()
         } else {

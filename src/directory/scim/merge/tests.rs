@@ -66,9 +66,14 @@ fn a_pushed_user_is_found_by_external_id_or_user_name_and_is_one_person() {
     assert_eq!(
         m.updates.len(),
         1,
-        "bob's external id becomes the provider's"
+        "bob's userName is written as the list has it"
     );
-    assert_eq!(m.updates[0].1.external_id.as_deref(), Some("p9"));
+    assert_eq!(m.updates[0].1.user_name, "bob");
+    assert_eq!(
+        m.updates[0].1.external_id.as_deref(),
+        Some("other"),
+        "the externalId the provider pushed stays"
+    );
 }
 
 #[test]
