@@ -135,6 +135,19 @@ async fn render(
     )
 }
 
+/// A form whose CSRF token does not match this session: the page again, with why.
+async fn form_expired(s: &AppState, ctx: &Ctx, p: &PageSession) -> Response {
+    let t = ctx.lang.texts();
+    render(
+        s,
+        ctx,
+        p,
+        Some(message("error", t.form_expired)),
+        StatusCode::FORBIDDEN,
+    )
+    .await
+}
+
 pub async fn show(
     State(s): State<Arc<AppState>>,
     headers: axum::http::HeaderMap,
@@ -173,14 +186,7 @@ pub async fn issue(
     let t = ctx.lang.texts();
     // The gate below says why a token cannot be issued; the page says it in words.
     if !csrf_ok(&p, &form) {
-        return render(
-            &s,
-            &ctx,
-            &p,
-            Some(message("error", t.form_expired)),
-            StatusCode::FORBIDDEN,
-        )
-        .await;
+        return form_expired(&s, &ctx, &p).await;
     }
     let channel = field(&form, "channel").and_then(|c| ChannelId::parse(c).ok());
     let ttl = field(&form, "ttl").and_then(|v| humantime::parse_duration(v).ok());
@@ -235,14 +241,7 @@ pub async fn revoke(
     Form(form): Form<HashMap<String, String>>,
 ) -> Response {
     if !csrf_ok(&p, &form) {
-        return render(
-            &s,
-            &ctx,
-            &p,
-            Some(message("error", ctx.lang.texts().form_expired)),
-            StatusCode::FORBIDDEN,
-        )
-        .await;
+        return form_expired(&s, &ctx, &p).await;
     }
     if let Some(id) = field(&form, "id").and_then(|v| v.parse::<i64>().ok()) {
         let actor = Actor(format!("staff:{}", p.session.staff.username));
@@ -260,14 +259,7 @@ pub async fn end_session(
     Form(form): Form<HashMap<String, String>>,
 ) -> Response {
     if !csrf_ok(&p, &form) {
-        return render(
-            &s,
-            &ctx,
-            &p,
-            Some(message("error", ctx.lang.texts().form_expired)),
-            StatusCode::FORBIDDEN,
-        )
-        .await;
+        return form_expired(&s, &ctx, &p).await;
     }
     let target = field(&form, "id").and_then(|v| v.parse::<i64>().ok());
     match target {
