@@ -236,6 +236,7 @@ impl Application {
                 sources: config.scim.clone(),
                 queue: Default::default(),
             },
+            console: config.console.clone(),
         });
         let (listener, broker_listener, tls) = bind(&config).await?;
         let follower = crate::replica::Follower {

@@ -26,6 +26,11 @@ impl Actor {
     pub fn key(name: &str, id: i64) -> Actor {
         Actor(format!("key:{name}#{id}"))
     }
+
+    /// A person acting in the console, under their own name.
+    pub fn staff(username: &str) -> Actor {
+        Actor(format!("staff:{username}"))
+    }
 }
 
 /// Appends a change in the caller's transaction.

@@ -362,6 +362,33 @@ static KEYS: &[Key] = &[
         },
     },
     Key {
+        file: "console.admin",
+        env: "STAFFGATE_CONSOLE_ADMIN",
+        help: "directory groups whose members are console admins (comma-separated; in the file, a list)",
+        set: |c, v| {
+            c.console.admin = super::console::parse_list(v)?;
+            Ok(())
+        },
+    },
+    Key {
+        file: "console.hr",
+        env: "STAFFGATE_CONSOLE_HR",
+        help: "directory groups whose members are HR in the console: offboard, schedule, reinstate",
+        set: |c, v| {
+            c.console.hr = super::console::parse_list(v)?;
+            Ok(())
+        },
+    },
+    Key {
+        file: "console.auditor",
+        env: "STAFFGATE_CONSOLE_AUDITOR",
+        help: "directory groups whose members are console auditors: read everything, change nothing",
+        set: |c, v| {
+            c.console.auditor = super::console::parse_list(v)?;
+            Ok(())
+        },
+    },
+    Key {
         file: "compliance.nda_grace",
         env: "STAFFGATE_NDA_GRACE",
         help: "how long existing tokens keep working after a new NDA version takes effect (default 0)",

@@ -1,6 +1,7 @@
 //! Configuration: defaults, then a TOML file, then `STAFFGATE_*` environment variables.
 //! Every unknown key and bad value is collected, so an operator fixes them all in one go.
 
+pub mod console;
 mod keys;
 pub mod ldap;
 pub mod oidc;
@@ -50,6 +51,8 @@ pub struct Config {
     pub scim: Vec<scim::ScimSource>,
     /// SCIM 2.0 pull sources (`[scim_pull.<name>]`).
     pub scim_pull: Vec<scim_pull::ScimPullSource>,
+    /// Directory groups that give the browser console's roles (`[console]`).
+    pub console: console::ConsoleRoles,
     pub signin: SigninConfig,
     pub compliance: ComplianceConfig,
     /// How long a replica may go without showing it applied the change log before it
@@ -165,6 +168,7 @@ impl Default for Config {
             oidc: Vec::new(),
             scim: Vec::new(),
             scim_pull: Vec::new(),
+            console: console::ConsoleRoles::default(),
             signin: SigninConfig {
                 session_ttl: Duration::from_secs(12 * 60 * 60),
                 idle_timeout: Duration::from_secs(30 * 60),
@@ -327,6 +331,16 @@ fn apply_toml(config: &mut Config, text: &str, problems: &mut Vec<ConfigProblem>
     if let Some(scim) = table.remove("scim") {
         match scim::parse_sources(&scim) {
             Ok(sources) => config.scim = sources,
+            Err(found) => problems.extend(
+                found
+                    .into_iter()
+                    .map(|(key, message)| ConfigProblem { key, message }),
+            ),
+        }
+    }
+    if let Some(roles) = table.remove("console") {
+        match console::parse(&roles) {
+            Ok(roles) => config.console = roles,
             Err(found) => problems.extend(
                 found
                     .into_iter()

@@ -303,6 +303,17 @@ impl Offboarding {
         serde_json::from_str(&text).map_err(|_| OffboardError::ReceiptCorrupt)
     }
 
+    /// The receipt with where every replica stands now, for a page that refreshes until
+    /// each confirmed.
+    pub async fn receipt_now(&self, username: &Username) -> Result<Receipt, OffboardError> {
+        let mut receipt = self.receipt(username).await?;
+        let bound = self.presence.freshness.bound();
+        let wait = std::time::Duration::ZERO;
+        receipt.propagation =
+            Some(report(&self.store, receipt.audit_seq, now_millis(), bound, wait).await?);
+        Ok(receipt)
+    }
+
     /// Offboards inside the caller's transaction; once it commits, [`Self::publish`] the
     /// result. The directory sync offboards its leavers this way, all in one transaction.
     pub async fn offboard_in(

@@ -15,12 +15,14 @@ use crate::store::schedule::ScheduledRow;
 const MAX_AHEAD: Millis = 2 * 366 * 24 * 3600 * 1000;
 
 impl Offboarding {
-    /// Schedules `username`'s offboarding at `at`; returns its id.
+    /// Schedules `username`'s offboarding at `at` (entered in `zone`, if named); returns
+    /// its id.
     pub async fn schedule(
         &self,
         permit: &HrPermit,
         username: &Username,
         at: Millis,
+        zone: Option<chrono_tz::Tz>,
         reason: &str,
     ) -> Result<i64, OffboardError> {
         check_reason(reason)?;
@@ -40,9 +42,16 @@ impl Offboarding {
         if staff.status == StaffStatus::Offboarded {
             return Err(OffboardError::AlreadyOffboarded(username.clone()));
         }
-        let id =
-            crate::store::schedule::insert(tx.conn(), staff.id, at, reason, &permit.actor().0, now)
-                .await?;
+        let id = crate::store::schedule::insert(
+            tx.conn(),
+            staff.id,
+            at,
+            reason,
+            &permit.actor().0,
+            now,
+            zone.map(|z| z.name()),
+        )
+        .await?;
         let change = audit::Change::OffboardingScheduled {
             username: username.to_string(),
             schedule_id: id,

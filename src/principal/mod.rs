@@ -1,9 +1,10 @@
 //! Who is asking, and what their role lets them change. A [`Principal`] is minted only by
-//! the code that authenticated it ([`api_key::authenticate`]; console sessions will be the
-//! second way in); the permits a mutating service takes are minted only from a principal
+//! the code that authenticated it ([`api_key::authenticate`], [`console::from_signed_in`]);
+//! the permits a mutating service takes are minted only from a principal
 //! whose role allows them. Fields are private, so a forgotten check does not compile.
 
 pub mod api_key;
+pub mod console;
 
 use crate::audit::Actor;
 use crate::domain::Role;

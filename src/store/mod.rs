@@ -16,6 +16,7 @@ pub mod offboardings;
 pub mod oidc;
 pub mod oidc_pickups;
 pub mod outbox;
+pub mod people;
 pub mod replicas;
 pub mod schedule;
 pub mod scim;

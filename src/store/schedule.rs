@@ -21,6 +21,9 @@ pub struct ScheduledRow {
     pub reason: String,
     pub created_by: String,
     pub state: String,
+    /// The IANA time zone it was entered in, when it was entered with one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub zone: Option<String>,
 }
 
 pub async fn insert(
@@ -30,16 +33,18 @@ pub async fn insert(
     reason: &str,
     by: &str,
     now: Millis,
+    zone: Option<&str>,
 ) -> Result<i64, StoreError> {
     let row = sqlx::query(
-        "INSERT INTO scheduled_offboardings (staff_id, at, reason, created_by, created_at, state) \
-         VALUES ($1, $2, $3, $4, $5, 'scheduled') RETURNING id",
+        "INSERT INTO scheduled_offboardings (staff_id, at, reason, created_by, created_at, state, zone) \
+         VALUES ($1, $2, $3, $4, $5, 'scheduled', $6) RETURNING id",
     )
     .bind(staff)
     .bind(at)
     .bind(reason)
     .bind(by)
     .bind(now)
+    .bind(zone)
     .fetch_one(&mut *conn)
     .await?;
     Ok(row.try_get("id")?)
@@ -48,7 +53,7 @@ pub async fn insert(
 /// Pending ones, soonest first.
 pub async fn pending(pool: &AnyPool) -> Result<Vec<ScheduledRow>, StoreError> {
     let rows = sqlx::query(
-        "SELECT o.id, s.username, o.at, o.reason, o.created_by, o.state FROM scheduled_offboardings o \
+        "SELECT o.id, s.username, o.at, o.reason, o.created_by, o.state, o.zone FROM scheduled_offboardings o \
          JOIN staff s ON s.id = o.staff_id WHERE o.state = 'scheduled' ORDER BY o.at",
     )
     .fetch_all(pool)
@@ -62,6 +67,7 @@ pub async fn pending(pool: &AnyPool) -> Result<Vec<ScheduledRow>, StoreError> {
                 reason: r.try_get("reason")?,
                 created_by: r.try_get("created_by")?,
                 state: r.try_get("state")?,
+                zone: r.try_get("zone")?,
             })
         })
         .collect()

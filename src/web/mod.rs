@@ -4,6 +4,7 @@
 pub mod answers;
 mod api;
 mod auth;
+mod console;
 pub mod error;
 mod json;
 mod pages;
@@ -49,6 +50,8 @@ pub struct AppState {
     pub mail: Option<crate::mail::sender::Relay>,
     /// SCIM push sources.
     pub provisioning: crate::provisioning::Provisioning,
+    /// Directory groups that give console roles.
+    pub console: crate::config::console::ConsoleRoles,
 }
 
 /// The daemon's routes; with `broker_apart`, the broker is left off (it answers 404
@@ -61,6 +64,7 @@ pub fn routers(state: Arc<AppState>, broker_apart: bool) -> (Router, Option<Rout
         .route("/metrics", get(metrics))
         .nest("/api/v1", api)
         .merge(pages::routes())
+        .merge(console::routes())
         .merge(scim::routes())
         .fallback(pages::not_found);
     if !broker_apart {

@@ -262,8 +262,8 @@ impl Syncer {
             return Ok(());
         };
         let reason = format!("directory {source}: the account expires");
-        let id =
-            crate::store::schedule::insert(conn, member.id, at, &reason, &actor.0, now).await?;
+        let id = crate::store::schedule::insert(conn, member.id, at, &reason, &actor.0, now, None)
+            .await?;
         let change = Change::OffboardingScheduled {
             username: member.username.to_string(),
             schedule_id: id,

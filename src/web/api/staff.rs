@@ -140,7 +140,7 @@ pub async fn offboard(
         let millis = when.timestamp_millis();
         let id = s
             .offboarding
-            .schedule(&permit, &username, millis, &body.reason)
+            .schedule(&permit, &username, millis, None, &body.reason)
             .await?;
         let answer = OffboardAccepted::Scheduled(Scheduled {
             scheduled: id,

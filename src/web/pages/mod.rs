@@ -3,13 +3,13 @@
 //! token; the session cookie is HttpOnly and SameSite=Strict.
 
 mod access;
-mod device;
+pub(crate) mod device;
 mod enrol;
 mod flash;
 mod i18n;
-mod layout;
+pub(crate) mod layout;
 mod oidc;
-mod signin;
+pub(crate) mod signin;
 
 use std::collections::HashMap;
 use std::sync::Arc;
