@@ -1,6 +1,8 @@
 //! Access review: for every active staff member × channel, what policy permits, which
 //! policies say so, live tokens and last use. Derived, never stored.
 
+pub mod page;
+
 use std::collections::HashMap;
 
 use serde::Serialize;

@@ -87,3 +87,13 @@ pub async fn last_use_of(
         .map(|r| Ok((r.try_get("channel_id")?, r.try_get("last")?)))
         .collect()
 }
+
+/// The last brokered call per channel.
+pub async fn last_use_by_channel(pool: &AnyPool) -> Result<HashMap<String, Millis>, StoreError> {
+    let rows = sqlx::query("SELECT channel_id, MAX(at) AS last FROM activity GROUP BY channel_id")
+        .fetch_all(pool)
+        .await?;
+    rows.iter()
+        .map(|r| Ok((r.try_get("channel_id")?, r.try_get("last")?)))
+        .collect()
+}

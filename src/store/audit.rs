@@ -105,20 +105,7 @@ pub async fn page(pool: &AnyPool, after: i64, limit: i64) -> Result<Vec<Entry>, 
     .bind(limit)
     .fetch_all(pool)
     .await?;
-    rows.iter()
-        .map(|r| {
-            Ok(Entry {
-                seq: r.try_get("seq")?,
-                at: r.try_get("at")?,
-                actor: r.try_get("actor")?,
-                event: r.try_get("event")?,
-                subject: r.try_get("subject")?,
-                details: r.try_get("details")?,
-                prev_hash: r.try_get("prev_hash")?,
-                hash: r.try_get("hash")?,
-            })
-        })
-        .collect()
+    rows.iter().map(entry).collect()
 }
 
 /// The head: how many entries were written and the last hash.
@@ -152,4 +139,96 @@ pub async fn tail(
             ))
         })
         .collect()
+}
+
+/// What the console's audit page narrows the log to.
+#[derive(Debug, Default)]
+pub struct AuditFilter {
+    /// The entry's subject (a username, a channel, a source), exactly.
+    pub subject: Option<String>,
+    /// An event name or its start (`staff.` for every staff event).
+    pub event: Option<String>,
+    pub actor: Option<String>,
+    pub from: Option<Millis>,
+    pub to: Option<Millis>,
+    /// Entries older than this sequence number (the next page).
+    pub before: Option<i64>,
+    pub limit: i64,
+}
+
+/// Entries matching `f`, newest first.
+pub async fn search(pool: &AnyPool, f: &AuditFilter) -> Result<Vec<Entry>, StoreError> {
+    let mut sql = String::from(
+        "SELECT seq, at, actor, event, subject, details, prev_hash, hash FROM audit_log WHERE 1 = 1",
+    );
+    let mut texts: Vec<String> = Vec::new();
+    let mut numbers: Vec<i64> = Vec::new();
+    // Texts are bound first, then numbers: placeholders are numbered in that order.
+    let mut text = |sql: &mut String, clause: &str, value: String| {
+        texts.push(value);
+        sql.push_str(&clause.replace('?', &format!("$T{}", texts.len())));
+    };
+    if let Some(v) = &f.subject {
+        text(&mut sql, " AND subject = ?", v.clone());
+    }
+    if let Some(v) = &f.event {
+        let escaped = v
+            .replace('\\', "\\\\")
+            .replace('%', "\\%")
+            .replace('_', "\\_");
+        text(
+            &mut sql,
+            " AND event LIKE ? ESCAPE '\\'",
+            format!("{escaped}%"),
+        );
+    }
+    if let Some(v) = &f.actor {
+        text(&mut sql, " AND actor = ?", v.clone());
+    }
+    let mut number = |sql: &mut String, clause: &str, value: i64| {
+        numbers.push(value);
+        sql.push_str(&clause.replace('?', &format!("$N{}", numbers.len())));
+    };
+    if let Some(v) = f.from {
+        number(&mut sql, " AND at >= ?", v);
+    }
+    if let Some(v) = f.to {
+        number(&mut sql, " AND at < ?", v);
+    }
+    if let Some(v) = f.before {
+        number(&mut sql, " AND seq < ?", v);
+    }
+    sql.push_str(&format!(
+        " ORDER BY seq DESC LIMIT {}",
+        f.limit.clamp(1, 1000)
+    ));
+    let n = texts.len();
+    for i in (1..=numbers.len()).rev() {
+        sql = sql.replace(&format!("$N{i}"), &format!("${}", n + i));
+    }
+    for i in (1..=n).rev() {
+        sql = sql.replace(&format!("$T{i}"), &format!("${i}"));
+    }
+    let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+    for t in texts {
+        query = query.bind(t);
+    }
+    for v in numbers {
+        query = query.bind(v);
+    }
+    let rows = query.fetch_all(pool).await?;
+    rows.iter().map(entry).collect()
+}
+
+fn entry(r: &sqlx::any::AnyRow) -> Result<Entry, StoreError> {
+    Ok(Entry {
+        seq: r.try_get("seq")?,
+        at: r.try_get("at")?,
+        actor: r.try_get("actor")?,
+        event: r.try_get("event")?,
+        subject: r.try_get("subject")?,
+        details: r.try_get("details")?,
+        prev_hash: r.try_get("prev_hash")?,
+        hash: r.try_get("hash")?,
+    })
 }

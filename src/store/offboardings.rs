@@ -37,3 +37,34 @@ pub async fn latest(
     .await?;
     Ok(row.map(|r| r.try_get("receipt")).transpose()?)
 }
+
+/// Receipts newest first (id, JSON), narrowed to people whose username or name contains
+/// `text`, older than `before`.
+pub async fn page(
+    pool: &sqlx::AnyPool,
+    text: Option<&str>,
+    before: Option<i64>,
+    limit: u32,
+) -> Result<Vec<(i64, String)>, StoreError> {
+    let pattern = text.map(|t| {
+        let escaped = t
+            .to_lowercase()
+            .replace('\\', "\\\\")
+            .replace('%', "\\%")
+            .replace('_', "\\_");
+        format!("%{escaped}%")
+    });
+    let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "SELECT o.id, o.receipt FROM offboardings o JOIN staff s ON s.id = o.staff_id \
+         WHERE (CAST($1 AS TEXT) IS NULL OR LOWER(s.username) LIKE $1 ESCAPE '\\' OR LOWER(s.display_name) LIKE $1 ESCAPE '\\') \
+         AND o.id < $2 ORDER BY o.id DESC LIMIT {}",
+        limit.clamp(1, 500)
+    )))
+    .bind(pattern)
+    .bind(before.unwrap_or(i64::MAX))
+    .fetch_all(pool)
+    .await?;
+    rows.iter()
+        .map(|r| Ok((r.try_get("id")?, r.try_get("receipt")?)))
+        .collect()
+}

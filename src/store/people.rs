@@ -21,6 +21,8 @@ pub struct PeopleQuery {
     /// `manual`, `ldap:<name>`, `scim:<name>`, `oidc:<name>`.
     pub source: Option<String>,
     pub group: Option<String>,
+    /// Leaves out the offboarded (the access review).
+    pub not_offboarded: bool,
     /// The page starts after this username.
     pub after: Option<String>,
     pub limit: u32,
@@ -83,6 +85,9 @@ pub async fn page(pool: &AnyPool, q: &PeopleQuery) -> Result<Vec<PersonRow>, Sto
     }
     if let Some(status) = q.status {
         bind(&mut sql, " AND status = ?", status.as_str().to_owned());
+    }
+    if q.not_offboarded {
+        sql.push_str(" AND status <> 'offboarded'");
     }
     if let Some(source) = &q.source {
         bind(&mut sql, " AND source = ?", source.clone());
@@ -219,4 +224,84 @@ pub async fn choices(pool: &AnyPool) -> Result<(Vec<String>, Vec<String>), Store
             .map(|r| r.try_get("group_name"))
             .collect::<Result<_, _>>()?;
     Ok((sources, groups))
+}
+
+/// The whole records (groups and attributes, for policy) of the given people.
+pub async fn members(
+    pool: &AnyPool,
+    ids: &[StaffId],
+) -> Result<HashMap<StaffId, crate::domain::staff::StaffMember>, StoreError> {
+    if ids.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let ids = ids
+        .iter()
+        .map(|id| id.to_string())
+        .collect::<Vec<_>>()
+        .join(",");
+    let cols = super::staff::COLUMNS;
+    let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "SELECT {cols} FROM staff WHERE id IN ({ids})"
+    )))
+    .fetch_all(pool)
+    .await?;
+    let groups = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "SELECT staff_id, group_name FROM staff_groups WHERE staff_id IN ({ids}) ORDER BY group_name"
+    )))
+    .fetch_all(pool)
+    .await?;
+    let mut groups = super::staff::group_names(groups)?;
+    rows.iter()
+        .map(|row| {
+            let id: StaffId = row.try_get("id")?;
+            let member = super::staff::from_row(row, groups.remove(&id).unwrap_or_default())?;
+            Ok((id, member))
+        })
+        .collect()
+}
+
+/// Last use per channel of the given people.
+pub async fn last_use(
+    pool: &AnyPool,
+    ids: &[StaffId],
+) -> Result<HashMap<(StaffId, String), Millis>, StoreError> {
+    pair_values(pool, ids, "SELECT staff_id, channel_id, MAX(at) AS v FROM activity WHERE staff_id IN ({ids}) GROUP BY staff_id, channel_id").await
+}
+
+/// Live tokens per channel of the given people.
+pub async fn live_tokens(
+    pool: &AnyPool,
+    ids: &[StaffId],
+    now: Millis,
+) -> Result<HashMap<(StaffId, String), i64>, StoreError> {
+    let sql = format!(
+        "SELECT staff_id, channel_id, COUNT(*) AS v FROM tokens WHERE revoked_at IS NULL AND expires_at > {now} AND staff_id IN ({{ids}}) GROUP BY staff_id, channel_id"
+    );
+    pair_values(pool, ids, &sql).await
+}
+
+async fn pair_values(
+    pool: &AnyPool,
+    ids: &[StaffId],
+    sql: &str,
+) -> Result<HashMap<(StaffId, String), i64>, StoreError> {
+    if ids.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let ids = ids
+        .iter()
+        .map(|id| id.to_string())
+        .collect::<Vec<_>>()
+        .join(",");
+    let rows = sqlx::query(sqlx::AssertSqlSafe(sql.replace("{ids}", &ids)))
+        .fetch_all(pool)
+        .await?;
+    rows.iter()
+        .map(|r| {
+            Ok((
+                (r.try_get("staff_id")?, r.try_get("channel_id")?),
+                r.try_get("v")?,
+            ))
+        })
+        .collect()
 }

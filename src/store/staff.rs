@@ -11,9 +11,9 @@ use crate::domain::staff::{Attributes, StaffId, StaffMember, StaffStatus};
 use crate::domain::time::Millis;
 use crate::domain::{GroupName, Username};
 
-const COLUMNS: &str = "id, username, email, display_name, status, epoch, attributes, source, external_dn, external_id, expires_at";
+pub(super) const COLUMNS: &str = "id, username, email, display_name, status, epoch, attributes, source, external_dn, external_id, expires_at";
 
-fn from_row(row: &AnyRow, groups: Vec<GroupName>) -> Result<StaffMember, StoreError> {
+pub(super) fn from_row(row: &AnyRow, groups: Vec<GroupName>) -> Result<StaffMember, StoreError> {
     let username: String = row.try_get("username")?;
     let status: String = row.try_get("status")?;
     let attributes: String = row.try_get("attributes")?;
@@ -50,7 +50,9 @@ fn origin_of(row: &AnyRow) -> Result<Origin, StoreError> {
     })
 }
 
-fn group_names(rows: Vec<AnyRow>) -> Result<HashMap<StaffId, Vec<GroupName>>, StoreError> {
+pub(super) fn group_names(
+    rows: Vec<AnyRow>,
+) -> Result<HashMap<StaffId, Vec<GroupName>>, StoreError> {
     let mut map: HashMap<StaffId, Vec<GroupName>> = HashMap::new();
     for row in rows {
         let name: String = row.try_get("group_name")?;

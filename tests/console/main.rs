@@ -5,6 +5,7 @@
 #[path = "../common/mod.rs"]
 mod common;
 
+mod pages;
 mod roles;
 
 use std::time::{Duration, Instant};
@@ -45,7 +46,7 @@ pub async fn world(db: Db) -> World {
             .collect();
         ldap.add(&slapd::group_ldif(group, &members));
     }
-    let sources = ldap.sources("mode = \"poll\"\npoll_interval = \"1h\"\n");
+    let sources = ldap.sources("mode = \"poll\"\npoll_interval = \"1h\"\nguard_max_leavers = 1\n");
     let app = TestApp::spawn_with(db, move |c| {
         c.ldap = sources;
         strict(c);

@@ -3,9 +3,16 @@
 //! person's directory groups on every request. Every change goes through the same services
 //! and permits as the API, under the person's own name.
 
+mod agreements;
+mod audit;
+mod channels;
+mod directory;
 mod offboard;
+mod offboardings;
 mod people;
 mod person;
+mod review;
+mod status;
 mod texts;
 
 use std::collections::HashMap;
@@ -59,6 +66,28 @@ pub fn routes() -> Router<Arc<AppState>> {
             "/console/people/{username}/revoke-tokens",
             post(person::revoke_tokens),
         )
+        .route("/console/offboardings", get(offboardings::list))
+        .route("/console/access", get(review::show))
+        .route("/console/access.csv", get(review::csv))
+        .route("/console/channels", get(channels::list).post(channels::add))
+        .route("/console/channels/{id}/secret", post(channels::set_secret))
+        .route(
+            "/console/channels/{id}/revoke-tokens",
+            post(channels::revoke_tokens),
+        )
+        .route("/console/directory", get(directory::show))
+        .route(
+            "/console/directory/plans/{id}/confirm",
+            post(directory::confirm),
+        )
+        .route(
+            "/console/directory/{source}/dry-run",
+            post(directory::dry_run),
+        )
+        .route("/console/agreements", get(agreements::show))
+        .route("/console/agreements.csv", get(agreements::csv))
+        .route("/console/audit", get(audit::show))
+        .route("/console/status", get(status::show))
         .layer(axum::extract::DefaultBodyLimit::max(16 * 1024))
 }
 

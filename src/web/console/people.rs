@@ -35,6 +35,7 @@ pub async fn list(
         status: given(&q, "status").and_then(StaffStatus::parse),
         source: given(&q, "source").map(str::to_owned),
         group: given(&q, "group").map(str::to_owned),
+        not_offboarded: false,
         after: given(&q, "after").map(str::to_owned),
         limit: PAGE + 1,
     };

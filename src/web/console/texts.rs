@@ -5,8 +5,6 @@ use crate::web::pages::Lang;
 
 macro_rules! texts {
     ($($name:ident: $en:literal, $ru:literal;)*) => {
-        // Words of the console pages still being written are unused until they land.
-        #[allow(dead_code)]
         pub struct ConsoleTexts { $(pub $name: &'static str,)* }
         const EN: ConsoleTexts = ConsoleTexts { $($name: $en,)* };
         const RU: ConsoleTexts = ConsoleTexts { $($name: $ru,)* };
@@ -107,19 +105,16 @@ texts! {
     state_confirmed: "confirmed", "подтвердила";
     state_pending: "pending", "ожидает";
     state_failing_closed: "refusing every call until current", "отказывает во всех вызовах, пока не догонит";
-    print: "Print", "Печать";
     not_allowed: "Your console role does not allow this.", "Ваша роль в консоли этого не позволяет.";
     not_found: "No such person.", "Такого сотрудника нет.";
     in_progress: "The offboarding is still being written; this page refreshes itself.", "Увольнение ещё записывается; страница обновляется сама.";
-    policy: "Policy", "Политика";
     unused_days: "Unused for days", "Не использовался дней";
     download_csv: "Download CSV", "Скачать CSV";
-    blocked: "blocked", "заблокирован";
+    bad_filter: "A filter value is not one staffgate knows; nothing was filtered.", "Такого значения фильтра нет; ничего не отфильтровано.";
     blocked_totp: "blocked: no TOTP", "заблокирован: нет TOTP";
     blocked_nda: "blocked: NDA not acknowledged", "заблокирован: NDA не подписано";
     will_reach: "will reach after first login", "получит после первого входа";
     who_reaches: "Who can reach this channel", "Кто может обратиться к каналу";
-    rows_shown: "rows", "строк";
     mode: "Mode", "Режим";
     live: "Live", "На связи";
     lag: "Lag", "Отставание";
@@ -130,7 +125,6 @@ texts! {
     would_offboard: "Would offboard", "Уволит";
     confirm_plan: "Confirm and apply", "Подтвердить и применить";
     dry_run: "Dry run", "Пробный прогон";
-    sync_now: "Sync now", "Синхронизировать";
     event: "Event", "Событие";
     actor: "Actor", "Кто";
     subject: "Subject", "Объект";
@@ -150,7 +144,6 @@ texts! {
     in_force: "In force from", "Действует с";
     acknowledged: "Acknowledged", "Подписали";
     missing: "Missing", "Не подписали";
-    replicas_ready: "Ready", "Готова";
     heartbeat: "Last heartbeat", "Последний сигнал";
     jobs: "Jobs", "Задачи";
     holder: "Run by", "Выполняет";
