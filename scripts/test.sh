@@ -91,6 +91,10 @@ if [ ! -d tests/peers/oidc-provider/node_modules/oidc-provider ]; then
   echo "== installing oidc-provider with npm"
   (cd tests/peers/oidc-provider && npm ci --no-audit --no-fund --silent)
 fi
+if [ ! -f tests/peers/axe/node_modules/axe-core/axe.min.js ]; then
+  echo "== installing axe-core with npm (the console's accessibility check)"
+  (cd tests/peers/axe && npm ci --no-audit --no-fund --silent)
+fi
 export STAFFGATE_TEST_PYTHON="$PWD/$VENV/bin/python"
 export STAFFGATE_TEST_POSTGRES="$PG_URL"
 

@@ -5,6 +5,7 @@
 #[path = "../common/mod.rs"]
 mod common;
 
+mod browser;
 mod pages;
 mod roles;
 
@@ -280,4 +281,33 @@ async fn a_schedule_is_shown_in_the_zone_it_was_entered_in_and_can_be_cancelled(
         .api(Method::GET, "/offboardings/scheduled", None)
         .await;
     assert_eq!(v.as_array().unwrap().len(), 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_schedule_made_in_the_console_fires_and_its_receipt_is_listed() {
+    let w = world(Db::Sqlite).await;
+    let hr = Browser::sign_in(&w.app, "hana").await;
+    let at = (chrono::Utc::now() + chrono::Duration::seconds(2))
+        .format("%Y-%m-%dT%H:%M:%S")
+        .to_string();
+    let (s, _) = hr
+        .post(
+            "/console/people/bob/schedule",
+            &[("at", &at), ("zone", "UTC"), ("reason", "fixed term ends")],
+        )
+        .await;
+    assert_eq!(s, 303);
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while status_of(&w.app, "bob").await != "offboarded" {
+        assert!(Instant::now() < deadline, "the schedule never fired");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let (s, page) = hr.get("/console/offboardings?q=bob").await;
+    assert_eq!(s, 200);
+    assert!(
+        page.contains("/console/people/bob/receipt") && page.contains("fixed term ends"),
+        "{page}"
+    );
+    let (_, page) = hr.get("/console/offboardings?q=nobody-like-this").await;
+    assert!(!page.contains("/console/people/bob/receipt"));
 }

@@ -33,7 +33,7 @@ pub async fn show(
     };
     let today = to_datetime(now_millis()).date_naive();
     let body = html! {
-        div.scroll { table #versions {
+        div.scroll tabindex="0" { table #versions {
             tr { th { (t.version) } th { (t.name) } th { (t.in_force) } th {} }
             @for v in nda.versions() { tr {
                 td { a href={ "/console/agreements?version=" (v.version) } { (v.version) } }
@@ -45,14 +45,14 @@ pub async fn show(
         @if let Some(v) = &report.version {
             p { a #agreements-csv href={ "/console/agreements.csv?version=" (v) } download { (t.download_csv) } }
             h2 { (t.acknowledged) " (" (report.acknowledged.len()) ")" }
-            div.scroll { table #acknowledged {
+            div.scroll tabindex="0" { table #acknowledged {
                 tr { th { (t.username) } th { (t.name) } th { (t.when) } th { "lang" } }
                 @for a in report.acknowledged.iter().take(SHOWN) { tr {
                     td { (a.username) } td { (a.name) } td { (when(t, Some(a.at))) } td { (a.language) }
                 } }
             } }
             h2 { (t.missing) " (" (report.missing.len()) ")" }
-            div.scroll { table #missing {
+            div.scroll tabindex="0" { table #missing {
                 tr { th { (t.username) } th { (t.name) } th { (t.status_col) } }
                 @for m in report.missing.iter().take(SHOWN) { tr {
                     td { (m["username"].as_str().unwrap_or("")) } td { (m["name"].as_str().unwrap_or("")) } td { (m["status"].as_str().unwrap_or("")) }

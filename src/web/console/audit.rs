@@ -96,7 +96,7 @@ pub async fn show(
             div { button #filter type="submit" { (t.filter) } }
         }
         form method="get" action="/console/audit" { input type="hidden" name="verify" value="1"; button.secondary #verify type="submit" { (t.verify_chain) } }
-        div.scroll { table #audit {
+        div.scroll tabindex="0" { table #audit {
             tr { th { "#" } th { (t.when) } th { (t.actor) } th { (t.event) } th { (t.subject) } th { (t.details) } }
             @for e in &entries { tr id={ "entry-" (e.seq) } {
                 td { (e.seq) } td { (when(t, Some(e.at))) } td { (e.actor) } td { (e.event) } td { (e.subject) }

@@ -34,7 +34,7 @@ pub async fn list(State(s): State<Arc<AppState>>, c: Console) -> Response {
     let admin = c.role() == Role::Admin;
     let csrf = &c.page.csrf;
     let body = html! {
-        div.scroll { table #channels {
+        div.scroll tabindex="0" { table #channels {
             tr { th { (t.channel) } th { (t.kind) } th { (t.upstream) } th { (t.tags) } th { (t.secret) } th { (t.last_use) } th {} }
             @for ch in &channels { tr id={ "channel-" (ch.id.as_str()) } {
                 td { (ch.id.as_str()) br; a href={ "/console/access?channel=" (ch.id.as_str()) } { (t.who_reaches) } }

@@ -41,7 +41,7 @@ async fn render(s: &AppState, c: &Console, note: Option<Markup>) -> Response {
     let csrf = &c.page.csrf;
     let body = html! {
         @if let Some(n) = note { (n) }
-        div.scroll { table #sources {
+        div.scroll tabindex="0" { table #sources {
             tr { th { (t.source) } th { (t.mode) } th { (t.live) } th { (t.lag) } th { (t.last_sync) } th { (t.errors) } th {} }
             @for src in s.sync.board.snapshot() { tr id={ "source-" (src.source) } {
                 td { (src.source) } td { (src.mode) }

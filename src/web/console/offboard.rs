@@ -143,7 +143,7 @@ pub async fn receipt(
             dt { (t.keys_revoked) } dd { (r.api_keys_revoked) }
         }
         h2 { (t.channels) }
-        div.scroll { table #receipt-channels { tr { th { (t.channel) } th { (t.actions) } th { (t.tokens_revoked) } th { (t.last_use) } }
+        div.scroll tabindex="0" { table #receipt-channels { tr { th { (t.channel) } th { (t.actions) } th { (t.tokens_revoked) } th { (t.last_use) } }
             @for line in &r.channels { tr {
                 td { (line.channel) } td { (words.actions_in_words(line.actions)) } td { (line.tokens_revoked) }
                 td { (when(t, line.last_used_at.map(|d| d.timestamp_millis()))) }
@@ -151,7 +151,7 @@ pub async fn receipt(
         h2 { (t.replicas) }
         @if let Some(p) = &r.propagation {
             @if p.confirmed { (message("note", t.all_confirmed)) } @else { p.muted { (t.waiting_replicas) } }
-            div.scroll { table #replicas { tr { th { (t.replica) } th { (t.state) } th { (t.confirmed_after) } }
+            div.scroll tabindex="0" { table #replicas { tr { th { (t.replica) } th { (t.state) } th { (t.confirmed_after) } }
                 @for rep in &p.replicas { tr {
                     td { (rep.name) }
                     td class=(if rep.state == ReplicaState::Confirmed { "ok" } else { "bad" }) { (match rep.state {
@@ -171,7 +171,10 @@ pub async fn receipt(
 /// `2026-12-31T18:00` in `Europe/Moscow` → the instant, or none.
 fn instant(local: &str, zone: &str) -> Option<(i64, chrono_tz::Tz)> {
     let zone: chrono_tz::Tz = zone.trim().parse().ok()?;
-    let naive = chrono::NaiveDateTime::parse_from_str(local.trim(), "%Y-%m-%dT%H:%M").ok()?;
+    // Browsers send `datetime-local` with seconds when the field's step asks for them.
+    let naive = ["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S"]
+        .iter()
+        .find_map(|f| chrono::NaiveDateTime::parse_from_str(local.trim(), f).ok())?;
     // A local time that a clock change skips or repeats is refused rather than guessed.
     let at = naive.and_local_timezone(zone).single()?;
     Some((at.timestamp_millis(), zone))

@@ -42,7 +42,7 @@ pub async fn list(
             div { button #filter type="submit" { (t.filter) } }
         }
         @if receipts.is_empty() { p.muted { (t.nobody) } } @else {
-            div.scroll { table #offboardings {
+            div.scroll tabindex="0" { table #offboardings {
                 tr { th { (t.offboarded_at) } th { (t.username) } th { (t.name) } th { (t.by) } th { (t.reason) } th { (t.tokens_revoked) } }
                 @for (_, r) in &receipts { tr {
                     td { (when(t, Some(r.offboarded_at.timestamp_millis()))) }

@@ -87,7 +87,7 @@ pub async fn list(
             div { button #filter type="submit" { (t.filter) } }
         }
         @if rows.is_empty() { p.muted { (t.nobody) } } @else {
-            div.scroll { table #people {
+            div.scroll tabindex="0" { table #people {
                 thead { tr {
                     th { (t.username) } th { (t.name) } th { (t.status_col) } th { (t.source) }
                     th { (t.totp) } th { (t.nda) } th { (t.last_signin) } th { (t.last_use) }

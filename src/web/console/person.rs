@@ -74,7 +74,7 @@ pub async fn show(
         }
         h2 { (t.reaches) }
         @if reach.is_empty() { p.muted { (t.reaches_nothing) } } @else {
-            div.scroll { table #reach { tr { th { (t.channel) } th { (t.actions) } th { (t.granted_by) } }
+            div.scroll tabindex="0" { table #reach { tr { th { (t.channel) } th { (t.actions) } th { (t.granted_by) } }
                 @for r in &reach { tr {
                     td { (r.channel.spec.id.as_str()) }
                     td { (words.actions_in_words(r.reach.actions)) }
@@ -83,7 +83,7 @@ pub async fn show(
         }
         h2 { (t.tokens) }
         @if live.is_empty() { p.muted { (t.none) } } @else {
-            div.scroll { table #tokens { tr { th { "#" } th { (t.channel) } th { (t.actions) } th { (t.issued) } th { (t.expires) } th { (t.last_use) } }
+            div.scroll tabindex="0" { table #tokens { tr { th { "#" } th { (t.channel) } th { (t.actions) } th { (t.issued) } th { (t.expires) } th { (t.last_use) } }
                 @for tok in &live { tr {
                     td { (tok.id) } td { (tok.channel.as_str()) } td { (words.actions_in_words(tok.actions)) }
                     td { (when(t, Some(tok.issued_at.timestamp_millis()))) }
@@ -93,7 +93,7 @@ pub async fn show(
         }
         h2 { (t.sessions) }
         @if sessions.is_empty() { p.muted { (t.none) } } @else {
-            div.scroll { table #sessions { tr { th { (t.started) } th { (t.device) } th { (t.from) } }
+            div.scroll tabindex="0" { table #sessions { tr { th { (t.started) } th { (t.device) } th { (t.from) } }
                 @for ss in &sessions { tr {
                     td { (when(t, Some(ss.created_at))) }
                     td { (crate::web::pages::device::name(&ss.user_agent)) }

@@ -126,7 +126,7 @@ pub async fn show(
             div { button #filter type="submit" { (t.filter) } }
         }
         p { a #csv href={ "/console/access.csv?" (csv) } download="access-review.csv" { (t.download_csv) } }
-        div.scroll { table #review {
+        div.scroll tabindex="0" { table #review {
             thead { tr { th { (t.username) } th { (t.channel) } th { (t.actions) } th { (t.granted_by) }
                 th { (t.live_tokens) } th { (t.last_use) } th { (t.leaves) } } }
             tbody { @for r in &page.rows { tr {

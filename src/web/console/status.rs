@@ -23,7 +23,7 @@ pub async fn show(State(s): State<Arc<AppState>>, c: Console) -> Response {
     };
     let body = html! {
         h2 { (t.replicas) }
-        div.scroll { table #replicas {
+        div.scroll tabindex="0" { table #replicas {
             tr { th { (t.replica) } th { (t.state) } th { (t.lag) } th { (t.heartbeat) } th { (t.started) } }
             @for r in &overview.replicas { tr {
                 td { (r.name) @if r.this { " ★" } }
@@ -34,7 +34,7 @@ pub async fn show(State(s): State<Arc<AppState>>, c: Console) -> Response {
             } }
         } }
         h2 { (t.jobs) }
-        div.scroll { table #jobs {
+        div.scroll tabindex="0" { table #jobs {
             tr { th { (t.jobs) } th { (t.holder) } }
             @for j in &overview.jobs { tr { td { (j.job) } td { (j.holder) } } }
         } }
