@@ -25,6 +25,8 @@ pub struct ReviewQuery {
     pub after: Option<String>,
     /// People read per page.
     pub people: u32,
+    /// A page ends after the person whose rows reach this many (the CSV: no limit).
+    pub rows: usize,
 }
 
 /// Why a person's tokens do not work now.
@@ -79,7 +81,7 @@ pub async fn review_page(
         },
     )
     .await?;
-    let next_after = (people.len() >= q.people.max(1) as usize)
+    let mut next_after = (people.len() >= q.people.max(1) as usize)
         .then(|| people.last().map(|p| p.username.clone()))
         .flatten();
     let ids: Vec<_> = people.iter().map(|p| p.id).collect();
@@ -128,6 +130,11 @@ pub async fn review_page(
                     leaves_at: person.leaves_at,
                 });
             }
+        }
+        // Enough rows for one page: the next starts after this person.
+        if rows.len() >= q.rows {
+            next_after = Some(person.username.clone());
+            break;
         }
     }
     Ok(ReviewPage { rows, next_after })

@@ -18,8 +18,10 @@ use crate::domain::{Action, ChannelId};
 use crate::store::people::PersonRow;
 use crate::web::AppState;
 
-/// People per page on screen, and per read while streaming the CSV.
-const ON_SCREEN: u32 = 50;
+/// People read per page on screen (a page ends early at [`ROWS`] rows), and per read while
+/// streaming the CSV.
+const ON_SCREEN: u32 = 25;
+const ROWS: usize = 100;
 const PER_READ: u32 = 500;
 
 /// The first-login gate as configured now.
@@ -59,7 +61,7 @@ fn given<'a>(q: &'a HashMap<String, String>, name: &str) -> Option<&'a str> {
 }
 
 /// The filters from the query string; a value that does not parse is ignored, not guessed.
-fn query(q: &HashMap<String, String>, people: u32) -> ReviewQuery {
+fn query(q: &HashMap<String, String>, people: u32, rows: usize) -> ReviewQuery {
     ReviewQuery {
         channel: given(q, "channel").and_then(|c| ChannelId::parse(c).ok()),
         group: given(q, "group").map(str::to_owned),
@@ -67,6 +69,7 @@ fn query(q: &HashMap<String, String>, people: u32) -> ReviewQuery {
         unused_days: given(q, "unused").and_then(|d| d.parse().ok()),
         after: given(q, "after").map(str::to_owned),
         people,
+        rows,
     }
 }
 
@@ -92,7 +95,7 @@ pub async fn show(
     if unknown_action || unknown_channel {
         return c.refused(StatusCode::BAD_REQUEST, t.bad_filter);
     }
-    let filters = query(&q, ON_SCREEN);
+    let filters = query(&q, ON_SCREEN, ROWS);
     let page = match review_page(&s.store, &s.engine, &s.registry, &gate(&s), &filters).await {
         Ok(page) => page,
         Err(e) => return crate::web::pages::failed(&c.ctx, &e),
@@ -193,7 +196,7 @@ pub async fn csv(
     c: Console,
     Query(q): Query<HashMap<String, String>>,
 ) -> Response {
-    let mut first = query(&q, PER_READ);
+    let mut first = query(&q, PER_READ, usize::MAX);
     first.after = None;
     tracing::info!(actor = %c.principal.actor().0, "access review exported as CSV");
     let start = (Some(first), true);
