@@ -40,7 +40,9 @@ async fn an_offboarding_on_a_stops_the_token_on_b_and_the_receipt_lists_both() {
 
     let (code, out) = c.cli(
         &a,
-        &["offboard", "alice", "--reason", "left", "--wait", "--json"],
+        &[
+            "offboard", "alice", "--reason", "left", "--wait", "--format", "json",
+        ],
     );
     assert_eq!(code, 0, "{out}");
     let receipt: Value = serde_json::from_str(&out).unwrap();

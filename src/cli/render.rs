@@ -44,6 +44,61 @@ pub fn cell(v: &Value) -> String {
     }
 }
 
+/// Rows in the chosen format: an aligned table, CSV with the JSON keys as its header, or
+/// JSON. Times are RFC 3339 in all three.
+pub fn rows(format: super::Format, rows: &[Value], columns: &[(&str, &str)]) -> anyhow::Result<()> {
+    let rows: Vec<Value> = rows.iter().map(with_times).collect();
+    match format {
+        super::Format::Json => println!("{}", serde_json::to_string_pretty(&rows)?),
+        super::Format::Csv => csv(&rows, columns)?,
+        super::Format::Table => table(&rows, columns),
+    }
+    Ok(())
+}
+
+/// One record: `field: value` lines, a one-row CSV, or the whole JSON.
+pub fn record(format: super::Format, v: &Value, columns: &[(&str, &str)]) -> anyhow::Result<()> {
+    let v = with_times(v);
+    match format {
+        super::Format::Json => println!("{}", serde_json::to_string_pretty(&v)?),
+        super::Format::Csv => csv(std::slice::from_ref(&v), columns)?,
+        super::Format::Table => {
+            let width = columns.iter().map(|(_, t)| t.len()).max().unwrap_or(0);
+            for (key, title) in columns {
+                println!(
+                    "{:<width$}  {}",
+                    format!("{title}:"),
+                    cell(&v[*key]),
+                    width = width + 1
+                );
+            }
+        }
+    }
+    Ok(())
+}
+
+/// A JSON value with epoch-millisecond times (`at`, `*_at`) as RFC 3339, at any depth.
+pub fn with_times(v: &Value) -> Value {
+    match v {
+        Value::Object(map) => Value::Object(
+            map.iter()
+                .map(|(k, v)| {
+                    let is_time = k == "at" || k.ends_with("_at");
+                    let v = match (is_time, v.as_i64()) {
+                        (true, Some(ms)) => {
+                            Value::String(crate::domain::time::to_datetime(ms).to_rfc3339())
+                        }
+                        _ => with_times(v),
+                    };
+                    (k.clone(), v)
+                })
+                .collect(),
+        ),
+        Value::Array(a) => Value::Array(a.iter().map(with_times).collect()),
+        other => other.clone(),
+    }
+}
+
 pub fn csv(rows: &[Value], columns: &[(&str, &str)]) -> anyhow::Result<()> {
     let mut w = csv::Writer::from_writer(std::io::stdout());
     w.write_record(columns.iter().map(|(k, _)| *k))?;

@@ -25,6 +25,10 @@ pub struct Receipt {
     pub channels: Vec<ChannelLine>,
     /// The audit entry that records this offboarding.
     pub audit_seq: i64,
+    /// Set when answering a second offboarding of the same person: this is the first
+    /// receipt, and nothing more was revoked. Never stored.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub already_offboarded: bool,
     /// Which replicas applied it; filled when answering, never stored.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub propagation: Option<Propagation>,

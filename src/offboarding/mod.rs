@@ -332,8 +332,9 @@ impl Offboarding {
         if status == StaffStatus::Offboarded
             && let Some(first) = crate::store::offboardings::latest(conn, staff.id).await?
         {
-            let receipt =
+            let mut receipt: Receipt =
                 serde_json::from_str(&first).map_err(|_| OffboardError::ReceiptCorrupt)?;
+            receipt.already_offboarded = true;
             return Ok(Offboarded {
                 receipt,
                 staff_id: staff.id,
@@ -375,6 +376,7 @@ impl Offboarding {
             api_keys_revoked: api_keys,
             channels: lines.into_values().collect(),
             audit_seq: 0,
+            already_offboarded: false,
             propagation: None,
         };
         // The id and epoch let other replicas refuse the person straight from the log entry,

@@ -2,7 +2,7 @@
 
 use reqwest::Method;
 
-use super::{Client, pretty, query, render};
+use super::{Client, query, render};
 use crate::access::AccessRow;
 use crate::cli::Format;
 
@@ -26,10 +26,5 @@ pub async fn run(
         ("live_tokens", "LIVE TOKENS"),
         ("last_used_at", "LAST USED"),
     ];
-    match format {
-        Format::Json => pretty(&serde_json::Value::Array(v)),
-        Format::Csv => render::csv(&v, &cols)?,
-        Format::Table => render::table(&v, &cols),
-    }
-    Ok(())
+    render::rows(format, &v, &cols)
 }

@@ -8,7 +8,11 @@ use crate::audit::Verification;
 use crate::cli::AuditCmd;
 use crate::domain::chain::Entry;
 
-pub async fn run(api: &Client, command: AuditCmd) -> anyhow::Result<()> {
+pub async fn run(
+    api: &Client,
+    command: AuditCmd,
+    format: crate::cli::Format,
+) -> anyhow::Result<()> {
     match command {
         AuditCmd::List { after, limit } => {
             let path = format!("/audit?after={after}&limit={limit}");
@@ -20,7 +24,7 @@ pub async fn run(api: &Client, command: AuditCmd) -> anyhow::Result<()> {
                 ("event", "EVENT"),
                 ("subject", "SUBJECT"),
             ];
-            render::table(&render::typed(&v)?, &cols);
+            render::rows(format, &render::typed(&v)?, &cols)?;
         }
         AuditCmd::Verify => {
             let v: Verification = api.call_as(Method::GET, "/audit/verify", None).await?;

@@ -10,7 +10,11 @@ use super::{Client, pretty, render};
 use crate::channels::ChannelView;
 use crate::cli::ChannelCmd;
 
-pub async fn run(api: &Client, command: ChannelCmd) -> anyhow::Result<()> {
+pub async fn run(
+    api: &Client,
+    command: ChannelCmd,
+    format: crate::cli::Format,
+) -> anyhow::Result<()> {
     match command {
         ChannelCmd::Add(a) => {
             let body = json!({ "kind": a.kind, "preset": a.preset, "upstream": a.upstream, "header": a.header, "param": a.param, "rules": a.rules, "tags": a.tags });
@@ -37,7 +41,7 @@ pub async fn run(api: &Client, command: ChannelCmd) -> anyhow::Result<()> {
                 ("tags", "TAGS"),
                 ("secret_set", "SECRET SET"),
             ];
-            render::table(&render::typed(&v)?, &cols);
+            render::rows(format, &render::typed(&v)?, &cols)?;
         }
         ChannelCmd::RevokeTokens { id, reason } => {
             let path = format!("/channels/{id}/revoke-tokens");

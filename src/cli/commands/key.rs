@@ -8,7 +8,7 @@ use crate::apikeys::{KeyView, NewKey};
 use crate::cli::KeyCmd;
 use secrecy::ExposeSecret;
 
-pub async fn run(api: &Client, command: KeyCmd) -> anyhow::Result<()> {
+pub async fn run(api: &Client, command: KeyCmd, format: crate::cli::Format) -> anyhow::Result<()> {
     match command {
         KeyCmd::Create { name, role, staff } => {
             let body = json!({ "name": name, "role": role, "staff": staff });
@@ -30,7 +30,7 @@ pub async fn run(api: &Client, command: KeyCmd) -> anyhow::Result<()> {
                 ("revoked", "REVOKED"),
                 ("last_used_at", "LAST USED"),
             ];
-            render::table(&render::typed(&v)?, &cols);
+            render::rows(format, &render::typed(&v)?, &cols)?;
         }
         KeyCmd::Revoke { id } => {
             let path = format!("/keys/{id}");

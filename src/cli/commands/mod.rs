@@ -16,7 +16,7 @@ use serde_json::Value;
 
 use super::client::Client;
 use super::render;
-use super::{Cli, Command, KeyCmd, NdaCmd, PolicyCmd};
+use super::{Cli, Command, Format, KeyCmd, NdaCmd, PolicyCmd};
 
 fn pretty(v: &Value) {
     println!("{}", serde_json::to_string_pretty(v).unwrap_or_default());
@@ -39,16 +39,17 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         return Ok(());
     }
     let api = Client::new(&cli.url, cli.admin_key.clone(), &cli.data_dir)?;
+    let format: Format = cli.format;
     match cli.command {
         Command::Serve { .. }
         | Command::Policy(PolicyCmd::Check { .. })
         | Command::Key(KeyCmd::Generate) => unreachable!("handled by offline"),
-        Command::Staff(c) => staff::run(&api, c).await?,
-        Command::Channel(c) => channel::run(&api, c).await?,
-        Command::Token(c) => token::run(&api, c).await?,
-        Command::Key(c) => key::run(&api, c).await?,
-        Command::Scim(c) => scim::run(&api, c).await?,
-        Command::Audit(c) => audit::run(&api, c).await?,
+        Command::Staff(c) => staff::run(&api, c, format).await?,
+        Command::Channel(c) => channel::run(&api, c, format).await?,
+        Command::Token(c) => token::run(&api, c, format).await?,
+        Command::Key(c) => key::run(&api, c, format).await?,
+        Command::Scim(c) => scim::run(&api, c, format).await?,
+        Command::Audit(c) => audit::run(&api, c, format).await?,
         Command::Policy(PolicyCmd::Reload) => {
             pretty(&api.call(Method::POST, "/policies/reload", None).await?)
         }
@@ -56,21 +57,20 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             username,
             reason,
             at,
-            json,
             wait,
-        } => offboard::run(&api, &username, &reason, at, json, wait).await?,
+        } => offboard::run(&api, &username, &reason, at, format, wait).await?,
         Command::Reinstate { username, reason } => {
             offboard::reinstate(&api, &username, &reason).await?
         }
-        Command::Scheduled { cancel } => offboard::scheduled(&api, cancel).await?,
-        Command::Access {
-            format,
-            channel,
-            staff,
-        } => access::run(&api, format, channel, staff).await?,
-        Command::Status { json } => {
+        Command::Scheduled { cancel } => offboard::scheduled(&api, cancel, format).await?,
+        Command::Offboardings(c) => offboard::receipts(&api, c, format).await?,
+        Command::Access { channel, staff } => access::run(&api, format, channel, staff).await?,
+        Command::Status => {
             let v = api.call(Method::GET, "/status", None).await?;
-            if json { pretty(&v) } else { render::status(&v) }
+            match format {
+                Format::Table => render::status(&v),
+                _ => pretty(&render::with_times(&v)),
+            }
         }
         Command::Backup { file } => {
             let bytes = api.download("/backup", &file).await?;
@@ -80,7 +80,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 file.display()
             );
         }
-        Command::Nda(NdaCmd::Report { version, format }) => {
+        Command::Nda(NdaCmd::Report { version }) => {
             let path = format!("/nda/acknowledgements?{}", query(&[("version", version)]));
             let v = api.call(Method::GET, &path, None).await?;
             render::nda_report(&v, format)?;
@@ -90,7 +90,6 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             dry_run,
             confirm,
             status,
-            format,
         } => super::sync::run(&api, source, dry_run, confirm, status, format).await?,
     }
     Ok(())

@@ -4,6 +4,7 @@ use reqwest::Method;
 use serde_json::{Value, json};
 
 use super::{Client, pretty, render};
+use crate::cli::{Format, OffboardingsCmd};
 use crate::domain::receipt::Receipt;
 use crate::store::schedule::ScheduledRow;
 use crate::web::answers::{OffboardingInProgress, Scheduled};
@@ -15,7 +16,7 @@ pub async fn run(
     username: &str,
     reason: &str,
     at: Option<String>,
-    json: bool,
+    format: Format,
     wait: Option<String>,
 ) -> anyhow::Result<()> {
     let path = format!("/staff/{username}/offboard");
@@ -38,11 +39,21 @@ pub async fn run(
         v
     };
     let receipt: Receipt = serde_json::from_value(v.clone())?;
-    if json {
-        pretty(&v)
-    } else {
-        render::receipt(&v)
+    if receipt.already_offboarded {
+        // A second offboarding changes nothing: say so, then show the first receipt (on
+        // standard error when standard output is for a machine).
+        let line = format!(
+            "{username} was already offboarded on {} by {} ({}); nothing more was revoked",
+            receipt.offboarded_at.to_rfc3339(),
+            receipt.by,
+            receipt.reason
+        );
+        match format {
+            Format::Table => println!("{line}\n"),
+            _ => eprintln!("{line}"),
+        }
     }
+    show_receipt(&v, format)?;
     let confirmed = receipt.propagation.is_some_and(|p| p.confirmed);
     if wait.is_some() && !confirmed {
         // The offboarding is done; some replica did not confirm it.
@@ -58,8 +69,49 @@ pub async fn reinstate(api: &Client, username: &str, reason: &str) -> anyhow::Re
     Ok(())
 }
 
+fn show_receipt(v: &Value, format: Format) -> anyhow::Result<()> {
+    match format {
+        Format::Table => render::receipt(v),
+        Format::Json => pretty(&render::with_times(v)),
+        Format::Csv => render::rows(format, std::slice::from_ref(v), RECEIPT_COLUMNS)?,
+    }
+    Ok(())
+}
+
+const RECEIPT_COLUMNS: &[(&str, &str)] = &[
+    ("offboarded_at", "OFFBOARDED"),
+    ("staff", "STAFF"),
+    ("name", "NAME"),
+    ("by", "BY"),
+    ("reason", "REASON"),
+    ("tokens_revoked", "TOKENS"),
+    ("sessions_ended", "SESSIONS"),
+    ("api_keys_revoked", "KEYS"),
+];
+
+/// `staffgate offboardings list|show`: receipts, newest first, or one person's.
+pub async fn receipts(
+    api: &Client,
+    command: OffboardingsCmd,
+    format: Format,
+) -> anyhow::Result<()> {
+    match command {
+        OffboardingsCmd::List { search, limit } => {
+            let q = super::query(&[("q", search), ("limit", Some(limit.to_string()))]);
+            let v: Vec<Receipt> = api
+                .call_as(Method::GET, &format!("/offboardings?{q}"), None)
+                .await?;
+            render::rows(format, &render::typed(&v)?, RECEIPT_COLUMNS)
+        }
+        OffboardingsCmd::Show { username } => {
+            let path = format!("/staff/{username}/offboarding");
+            show_receipt(&api.call(Method::GET, &path, None).await?, format)
+        }
+    }
+}
+
 /// Lists scheduled offboardings, or cancels one.
-pub async fn scheduled(api: &Client, cancel: Option<i64>) -> anyhow::Result<()> {
+pub async fn scheduled(api: &Client, cancel: Option<i64>, format: Format) -> anyhow::Result<()> {
     if let Some(id) = cancel {
         let path = format!("/offboardings/scheduled/{id}");
         api.call(Method::DELETE, &path, None).await?;
@@ -76,8 +128,7 @@ pub async fn scheduled(api: &Client, cancel: Option<i64>) -> anyhow::Result<()> 
         ("reason", "REASON"),
         ("created_by", "BY"),
     ];
-    render::table(&render::typed(&v)?, &cols);
-    Ok(())
+    render::rows(format, &render::typed(&v)?, &cols)
 }
 
 /// After a 202 (the database is slow to take the offboarding), polls for its receipt: HR is

@@ -8,7 +8,7 @@ use crate::cli::{ScimCmd, ScimTokenCmd};
 use crate::provisioning::NewToken;
 use crate::store::scim::TokenView;
 
-pub async fn run(api: &Client, command: ScimCmd) -> anyhow::Result<()> {
+pub async fn run(api: &Client, command: ScimCmd, format: crate::cli::Format) -> anyhow::Result<()> {
     let ScimCmd::Token(command) = command;
     match command {
         ScimTokenCmd::Create { source } => {
@@ -25,7 +25,7 @@ pub async fn run(api: &Client, command: ScimCmd) -> anyhow::Result<()> {
                 ("created_at", "CREATED"),
                 ("revoked_at", "REVOKED"),
             ];
-            render::table(&render::typed(&v)?, &cols);
+            render::rows(format, &render::typed(&v)?, &cols)?;
         }
         ScimTokenCmd::Revoke { id } => pretty(
             &api.call(Method::DELETE, &format!("/scim/tokens/{id}"), None)

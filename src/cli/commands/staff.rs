@@ -4,10 +4,10 @@ use reqwest::Method;
 use serde_json::json;
 
 use super::{Client, pretty, render};
-use crate::cli::StaffCmd;
+use crate::cli::{Format, StaffCmd};
 use crate::domain::staff::StaffMember;
 
-pub async fn run(api: &Client, command: StaffCmd) -> anyhow::Result<()> {
+pub async fn run(api: &Client, command: StaffCmd, format: Format) -> anyhow::Result<()> {
     match command {
         StaffCmd::Add {
             username,
@@ -29,11 +29,19 @@ pub async fn run(api: &Client, command: StaffCmd) -> anyhow::Result<()> {
                 ("status", "STATUS"),
                 ("groups", "GROUPS"),
             ];
-            render::table(&render::typed(&v)?, &cols);
+            render::rows(format, &render::typed(&v)?, &cols)?;
         }
         StaffCmd::Show { username } => {
             let path = format!("/staff/{username}");
-            pretty(&api.call(Method::GET, &path, None).await?)
+            let v = api.call(Method::GET, &path, None).await?;
+            let cols = [
+                ("username", "Username"),
+                ("name", "Name"),
+                ("email", "E-mail"),
+                ("status", "Status"),
+                ("groups", "Groups"),
+            ];
+            render::record(format, &v, &cols)?;
         }
         StaffCmd::ResetTotp { username, reason } => {
             let path = format!("/staff/{username}/totp/reset");

@@ -5,11 +5,11 @@ use reqwest::Method;
 use serde_json::json;
 
 use super::{Client, pretty, query, render};
-use crate::cli::TokenCmd;
+use crate::cli::{Format, TokenCmd};
 use crate::tokens::{Issued, TokenView};
 use secrecy::ExposeSecret;
 
-pub async fn run(api: &Client, command: TokenCmd) -> anyhow::Result<()> {
+pub async fn run(api: &Client, command: TokenCmd, format: Format) -> anyhow::Result<()> {
     match command {
         TokenCmd::Issue {
             staff,
@@ -45,7 +45,7 @@ pub async fn run(api: &Client, command: TokenCmd) -> anyhow::Result<()> {
                 ("expires_at", "EXPIRES"),
                 ("last_used_at", "LAST USED"),
             ];
-            render::table(&render::typed(&v)?, &cols);
+            render::rows(format, &render::typed(&v)?, &cols)?;
         }
         TokenCmd::Revoke { id, staff } => match (id, staff) {
             (Some(id), None) => {

@@ -7,6 +7,7 @@ mod channels;
 mod first_login;
 mod keys;
 mod me;
+mod offboardings;
 mod oidc;
 mod openapi;
 mod policies;
@@ -32,6 +33,7 @@ pub fn routes() -> Router<Arc<AppState>> {
         .route("/staff/{username}/offboard", post(staff::offboard))
         .route("/staff/{username}/offboarding", get(staff::receipt))
         .route("/staff/{username}/reinstate", post(staff::reinstate))
+        .route("/offboardings", get(offboardings::list))
         .route("/offboardings/scheduled", get(staff::scheduled))
         .route(
             "/offboardings/scheduled/{id}",

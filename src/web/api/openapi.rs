@@ -21,6 +21,7 @@ use super::*;
         staff::receipt,
         staff::reinstate,
         staff::scheduled,
+        offboardings::list,
         staff::cancel_scheduled,
         staff::activate,
         staff::revoke_tokens,
