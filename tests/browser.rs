@@ -126,6 +126,12 @@ async fn an_employee_goes_through_first_login_in_a_real_browser() {
         .unwrap()
         .unwrap();
     assert!(token.starts_with("sgt_"), "{token}");
+    // The snippet names this daemon's broker and the channel, with the token in place.
+    let curl = text_of(&c, "#snippet-curl").await;
+    assert!(
+        curl.contains(&format!("{}/broker/support-desk/", app.base)) && curl.contains(&token),
+        "{curl}"
+    );
     assert_eq!(
         app.call(Method::GET, "support-desk", "messages", &token)
             .await

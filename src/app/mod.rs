@@ -210,6 +210,12 @@ impl Application {
             dir: config.policies.clone(),
         };
         let (store_for_scim, sync_for_scim) = (store.clone(), sync.clone());
+        let (listener, broker_listener, tls) = bind(&config).await?;
+        let broker_url = config.broker_url(
+            listener.local_addr().ok(),
+            broker_listener.as_ref().and_then(|l| l.local_addr().ok()),
+            tls.is_some(),
+        );
         let state = Arc::new(AppState {
             directory: Directory {
                 store: store.clone(),
@@ -237,8 +243,8 @@ impl Application {
                 queue: Default::default(),
             },
             console: config.console.clone(),
+            broker_url,
         });
-        let (listener, broker_listener, tls) = bind(&config).await?;
         let follower = crate::replica::Follower {
             store: state.store.clone(),
             verifier: verifier.clone(),

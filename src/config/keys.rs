@@ -196,6 +196,19 @@ static KEYS: &[Key] = &[
         },
     },
     Key {
+        file: "broker.public_url",
+        env: "STAFFGATE_BROKER_PUBLIC_URL",
+        help: "the broker's address as operators' tools reach it, for the snippets shown with a new token (default: mail.public_url, or http://<broker.listen>)",
+        set: |c, v| {
+            let url = v.trim().trim_end_matches('/');
+            if !(url.starts_with("https://") || url.starts_with("http://")) {
+                return Err("must be an http:// or https:// URL".into());
+            }
+            c.broker.public_url = Some(url.to_owned());
+            Ok(())
+        },
+    },
+    Key {
         file: "server.header_read_timeout",
         env: "STAFFGATE_SERVER_HEADER_READ_TIMEOUT",
         help: "longest a client may take to send a whole request head, from its first byte (default 10s)",

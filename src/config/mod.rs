@@ -136,6 +136,8 @@ pub struct TokenConfig {
 pub struct BrokerConfig {
     /// The broker's own listener (its own origin); unset, the broker is served on `listen`.
     pub listen: Option<SocketAddr>,
+    /// Where operators' tools reach the broker (for the snippets shown with a new token).
+    pub public_url: Option<String>,
     pub max_request_bytes: u64,
     pub max_response_bytes: u64,
     pub max_header_bytes: usize,
@@ -158,6 +160,7 @@ impl Default for Config {
             },
             broker: BrokerConfig {
                 listen: None,
+                public_url: None,
                 max_request_bytes: 10 * 1024 * 1024,
                 max_response_bytes: 64 * 1024 * 1024,
                 max_header_bytes: 16 * 1024,
@@ -223,6 +226,28 @@ impl fmt::Display for ConfigError {
 const CLIENT_ENV: &[&str] = &["STAFFGATE_URL", "STAFFGATE_ADMIN_KEY", "STAFFGATE_LOG"];
 
 impl Config {
+    /// The broker's base URL as operators' tools reach it: `broker.public_url`; else the
+    /// broker's own bound listener; else `mail.public_url` when it was set; else the main
+    /// bound listener (https when staffgate terminates TLS itself).
+    pub fn broker_url(
+        &self,
+        main: Option<SocketAddr>,
+        broker: Option<SocketAddr>,
+        tls: bool,
+    ) -> String {
+        let scheme = if tls { "https" } else { "http" };
+        let default_public = transport::MailConfig::default().public_url;
+        match (&self.broker.public_url, broker, main) {
+            (Some(url), _, _) => url.clone(),
+            (None, Some(addr), _) => format!("{scheme}://{addr}"),
+            (None, None, _) if self.mail.public_url != default_public => {
+                self.mail.public_url.clone()
+            }
+            (None, None, Some(addr)) => format!("{scheme}://{addr}"),
+            (None, None, None) => self.mail.public_url.clone(),
+        }
+    }
+
     /// Loads defaults, then `file` if given, then `env` (pairs of name and value).
     pub fn load(
         file: Option<&Path>,

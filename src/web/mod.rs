@@ -52,6 +52,8 @@ pub struct AppState {
     pub provisioning: crate::provisioning::Provisioning,
     /// Directory groups that give console roles.
     pub console: crate::config::console::ConsoleRoles,
+    /// The broker's base URL as operators' tools reach it (for the token snippets).
+    pub broker_url: String,
 }
 
 /// The daemon's routes; with `broker_apart`, the broker is left off (it answers 404

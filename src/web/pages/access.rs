@@ -159,12 +159,23 @@ pub async fn show(
     }
     let t = ctx.lang.texts();
     let notice = flash::take(&s.signin.key, &headers, p.session.id).map(|issued| {
+        let telegram = s.registry.get_str(&issued.channel).is_some_and(|c| {
+            c.spec.kind == crate::domain::channel::ChannelKind::Telegram
+        });
+        let base = format!("{}/broker/{}", s.broker_url, issued.channel);
         html! {
             div.msg.note #issued {
                 label for="new-token" { (t.new_token) " #" (issued.id) " · " (issued.channel) }
                 textarea.token #new-token readonly { (issued.token) }
                 p { (t.new_token_hint) }
-                p { (t.broker_hint) " " code { "/broker/" (issued.channel) "/…" } }
+                @if telegram {
+                    p { (t.telegram_hint) }
+                    pre #snippet-base-url { code { (base) "/bot" } }
+                    pre #snippet-curl { code { "curl \"" (base) "/bot" (issued.token) "/getMe\"" } }
+                } @else {
+                    p { (t.broker_hint) }
+                    pre #snippet-curl { code { "curl -H \"Authorization: Bearer " (issued.token) "\" \"" (base) "/…\"" } }
+                }
             }
         }
     });
