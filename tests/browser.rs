@@ -90,9 +90,42 @@ async fn an_employee_goes_through_first_login_in_a_real_browser() {
         .await
         .unwrap();
     assert_eq!(codes.len(), 10);
+    let first_code = codes[0].text().await.unwrap();
+    // The page came by a redirect: switching language shows the same codes, in Russian.
+    at(&c, "/recovery-codes").await;
+    c.goto(&format!("{}/recovery-codes?lang=ru", app.base))
+        .await
+        .unwrap();
+    assert_eq!(text_of(&c, "h1").await, "Ваши коды восстановления");
+    assert!(text_of(&c, "#recovery-codes").await.contains(&first_code));
+    shots.take(&c, "recovery-codes-ru").await;
+    c.goto(&format!("{}/recovery-codes?lang=en", app.base))
+        .await
+        .unwrap();
+    // The download is the same codes as a text file.
+    let href = el(&c, Locator::Id("download"))
+        .await
+        .attr("href")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(href, "/recovery-codes/download");
     el(&c, Locator::Id("continue")).await.click().await.unwrap();
+    // Kept: the codes are gone from the browser.
+    at(&c, "/nda").await;
+    c.goto(&format!("{}/recovery-codes", app.base))
+        .await
+        .unwrap();
+    assert!(
+        !c.current_url()
+            .await
+            .unwrap()
+            .path()
+            .ends_with("/recovery-codes")
+    );
 
     // The NDA, read in Russian.
+    c.goto(&format!("{}/nda", app.base)).await.unwrap();
     at(&c, "/nda").await;
     c.goto(&format!("{}/nda?lang=ru", app.base)).await.unwrap();
     shots.take(&c, "nda-ru").await;
@@ -145,6 +178,23 @@ async fn an_employee_goes_through_first_login_in_a_real_browser() {
         c.find(Locator::Id("new-token")).await.is_err(),
         "the token is shown once"
     );
+    // New recovery codes for a fresh code: the old ones stop working.
+    let fresh = staffgate::signin::totp::code_at(&seed, now() + 30).unwrap();
+    el(&c, Locator::Id("renew-code"))
+        .await
+        .send_keys(&fresh)
+        .await
+        .unwrap();
+    el(&c, Locator::Css("#renew-codes button"))
+        .await
+        .click()
+        .await
+        .unwrap();
+    at(&c, "/recovery-codes").await;
+    let renewed = text_of(&c, "#recovery-codes").await;
+    assert!(!renewed.contains(&first_code), "{renewed}");
+    el(&c, Locator::Id("continue")).await.click().await.unwrap();
+    at(&c, "/me").await;
     let rows = c
         .find_all(Locator::Css("#tokens tr[id^='token-']"))
         .await
@@ -189,7 +239,7 @@ async fn an_employee_goes_through_first_login_in_a_real_browser() {
 
     c.close().await.unwrap();
     let taken = std::fs::read_dir(&shots_dir).unwrap().count();
-    assert_eq!(taken, 9, "a screenshot of every page");
+    assert_eq!(taken, 10, "a screenshot of every page");
     println!("screenshots in {}", shots_dir.display());
     app.stop().await;
 }

@@ -285,6 +285,13 @@ pub enum Change {
         username: String,
         session_id: i64,
     },
+    /// New recovery codes, asked for with a fresh TOTP code; the unused old ones stop working.
+    #[serde(rename = "totp.recovery_renewed")]
+    RecoveryCodesRenewed {
+        #[serde(rename = "subject")]
+        username: String,
+        session_id: i64,
+    },
     #[serde(rename = "totp.failed")]
     TotpFailed {
         #[serde(rename = "subject")]
@@ -440,6 +447,7 @@ impl Change {
             | Change::TotpEnrolled { .. }
             | Change::TotpVerified { .. }
             | Change::RecoveryCodeUsed { .. }
+            | Change::RecoveryCodesRenewed { .. }
             | Change::TotpFailed { .. }
             | Change::TotpReplayed { .. }
             | Change::RecoveryCodeFailed { .. }

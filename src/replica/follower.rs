@@ -218,6 +218,7 @@ impl Follower {
             | Change::TotpEnrolled { .. }
             | Change::TotpVerified { .. }
             | Change::RecoveryCodeUsed { .. }
+            | Change::RecoveryCodesRenewed { .. }
             | Change::TotpFailed { .. }
             | Change::TotpReplayed { .. }
             | Change::RecoveryCodeFailed { .. }

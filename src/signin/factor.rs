@@ -252,6 +252,28 @@ impl Signin {
         Ok(codes)
     }
 
+    /// New recovery codes for a person who proves the factor again with a fresh code (a
+    /// stolen session alone cannot renew them); the unused old codes stop working.
+    pub async fn renew_recovery_codes(
+        &self,
+        session: &StaffSession,
+        code: &str,
+    ) -> Result<Vec<String>, FactorError> {
+        self.verify_code(session, code).await?;
+        let staff = &session.staff;
+        let codes = totp::recovery_codes().map_err(|_| FactorError::Seed)?;
+        let hashes: Vec<[u8; 32]> = codes.iter().map(|c| totp::recovery_hash(c)).collect();
+        let mut tx = self.store.begin().await?;
+        crate::store::totp::put_recovery(tx.conn(), staff.id, &hashes, now_millis()).await?;
+        let change = audit::Change::RecoveryCodesRenewed {
+            username: staff.username.to_string(),
+            session_id: session.id,
+        };
+        audit::record(tx.conn(), &Actor::staff(staff.username.as_str()), &change).await?;
+        tx.commit().await?;
+        Ok(codes)
+    }
+
     /// Passes the second factor in this session with a code from the app.
     pub async fn verify_code(&self, session: &StaffSession, code: &str) -> Result<(), FactorError> {
         let staff = &session.staff;

@@ -157,6 +157,10 @@ fn samples() -> Vec<Change> {
             username: u(),
             session_id: 5,
         },
+        Change::RecoveryCodesRenewed {
+            username: u(),
+            session_id: 5,
+        },
         Change::TotpFailed { username: u() },
         Change::TotpReplayed { username: u() },
         Change::RecoveryCodeFailed { username: u() },
@@ -245,6 +249,7 @@ fn index(c: &Change) -> usize {
         Change::IdpLoggedOut { .. } => 36,
         Change::ScimTokenCreated { .. } => 37,
         Change::ScimTokenRevoked { .. } => 38,
+        Change::RecoveryCodesRenewed { .. } => 39,
     }
 }
 
@@ -256,7 +261,7 @@ fn every_change_round_trips_through_its_stored_columns() {
     seen.dedup();
     assert_eq!(
         seen,
-        (0..39).collect::<Vec<_>>(),
+        (0..40).collect::<Vec<_>>(),
         "a change without a sample"
     );
     for change in all {

@@ -114,6 +114,16 @@ async fn render(
                         input type="hidden" name="id" value=(ss.id);
                         button.secondary type="submit" { (t.sign_out) } } } }
             } } }
+        @if p.session.totp_verified() {
+            h2 { (t.renew_codes) }
+            form #renew-codes method="post" action="/me/recovery-codes" {
+                p.muted { (t.renew_codes_hint) }
+                input type="hidden" name="csrf" value=(p.csrf);
+                label for="renew-code" { (t.code) }
+                input #renew-code type="text" name="code" inputmode="numeric" autocomplete="one-time-code" maxlength="16";
+                button.secondary type="submit" { (t.renew_codes) }
+            }
+        }
         form method="post" action="/me/end-all" {
             input type="hidden" name="csrf" value=(p.csrf);
             button.secondary #end-all type="submit" { (t.sign_out_everywhere) }
@@ -133,6 +143,17 @@ async fn render(
             body,
         ),
     )
+}
+
+/// The page with a notice above it (another page's form refused).
+pub async fn with_notice(
+    s: &AppState,
+    ctx: &Ctx,
+    p: &PageSession,
+    notice: Markup,
+    status: StatusCode,
+) -> Response {
+    render(s, ctx, p, Some(notice), status).await
 }
 
 /// A form whose CSRF token does not match this session: the page again, with why.

@@ -80,18 +80,7 @@ pub async fn enrol(
     }
     let code = field(&form, "code").unwrap_or("");
     match s.signin.confirm_enrolment(&p.session, code).await {
-        Ok(codes) => {
-            let body = html! {
-                p { (t.recovery_intro) }
-                ul #recovery-codes .codes { @for c in &codes { li { (c) } } }
-                form method="get" action="/me" { button #continue type="submit" { (t.continue_) } }
-            };
-            let who = p.session.staff.username.as_str();
-            ctx.render(
-                StatusCode::OK,
-                page(ctx.lang, t.title_recovery, "/me", Some(who), Some(0), body),
-            )
-        }
+        Ok(codes) => super::recovery::show_next(&s, p.session.id, codes),
         Err(FactorError::AlreadyEnrolled) => Redirect::to("/me").into_response(),
         Err(e) => match refusal(&ctx, e) {
             Ok((status, text)) => enrol_form(&s, &ctx, &p, Some(&text), status).await,

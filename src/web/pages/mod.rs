@@ -9,6 +9,7 @@ mod flash;
 mod i18n;
 pub(crate) mod layout;
 mod oidc;
+mod recovery;
 pub(crate) mod signin;
 
 use std::collections::HashMap;
@@ -51,6 +52,10 @@ pub fn routes() -> Router<Arc<AppState>> {
         .route("/me/revoke", post(access::revoke))
         .route("/me/end-all", post(access::end_all))
         .route("/me/sessions/end", post(access::end_session))
+        .route("/me/recovery-codes", post(recovery::renew))
+        .route("/recovery-codes", get(recovery::show))
+        .route("/recovery-codes/download", get(recovery::download))
+        .route("/recovery-codes/done", post(recovery::done))
         .layer(DefaultBodyLimit::max(FORM_LIMIT))
 }
 
