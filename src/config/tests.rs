@@ -127,3 +127,30 @@ fn two_sources_of_one_name_are_refused() {
     let keys: Vec<&str> = err.0.iter().map(|p| p.key.as_str()).collect();
     assert_eq!(keys, ["scim.corp"]);
 }
+
+#[test]
+fn the_complete_example_in_the_readme_loads() {
+    let dir = tempfile::tempdir().unwrap();
+    for secret in ["okta", "smtp", "ldap"] {
+        std::fs::write(dir.path().join(secret), "s3cret").unwrap();
+    }
+    let text = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/examples/staffgate.toml"
+    ))
+    .unwrap()
+    .replace("/run/secrets/", &format!("{}/", dir.path().display()));
+    let file = dir.path().join("staffgate.toml");
+    std::fs::write(&file, text).unwrap();
+    let c = Config::load(Some(&file), env(&[])).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        c.console
+            .role_for(&[crate::domain::GroupName::parse("hr").unwrap()]),
+        Some(crate::domain::Role::Hr)
+    );
+    assert_eq!(
+        c.broker.public_url.as_deref(),
+        Some("https://broker.example.org")
+    );
+    assert_eq!((c.ldap.len(), c.oidc.len(), c.scim.len()), (1, 1, 1));
+}
