@@ -12,7 +12,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use maud::html;
 use secrecy::SecretString;
 
-use super::{Console, csrf_ok, refusal, when};
+use super::{Console, refusal, when};
 use crate::domain::channel::{ChannelInput, ChannelSpec};
 use crate::domain::{ChannelId, ErrorCode, Role};
 use crate::web::AppState;
@@ -85,12 +85,10 @@ pub async fn add(
     c: Console,
     Form(form): Form<HashMap<String, String>>,
 ) -> Response {
-    let Ok(permit) = c.principal.admin() else {
-        return c.refused(StatusCode::FORBIDDEN, c.t().not_allowed);
+    let permit = match c.form_permit(c.principal.admin(), &form) {
+        Ok(permit) => permit,
+        Err(page) => return page,
     };
-    if !csrf_ok(&c, &form) {
-        return c.refused(StatusCode::FORBIDDEN, c.ctx.lang.texts().form_expired);
-    }
     let field = |name: &str| form.get(name).map(|v| v.trim()).unwrap_or("");
     let id = match ChannelId::parse(field("id")) {
         Ok(id) => id,
@@ -137,12 +135,10 @@ pub async fn set_secret(
     Path(id): Path<String>,
     Form(mut form): Form<HashMap<String, String>>,
 ) -> Response {
-    let Ok(permit) = c.principal.admin() else {
-        return c.refused(StatusCode::FORBIDDEN, c.t().not_allowed);
+    let permit = match c.form_permit(c.principal.admin(), &form) {
+        Ok(permit) => permit,
+        Err(page) => return page,
     };
-    if !csrf_ok(&c, &form) {
-        return c.refused(StatusCode::FORBIDDEN, c.ctx.lang.texts().form_expired);
-    }
     let Ok(id) = ChannelId::parse(&id) else {
         return c.refused(StatusCode::NOT_FOUND, c.t().not_found);
     };
@@ -162,12 +158,10 @@ pub async fn revoke_tokens(
     Path(id): Path<String>,
     Form(form): Form<HashMap<String, String>>,
 ) -> Response {
-    let Ok(permit) = c.principal.admin() else {
-        return c.refused(StatusCode::FORBIDDEN, c.t().not_allowed);
+    let permit = match c.form_permit(c.principal.admin(), &form) {
+        Ok(permit) => permit,
+        Err(page) => return page,
     };
-    if !csrf_ok(&c, &form) {
-        return c.refused(StatusCode::FORBIDDEN, c.ctx.lang.texts().form_expired);
-    }
     let Ok(id) = ChannelId::parse(&id) else {
         return c.refused(StatusCode::NOT_FOUND, c.t().not_found);
     };

@@ -11,7 +11,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use maud::{Markup, html};
 
-use super::{Console, csrf_ok, refusal, when};
+use super::{Console, refusal, when};
 use crate::directory::reconcile::Plan;
 use crate::domain::Role;
 use crate::web::AppState;
@@ -80,12 +80,10 @@ pub async fn confirm(
     Path(id): Path<i64>,
     Form(form): Form<HashMap<String, String>>,
 ) -> Response {
-    let Ok(permit) = c.principal.admin() else {
-        return c.refused(StatusCode::FORBIDDEN, c.t().not_allowed);
+    let permit = match c.form_permit(c.principal.admin(), &form) {
+        Ok(permit) => permit,
+        Err(page) => return page,
     };
-    if !csrf_ok(&c, &form) {
-        return c.refused(StatusCode::FORBIDDEN, c.ctx.lang.texts().form_expired);
-    }
     match s.sync.confirm(id, &permit).await {
         Ok(_) => Redirect::to("/console/directory").into_response(),
         Err(e) => refusal(&c, e),
@@ -99,12 +97,10 @@ pub async fn dry_run(
     Path(source): Path<String>,
     Form(form): Form<HashMap<String, String>>,
 ) -> Response {
-    let Ok(permit) = c.principal.admin() else {
-        return c.refused(StatusCode::FORBIDDEN, c.t().not_allowed);
+    let permit = match c.form_permit(c.principal.admin(), &form) {
+        Ok(permit) => permit,
+        Err(page) => return page,
     };
-    if !csrf_ok(&c, &form) {
-        return c.refused(StatusCode::FORBIDDEN, c.ctx.lang.texts().form_expired);
-    }
     match s.sync.full_sync(&source, true, permit.actor()).await {
         Ok(outcome) => {
             let p = &outcome.plan;

@@ -142,6 +142,22 @@ impl Console {
         )
     }
 
+    /// A form's checks, in order: the role allows it, and its CSRF token is this session's.
+    pub fn form_permit<P>(
+        &self,
+        permit: Result<P, crate::principal::Forbidden>,
+        form: &HashMap<String, String>,
+    ) -> Result<P, Response> {
+        let Ok(permit) = permit else {
+            return Err(self.refused(StatusCode::FORBIDDEN, self.t().not_allowed));
+        };
+        if !super::pages::csrf_ok(&self.page, form) {
+            let expired = self.ctx.lang.texts().form_expired;
+            return Err(self.refused(StatusCode::FORBIDDEN, expired));
+        }
+        Ok(permit)
+    }
+
     /// The page for a refused or failed action, in the console's frame.
     pub fn refused(&self, status: StatusCode, text: &str) -> Response {
         let body = message("error", text);
@@ -194,11 +210,6 @@ impl FromRequestParts<Arc<AppState>> for Console {
             }
         }
     }
-}
-
-/// A form's CSRF field matches the session's token.
-pub fn csrf_ok(c: &Console, form: &HashMap<String, String>) -> bool {
-    super::pages::csrf_ok(&c.page, form)
 }
 
 /// A time for the console: `2026-12-03 14:05 UTC`, or "never".

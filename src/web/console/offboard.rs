@@ -11,8 +11,8 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use maud::html;
 
-use super::person::{back, find};
-use super::{Console, csrf_ok, refusal, when};
+use super::person::{back, find, person_form};
+use super::{Console, refusal, when};
 use crate::domain::receipt::ReplicaState;
 use crate::offboarding::OffboardAnswer;
 use crate::web::AppState;
@@ -81,14 +81,8 @@ pub async fn offboard(
     Form(form): Form<HashMap<String, String>>,
 ) -> Response {
     let t = c.t();
-    let Ok(permit) = c.principal.hr() else {
-        return c.refused(StatusCode::FORBIDDEN, t.not_allowed);
-    };
-    if !csrf_ok(&c, &form) {
-        return c.refused(StatusCode::FORBIDDEN, c.ctx.lang.texts().form_expired);
-    }
-    let staff = match find(&s, &c, &raw).await {
-        Ok(staff) => staff,
+    let (permit, staff) = match person_form(&s, &c, c.principal.hr(), &raw, &form).await {
+        Ok(checked) => checked,
         Err(page) => return page,
     };
     let Some(reason) = reason_of(&form) else {
@@ -187,14 +181,8 @@ pub async fn schedule(
     Form(form): Form<HashMap<String, String>>,
 ) -> Response {
     let t = c.t();
-    let Ok(permit) = c.principal.hr() else {
-        return c.refused(StatusCode::FORBIDDEN, t.not_allowed);
-    };
-    if !csrf_ok(&c, &form) {
-        return c.refused(StatusCode::FORBIDDEN, c.ctx.lang.texts().form_expired);
-    }
-    let staff = match find(&s, &c, &raw).await {
-        Ok(staff) => staff,
+    let (permit, staff) = match person_form(&s, &c, c.principal.hr(), &raw, &form).await {
+        Ok(checked) => checked,
         Err(page) => return page,
     };
     let Some(reason) = reason_of(&form) else {
@@ -221,14 +209,8 @@ pub async fn cancel(
     Path(raw): Path<String>,
     Form(form): Form<HashMap<String, String>>,
 ) -> Response {
-    let Ok(permit) = c.principal.hr() else {
-        return c.refused(StatusCode::FORBIDDEN, c.t().not_allowed);
-    };
-    if !csrf_ok(&c, &form) {
-        return c.refused(StatusCode::FORBIDDEN, c.ctx.lang.texts().form_expired);
-    }
-    let staff = match find(&s, &c, &raw).await {
-        Ok(staff) => staff,
+    let (permit, staff) = match person_form(&s, &c, c.principal.hr(), &raw, &form).await {
+        Ok(checked) => checked,
         Err(page) => return page,
     };
     let Some(id) = form.get("id").and_then(|v| v.parse::<i64>().ok()) else {
@@ -259,14 +241,8 @@ pub async fn reinstate(
     Path(raw): Path<String>,
     Form(form): Form<HashMap<String, String>>,
 ) -> Response {
-    let Ok(permit) = c.principal.hr() else {
-        return c.refused(StatusCode::FORBIDDEN, c.t().not_allowed);
-    };
-    if !csrf_ok(&c, &form) {
-        return c.refused(StatusCode::FORBIDDEN, c.ctx.lang.texts().form_expired);
-    }
-    let staff = match find(&s, &c, &raw).await {
-        Ok(staff) => staff,
+    let (permit, staff) = match person_form(&s, &c, c.principal.hr(), &raw, &form).await {
+        Ok(checked) => checked,
         Err(page) => return page,
     };
     let Some(reason) = reason_of(&form) else {

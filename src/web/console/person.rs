@@ -11,7 +11,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use maud::{Markup, html};
 
-use super::{Console, ConsoleTexts, csrf_ok, when, when_in};
+use super::{Console, ConsoleTexts, when, when_in};
 use crate::domain::Role;
 use crate::domain::Username;
 use crate::domain::staff::{StaffMember, StaffStatus};
@@ -173,6 +173,18 @@ fn actions(
     }
 }
 
+/// A POST about the person in the path: the role's permit, the form's token, then the person.
+pub async fn person_form<P>(
+    s: &AppState,
+    c: &Console,
+    permit: Result<P, crate::principal::Forbidden>,
+    raw: &str,
+    form: &HashMap<String, String>,
+) -> Result<(P, StaffMember), Response> {
+    let permit = c.form_permit(permit, form)?;
+    Ok((permit, find(s, c, raw).await?))
+}
+
 /// After a change: back to the person's page (a refresh does not repeat it).
 pub fn back(username: &Username) -> Response {
     Redirect::to(&format!("/console/people/{username}?done=1")).into_response()
@@ -184,14 +196,8 @@ pub async fn reset_totp(
     Path(raw): Path<String>,
     Form(form): Form<HashMap<String, String>>,
 ) -> Response {
-    let Ok(permit) = c.principal.admin() else {
-        return c.refused(StatusCode::FORBIDDEN, c.t().not_allowed);
-    };
-    if !csrf_ok(&c, &form) {
-        return c.refused(StatusCode::FORBIDDEN, c.ctx.lang.texts().form_expired);
-    }
-    let staff = match find(&s, &c, &raw).await {
-        Ok(staff) => staff,
+    let (permit, staff) = match person_form(&s, &c, c.principal.admin(), &raw, &form).await {
+        Ok(checked) => checked,
         Err(page) => return page,
     };
     match s
@@ -210,14 +216,8 @@ pub async fn revoke_tokens(
     Path(raw): Path<String>,
     Form(form): Form<HashMap<String, String>>,
 ) -> Response {
-    let Ok(permit) = c.principal.hr() else {
-        return c.refused(StatusCode::FORBIDDEN, c.t().not_allowed);
-    };
-    if !csrf_ok(&c, &form) {
-        return c.refused(StatusCode::FORBIDDEN, c.ctx.lang.texts().form_expired);
-    }
-    let staff = match find(&s, &c, &raw).await {
-        Ok(staff) => staff,
+    let (permit, staff) = match person_form(&s, &c, c.principal.hr(), &raw, &form).await {
+        Ok(checked) => checked,
         Err(page) => return page,
     };
     match s
