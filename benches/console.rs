@@ -201,6 +201,10 @@ async fn run(db: Db, people: usize, rounds: usize) {
             p99.as_secs_f64() * 1e3
         );
     }
+    if std::env::args().any(|a| a == "--pages-only") {
+        app.stop().await;
+        return;
+    }
     let (before, _) = rss();
     let _ = std::fs::write("/proc/self/clear_refs", "5");
     let started = Instant::now();

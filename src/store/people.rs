@@ -208,24 +208,6 @@ async fn fill_facts(pool: &AnyPool, people: &mut [PersonRow]) -> Result<(), Stor
     Ok(())
 }
 
-/// Every source people came from, and every group, for the filters' choices.
-pub async fn choices(pool: &AnyPool) -> Result<(Vec<String>, Vec<String>), StoreError> {
-    let sources = sqlx::query("SELECT DISTINCT source FROM staff ORDER BY source")
-        .fetch_all(pool)
-        .await?
-        .iter()
-        .map(|r| r.try_get("source"))
-        .collect::<Result<_, _>>()?;
-    let groups =
-        sqlx::query("SELECT DISTINCT group_name FROM staff_groups ORDER BY group_name LIMIT 1000")
-            .fetch_all(pool)
-            .await?
-            .iter()
-            .map(|r| r.try_get("group_name"))
-            .collect::<Result<_, _>>()?;
-    Ok((sources, groups))
-}
-
 /// The whole records (groups and attributes, for policy) of the given people.
 pub async fn members(
     pool: &AnyPool,

@@ -143,6 +143,10 @@ impl Console {
     }
 
     /// A form's checks, in order: the role allows it, and its CSRF token is this session's.
+    #[allow(
+        clippy::result_large_err,
+        reason = "the refusal is the page to send, built only when a form is refused"
+    )]
     pub fn form_permit<P>(
         &self,
         permit: Result<P, crate::principal::Forbidden>,
