@@ -35,11 +35,12 @@ async fn the_openapi_document_describes_every_route_and_is_openapi_3_1() {
         "/api/v1/me/nda",
         "/api/v1/sync/status",
         "/api/v1/oidc/{source}/session",
+        "/api/v1/offboardings",
     ] {
         assert!(paths.contains_key(path), "{path} is not documented");
     }
     let operations: usize = paths.values().map(|p| p.as_object().unwrap().len()).sum();
-    assert_eq!(operations, 51, "one operation per /api/v1 route");
+    assert_eq!(operations, 52, "one operation per /api/v1 route");
     app.stop().await;
 }
 
