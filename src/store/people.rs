@@ -46,6 +46,14 @@ pub struct PersonRow {
     pub leaves_at: Option<Millis>,
 }
 
+/// Ids for an `IN (...)` list: integers from our own rows, so formatting them is safe.
+fn id_list(ids: &[StaffId]) -> String {
+    ids.iter()
+        .map(|id| id.to_string())
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
 /// `%text%` for LIKE with its own wildcards escaped.
 fn like(text: &str) -> String {
     let escaped: String = text
@@ -139,11 +147,7 @@ fn person(row: &AnyRow) -> Result<PersonRow, StoreError> {
 
 /// The per-row facts, one query each over the page's ids (integers from our own rows).
 async fn fill_facts(pool: &AnyPool, people: &mut [PersonRow]) -> Result<(), StoreError> {
-    let ids = people
-        .iter()
-        .map(|p| p.id.to_string())
-        .collect::<Vec<_>>()
-        .join(",");
+    let ids = id_list(&people.iter().map(|p| p.id).collect::<Vec<_>>());
     let now = crate::domain::time::now_millis();
     let each = |sql: String| async move {
         let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
@@ -216,11 +220,7 @@ pub async fn members(
     if ids.is_empty() {
         return Ok(HashMap::new());
     }
-    let ids = ids
-        .iter()
-        .map(|id| id.to_string())
-        .collect::<Vec<_>>()
-        .join(",");
+    let ids = id_list(ids);
     let cols = super::staff::COLUMNS;
     let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
         "SELECT {cols} FROM staff WHERE id IN ({ids})"
@@ -270,11 +270,7 @@ async fn pair_values(
     if ids.is_empty() {
         return Ok(HashMap::new());
     }
-    let ids = ids
-        .iter()
-        .map(|id| id.to_string())
-        .collect::<Vec<_>>()
-        .join(",");
+    let ids = id_list(ids);
     let rows = sqlx::query(sqlx::AssertSqlSafe(sql.replace("{ids}", &ids)))
         .fetch_all(pool)
         .await?;
@@ -286,4 +282,15 @@ async fn pair_values(
             ))
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::like;
+
+    #[test]
+    fn a_search_for_wildcards_finds_them_literally() {
+        assert_eq!(like("Al"), "%al%");
+        assert_eq!(like("50%_off\\"), "%50\\%\\_off\\\\%");
+    }
 }

@@ -165,6 +165,9 @@ async fn hr_offboards_after_a_confirmation_naming_what_goes_and_gets_a_receipt()
     let (s, page) = hr.get("/console/people?q=ALI").await;
     assert_eq!(s, 200, "{page}");
     assert!(page.contains("person-alice") && !page.contains("person-bob"));
+    // A LIKE wildcard typed in the search is a character, not "everyone".
+    let (_, page) = hr.get("/console/people?q=%25").await;
+    assert!(page.contains("Nobody matches"), "{page}");
 
     let (s, page) = hr.get("/console/people/alice").await;
     assert_eq!(s, 200);
